@@ -1,0 +1,3 @@
+//! Actors own live state and timers; handlers message them and await the reply.
+
+pub mod persister;

@@ -1,0 +1,148 @@
+//! Account use cases shared by both APIs: register, login, refresh, logout.
+//! Each surface maps [`AccountError`] to its own error body.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{credentials, AuthUser, Email, Password, Username};
+use crate::actors::persister::Persist;
+use crate::http::AppState;
+use crate::store::{audit::audit_op, tokens::Rotation, users::{NewUser, UserRecord}, StoreError};
+
+/// Why an account operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// A field is invalid.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// Field name.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// Username or email already registered.
+    #[error("{0} is already registered")]
+    Taken(&'static str),
+    /// Wrong login or password.
+    #[error("invalid credentials")]
+    BadCredentials,
+    /// Banned account.
+    #[error("account is banned")]
+    Banned,
+    /// Unknown, expired or revoked refresh token.
+    #[error("invalid refresh token")]
+    BadRefresh,
+    /// Reuse of a spent refresh token; its family is revoked.
+    #[error("refresh token reuse detected; session revoked")]
+    RefreshReused,
+    /// Storage failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Parsed registration input.
+pub struct Registration {
+    /// Username.
+    pub username: Username,
+    /// Email.
+    pub email: Email,
+    /// Password.
+    pub password: Password,
+    /// Optional v1 display name.
+    pub display_name: Option<String>,
+}
+
+impl Registration {
+    /// Parses raw fields, reporting the first invalid one.
+    pub fn parse(username: &str, email: &str, password: &str, display_name: Option<&str>) -> Result<Self, AccountError> {
+        let inv = |field| move |message| AccountError::Invalid { field, message };
+        let display_name = match display_name.map(str::trim) {
+            Some(d) if d.chars().count() > 64 => {
+                return Err(AccountError::Invalid { field: "display_name", message: "at most 64 characters".into() })
+            }
+            Some("") | None => None,
+            Some(d) => Some(d.to_string()),
+        };
+        Ok(Self {
+            username: Username::parse(username).map_err(inv("username"))?,
+            email: Email::parse(email).map_err(inv("email"))?,
+            password: Password::parse(password).map_err(inv("password"))?,
+            display_name,
+        })
+    }
+}
+
+/// Creates the account and signs it in: returns the user and a refresh token.
+pub async fn register(state: &AppState, r: Registration) -> Result<(UserRecord, String), AccountError> {
+    let pw = r.password.clone();
+    let hash = tokio::task::spawn_blocking(move || pw.hash())
+        .await
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+    let user = state
+        .db
+        .create_user(NewUser {
+            username: r.username.as_str(),
+            email: r.email.as_str(),
+            password_hash: &hash,
+            display_name: r.display_name.as_deref(),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) if m.contains("email") => AccountError::Taken("email"),
+            StoreError::Conflict(_) => AccountError::Taken("username"),
+            other => AccountError::Store(other),
+        })?;
+    let refresh = state.db.issue_refresh(user.id).await?;
+    Ok((user, refresh))
+}
+
+/// Checks credentials (email or username) and signs in. Failures are audited.
+pub async fn login(state: &AppState, login: &str, password: &str, ip: Option<String>) -> Result<(UserRecord, String), AccountError> {
+    let user = state.db.user_by_login(login).await?;
+    let phc = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| credentials::dummy_hash().to_string());
+    let candidate = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || credentials::verify_password(&candidate, &phc))
+        .await
+        .unwrap_or(false);
+    let user = match user {
+        Some(u) if ok => u,
+        other => {
+            let op = audit_op(other.map(|u| u.id), "auth.login_failed", Some(login), ip.as_deref(), &json!({}));
+            // Best effort: a failed audit write must not turn a 401 into a 500.
+            if let Err(e) = state.persister.send(Persist(vec![op])).await.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+                tracing::warn!(error = %e, "audit write failed");
+            }
+            return Err(AccountError::BadCredentials);
+        }
+    };
+    if user.banned || state.bans.contains(&user.id) {
+        return Err(AccountError::Banned);
+    }
+    let refresh = state.db.issue_refresh(user.id).await?;
+    Ok((user, refresh))
+}
+
+/// Rotates a refresh token; returns the user (fresh from the store) and the new refresh token.
+pub async fn refresh(state: &AppState, token: &str) -> Result<(UserRecord, String), AccountError> {
+    match state.db.rotate_refresh(token).await? {
+        Rotation::Invalid => Err(AccountError::BadRefresh),
+        Rotation::Reused => Err(AccountError::RefreshReused),
+        Rotation::Rotated { user_id, token } => {
+            let user = state.db.user_by_id(user_id).await?.ok_or(AccountError::BadRefresh)?;
+            if user.banned || state.bans.contains(&user.id) {
+                return Err(AccountError::Banned);
+            }
+            Ok((user, token))
+        }
+    }
+}
+
+/// An access token for `user`, valid `ttl_s` seconds.
+pub fn access_token(state: &AppState, user: &UserRecord, ttl_s: i64) -> String {
+    state.keys.issue(AuthUser { id: user.id, role: user.role }, chrono::Utc::now().timestamp(), ttl_s)
+}
+
+/// Looks up the signed-in user's record.
+pub async fn me(state: &AppState, id: Uuid) -> Result<UserRecord, AccountError> {
+    state.db.user_by_id(id).await?.ok_or(AccountError::Store(StoreError::NotFound))
+}

@@ -1,0 +1,244 @@
+//! Server configuration: environment variables, optionally seeded by `warroom.toml`.
+//!
+//! The names are fixed by DESIGN.md; tools and docs rely on them. The environment wins over the
+//! file so an operator can override one key without editing it.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// `sqlite://...` URL (a file, created if missing).
+    Sqlite(String),
+    /// `postgres://...` URL.
+    Postgres(String),
+}
+
+/// Rate-limit settings (per DESIGN.md), all configurable.
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// Master switch (`WARROOM_RATE_LIMITS=off` for load tests).
+    pub enabled: bool,
+    /// v1: requests per hour per user (or per IP when anonymous).
+    pub v1_per_hour: u32,
+    /// v1: battle updates per minute per battle.
+    pub v1_battle_updates_per_min: u32,
+    /// v1: concurrent WebSocket connections per user.
+    pub v1_ws_per_user: u32,
+    /// v2: requests per minute per IP.
+    pub v2_per_min: u32,
+    /// v2: auth requests per minute per IP.
+    pub v2_auth_per_min: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            v1_per_hour: 1000,
+            v1_battle_updates_per_min: 60,
+            v1_ws_per_user: 10,
+            v2_per_min: 100,
+            v2_auth_per_min: 10,
+        }
+    }
+}
+
+/// The whole server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The one public address.
+    pub bind: String,
+    /// SQLite file and generated signing key live here.
+    pub data_dir: PathBuf,
+    /// Database backend.
+    pub database: DatabaseTarget,
+    /// `REDIS_URL`: multi-node mode when set.
+    pub redis_url: Option<String>,
+    /// HMAC secret for JWTs; generated once into the data dir when unset.
+    pub jwt_secret: Option<String>,
+    /// Robot battle tick interval.
+    pub tick: Duration,
+    /// From match found to first tick.
+    pub countdown: Duration,
+    /// Rate limits.
+    pub rate_limits: RateLimits,
+    /// EVM JSON-RPC endpoint; unset means the embedded dev chain.
+    pub chain_rpc_url: Option<String>,
+    /// Tracing filter.
+    pub log: String,
+    /// `pretty` or `json`.
+    pub log_format: String,
+    /// Largest accepted request body, bytes.
+    pub body_limit: usize,
+    /// HTTP worker threads (0 = number of cores).
+    pub workers: usize,
+    /// Persister: longest a write waits for companions before its batch commits.
+    pub persist_max_wait: Duration,
+    /// Persister: most rows per batch.
+    pub persist_max_rows: usize,
+    /// Bound on graceful shutdown.
+    pub shutdown_timeout: Duration,
+    /// Tracker `timer_update` period.
+    pub timer_update: Duration,
+}
+
+/// Error reading configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A key had a value that does not parse.
+    #[error("invalid value for {key}: {value:?} ({reason})")]
+    Invalid {
+        /// Variable name.
+        key: &'static str,
+        /// The offending value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// `warroom.toml` exists but is not valid.
+    #[error("warroom.toml: {0}")]
+    File(String),
+}
+
+impl Config {
+    /// Reads `warroom.toml` (if present in the working directory) and then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        if let Ok(text) = std::fs::read_to_string("warroom.toml") {
+            let table: toml::Table =
+                toml::from_str(&text).map_err(|e| ConfigError::File(e.to_string()))?;
+            for (k, v) in table {
+                let v = match v {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                vars.insert(k.to_ascii_uppercase(), v);
+            }
+        }
+        for (k, v) in std::env::vars() {
+            vars.insert(k, v);
+        }
+        Self::from_map(&vars)
+    }
+
+    /// Builds a configuration from key/value pairs (the environment's names).
+    pub fn from_map(vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).filter(|v| !v.is_empty()).cloned();
+        let data_dir = PathBuf::from(get("WARROOM_DATA_DIR").unwrap_or_else(|| ".".into()));
+        let database = match get("DATABASE_URL") {
+            None => DatabaseTarget::Sqlite(format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("warroom.db").display()
+            )),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                DatabaseTarget::Postgres(u)
+            }
+            Some(u) if u.starts_with("sqlite:") => DatabaseTarget::Sqlite(u),
+            Some(u) => {
+                return Err(ConfigError::Invalid {
+                    key: "DATABASE_URL",
+                    value: u,
+                    reason: "expected postgres://... or sqlite://...".into(),
+                })
+            }
+        };
+        let ms = |key: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            parse_num(key, get(key), default).map(Duration::from_millis)
+        };
+        let rl_enabled = match get("WARROOM_RATE_LIMITS").as_deref() {
+            None | Some("on") | Some("true") | Some("1") => true,
+            Some("off") | Some("false") | Some("0") => false,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    key: "WARROOM_RATE_LIMITS",
+                    value: v.into(),
+                    reason: "expected on or off".into(),
+                })
+            }
+        };
+        let d = RateLimits::default();
+        let rate_limits = RateLimits {
+            enabled: rl_enabled,
+            v1_per_hour: parse_num("WARROOM_V1_RATE_PER_HOUR", get("WARROOM_V1_RATE_PER_HOUR"), d.v1_per_hour as u64)? as u32,
+            v1_battle_updates_per_min: parse_num("WARROOM_V1_BATTLE_UPDATES_PER_MIN", get("WARROOM_V1_BATTLE_UPDATES_PER_MIN"), d.v1_battle_updates_per_min as u64)? as u32,
+            v1_ws_per_user: parse_num("WARROOM_V1_WS_PER_USER", get("WARROOM_V1_WS_PER_USER"), d.v1_ws_per_user as u64)? as u32,
+            v2_per_min: parse_num("WARROOM_V2_RATE_PER_MIN", get("WARROOM_V2_RATE_PER_MIN"), d.v2_per_min as u64)? as u32,
+            v2_auth_per_min: parse_num("WARROOM_V2_AUTH_RATE_PER_MIN", get("WARROOM_V2_AUTH_RATE_PER_MIN"), d.v2_auth_per_min as u64)? as u32,
+        };
+        let bind = get("WARROOM_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        if bind.parse::<SocketAddr>().is_err() && !bind.contains(':') {
+            return Err(ConfigError::Invalid {
+                key: "WARROOM_BIND",
+                value: bind,
+                reason: "expected host:port".into(),
+            });
+        }
+        Ok(Self {
+            bind,
+            data_dir,
+            database,
+            redis_url: get("REDIS_URL"),
+            jwt_secret: get("WARROOM_JWT_SECRET"),
+            tick: ms("WARROOM_TICK_MS", 750)?,
+            countdown: ms("WARROOM_COUNTDOWN_MS", 3000)?,
+            rate_limits,
+            chain_rpc_url: get("CHAIN_RPC_URL"),
+            log: get("WARROOM_LOG").unwrap_or_else(|| "info".into()),
+            log_format: get("WARROOM_LOG_FORMAT").unwrap_or_else(|| "pretty".into()),
+            body_limit: parse_num("WARROOM_BODY_LIMIT", get("WARROOM_BODY_LIMIT"), 256 * 1024)? as usize,
+            workers: parse_num("WARROOM_WORKERS", get("WARROOM_WORKERS"), 0)? as usize,
+            persist_max_wait: ms("WARROOM_PERSIST_MAX_WAIT_MS", 2)?,
+            persist_max_rows: parse_num("WARROOM_PERSIST_MAX_ROWS", get("WARROOM_PERSIST_MAX_ROWS"), 2000)? as usize,
+            shutdown_timeout: ms("WARROOM_SHUTDOWN_TIMEOUT_MS", 10_000)?,
+            timer_update: ms("WARROOM_TIMER_UPDATE_MS", 1000)?,
+        })
+    }
+
+    /// A configuration for tests: port 0, a given data dir, rate limits on.
+    pub fn for_tests(data_dir: PathBuf, database: DatabaseTarget) -> Self {
+        let mut c = Self::from_map(&BTreeMap::new()).expect("defaults parse");
+        c.bind = "127.0.0.1:0".into();
+        c.data_dir = data_dir;
+        c.database = database;
+        c.workers = 2;
+        c.jwt_secret = Some("test-secret-test-secret-test-secret".into());
+        c
+    }
+}
+
+fn parse_num(key: &'static str, v: Option<String>, default: u64) -> Result<u64, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(s) => s.trim().parse::<u64>().map_err(|e| ConfigError::Invalid {
+            key,
+            value: s,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_design() {
+        let c = Config::from_map(&BTreeMap::new()).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(c.tick, Duration::from_millis(750));
+        assert_eq!(c.countdown, Duration::from_millis(3000));
+        assert!(c.rate_limits.enabled);
+        assert!(matches!(c.database, DatabaseTarget::Sqlite(ref u) if u.contains("warroom.db")));
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let mut m = BTreeMap::new();
+        m.insert("WARROOM_TICK_MS".to_string(), "fast".to_string());
+        assert!(Config::from_map(&m).is_err());
+        let mut m = BTreeMap::new();
+        m.insert("DATABASE_URL".to_string(), "mysql://x".to_string());
+        assert!(Config::from_map(&m).is_err());
+    }
+}

@@ -1,0 +1,43 @@
+//! Operator endpoints: liveness, readiness, metrics, OpenAPI.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+use utoipa::OpenApi;
+
+use crate::http::AppState;
+use crate::metrics::METRICS;
+
+/// Alive.
+#[utoipa::path(get, path = "/healthz", responses((status = 200)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Ready: the database answers.
+#[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503)))]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.db.ping().await {
+        HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok" }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({ "status": "not_ready", "database": "unreachable" }))
+    }
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(METRICS.render())
+}
+
+/// The OpenAPI document.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(crate::http::openapi::ApiDoc::openapi())
+}
+
+/// Operator routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/openapi.json", web::get().to(openapi));
+}

@@ -1,0 +1,175 @@
+//! Rate limits with `governor` (GCRA), keyed by user or IP, as DESIGN.md sets them.
+
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
+
+use actix_web::{
+    body::{EitherBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{HeaderName, HeaderValue},
+    middleware::Next,
+    web, Error, ResponseError,
+};
+use governor::{
+    clock::{Clock, DefaultClock},
+    middleware::StateInformationMiddleware,
+    state::keyed::DefaultKeyedStateStore,
+    Quota, RateLimiter,
+};
+
+use crate::config::RateLimits;
+use crate::http::{errors::{V1Error, V2Error}, AppState};
+
+type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+
+/// One keyed limiter with the numbers needed for `X-RateLimit-*` headers.
+pub struct Limiter {
+    inner: Keyed,
+    limit: u32,
+    period: Duration,
+}
+
+/// Result of one check.
+pub struct Decision {
+    /// Allowed?
+    pub allowed: bool,
+    /// Quota size.
+    pub limit: u32,
+    /// Requests left now.
+    pub remaining: u32,
+    /// Seconds until the quota is full again (or until a retry can pass, when denied).
+    pub reset_after: u64,
+}
+
+impl Limiter {
+    fn new(limit: u32, period: Duration) -> Self {
+        let n = NonZeroU32::new(limit.max(1)).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period / n.get()).unwrap_or_else(|| Quota::per_second(n)).allow_burst(n);
+        Self { inner: RateLimiter::keyed(quota).with_middleware(), limit: n.get(), period }
+    }
+
+    /// Counts one request for `key`.
+    pub fn check(&self, key: &str) -> Decision {
+        let per = self.period.as_secs_f64() / self.limit as f64;
+        match self.inner.check_key(&key.to_string()) {
+            Ok(snap) => {
+                let remaining = snap.remaining_burst_capacity();
+                Decision {
+                    allowed: true,
+                    limit: self.limit,
+                    remaining,
+                    reset_after: ((self.limit - remaining) as f64 * per).ceil() as u64,
+                }
+            }
+            Err(not_until) => Decision {
+                allowed: false,
+                limit: self.limit,
+                remaining: 0,
+                reset_after: not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1),
+            },
+        }
+    }
+
+    /// Drops idle keys so memory stays bounded.
+    pub fn sweep(&self) {
+        self.inner.retain_recent();
+        self.inner.shrink_to_fit();
+    }
+}
+
+/// Every limiter of the server.
+pub struct Limiters {
+    /// Master switch.
+    pub enabled: bool,
+    /// v1 general, per user or IP per hour.
+    pub v1: Limiter,
+    /// v1 battle updates per battle per minute.
+    pub v1_battle: Limiter,
+    /// v2 general, per IP per minute.
+    pub v2: Limiter,
+    /// v2 auth, per IP per minute.
+    pub v2_auth: Limiter,
+}
+
+impl Limiters {
+    /// Limiters from configuration.
+    pub fn new(c: &RateLimits) -> Arc<Self> {
+        Arc::new(Self {
+            enabled: c.enabled,
+            v1: Limiter::new(c.v1_per_hour, Duration::from_secs(3600)),
+            v1_battle: Limiter::new(c.v1_battle_updates_per_min, Duration::from_secs(60)),
+            v2: Limiter::new(c.v2_per_min, Duration::from_secs(60)),
+            v2_auth: Limiter::new(c.v2_auth_per_min, Duration::from_secs(60)),
+        })
+    }
+
+    /// Sweeps all limiters.
+    pub fn sweep(&self) {
+        self.v1.sweep();
+        self.v1_battle.sweep();
+        self.v2.sweep();
+        self.v2_auth.sweep();
+    }
+}
+
+fn client_ip(req: &ServiceRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+/// /v1: per-user (or per-IP) hourly quota, with `X-RateLimit-*` headers on every response.
+pub async fn v1(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    };
+    let key = crate::http::extract::bearer(req.headers())
+        .and_then(|t| state.keys.verify(t).ok())
+        .map(|u| format!("u:{}", u.id))
+        .unwrap_or_else(|| format!("ip:{}", client_ip(&req)));
+    let d = if state.limits.enabled {
+        state.limits.v1.check(&key)
+    } else {
+        Decision { allowed: true, limit: state.limits.v1.limit, remaining: state.limits.v1.limit, reset_after: 0 }
+    };
+    let reset = (chrono::Utc::now().timestamp() as u64 + d.reset_after).to_string();
+    let headers = [
+        ("x-ratelimit-limit", d.limit.to_string()),
+        ("x-ratelimit-remaining", d.remaining.to_string()),
+        ("x-ratelimit-reset", reset),
+    ];
+    let mut res = if d.allowed {
+        next.call(req).await?.map_into_left_body()
+    } else {
+        let (r, _) = req.into_parts();
+        let resp = V1Error::RateLimited { retry_after: d.reset_after }.error_response();
+        ServiceResponse::new(r, resp).map_into_right_body()
+    };
+    for (k, v) in headers {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            res.headers_mut().insert(HeaderName::from_static(k), v);
+        }
+    }
+    Ok(res)
+}
+
+/// /v2: per-IP quota per minute, tighter on `/v2/auth/*`.
+pub async fn v2(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    };
+    if state.limits.enabled {
+        let ip = client_ip(&req);
+        let limiter = if req.path().starts_with("/v2/auth/") { &state.limits.v2_auth } else { &state.limits.v2 };
+        let d = limiter.check(&ip);
+        if !d.allowed {
+            let (r, _) = req.into_parts();
+            let resp = V2Error::RateLimited { retry_after: d.reset_after }.error_response();
+            return Ok(ServiceResponse::new(r, resp).map_into_right_body());
+        }
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
+}

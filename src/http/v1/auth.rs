@@ -1,0 +1,151 @@
+//! /v1/auth: the tracker spec's shapes; refresh token in the body, access token for an hour.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::auth::{accounts::{self, AccountError, Registration}, jwt::V1_TTL_S};
+use crate::http::{errors::V1Error, extract::V1Auth, AppState};
+use crate::store::{rfc3339, users::UserRecord};
+
+/// Registration body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterReq {
+    username: String,
+    email: String,
+    password: String,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+/// Login body: `username` or `email`, and `password`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginReq {
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    password: String,
+}
+
+/// Refresh or logout body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshReq {
+    refresh_token: String,
+}
+
+/// The v1 user model.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V1User {
+    id: String,
+    username: String,
+    email: String,
+    display_name: Option<String>,
+    role: String,
+    profile_image_url: Option<String>,
+    tournament_wins: i64,
+    total_battles: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&UserRecord> for V1User {
+    fn from(u: &UserRecord) -> Self {
+        Self {
+            id: u.id.to_string(),
+            username: u.username.clone(),
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            role: u.role.as_str().into(),
+            profile_image_url: u.avatar_url.clone(),
+            tournament_wins: u.tournament_wins,
+            total_battles: 0,
+            created_at: rfc3339(u.created_at),
+            updated_at: rfc3339(u.updated_at),
+        }
+    }
+}
+
+/// Token response (login, register, refresh).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResp {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    user: V1User,
+}
+
+impl From<AccountError> for V1Error {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid { field, message } => V1Error::field(field, message),
+            AccountError::Taken(what) => V1Error::Conflict { code: "CONFLICT", message: format!("{what} is already registered") },
+            AccountError::Banned => V1Error::Forbidden("account is banned".into()),
+            AccountError::Store(s) => s.into(),
+            other => V1Error::Unauthorized(other.to_string()),
+        }
+    }
+}
+
+fn tokens(state: &AppState, user: &UserRecord, refresh: String) -> TokenResp {
+    TokenResp {
+        access_token: accounts::access_token(state, user, V1_TTL_S),
+        refresh_token: refresh,
+        token_type: "Bearer",
+        expires_in: V1_TTL_S,
+        user: user.into(),
+    }
+}
+
+/// Register.
+#[utoipa::path(post, path = "/v1/auth/register", request_body = RegisterReq,
+    responses((status = 201, body = TokenResp), (status = 409), (status = 422)))]
+pub async fn register(state: web::Data<AppState>, body: web::Json<RegisterReq>) -> Result<HttpResponse, V1Error> {
+    let r = Registration::parse(&body.username, &body.email, &body.password, body.display_name.as_deref())?;
+    let (user, refresh) = accounts::register(&state, r).await?;
+    Ok(HttpResponse::Created().json(tokens(&state, &user, refresh)))
+}
+
+/// Login by username or email.
+#[utoipa::path(post, path = "/v1/auth/login", request_body = LoginReq,
+    responses((status = 200, body = TokenResp), (status = 401)))]
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginReq>) -> Result<HttpResponse, V1Error> {
+    let login = body.username.as_deref().or(body.email.as_deref()).ok_or_else(|| V1Error::field("username", "username or email is required"))?;
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let (user, refresh) = accounts::login(&state, login, &body.password, ip).await?;
+    Ok(HttpResponse::Ok().json(tokens(&state, &user, refresh)))
+}
+
+/// Rotate the refresh token.
+#[utoipa::path(post, path = "/v1/auth/refresh", request_body = RefreshReq,
+    responses((status = 200, body = TokenResp), (status = 401)))]
+pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshReq>) -> Result<HttpResponse, V1Error> {
+    let (user, refresh) = accounts::refresh(&state, &body.refresh_token).await?;
+    Ok(HttpResponse::Ok().json(tokens(&state, &user, refresh)))
+}
+
+/// Logout: revokes the refresh token's family.
+#[utoipa::path(post, path = "/v1/auth/logout", request_body = RefreshReq, responses((status = 204)))]
+pub async fn logout(state: web::Data<AppState>, body: web::Json<RefreshReq>) -> Result<HttpResponse, V1Error> {
+    state.db.revoke_refresh(&body.refresh_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's profile.
+#[utoipa::path(get, path = "/v1/auth/profile", responses((status = 200, body = V1User), (status = 401)),
+    security(("bearer" = [])))]
+pub async fn profile(state: web::Data<AppState>, V1Auth(me): V1Auth) -> Result<HttpResponse, V1Error> {
+    let user = accounts::me(&state, me.id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "user": V1User::from(&user) })))
+}
+
+/// Routes under /v1/auth.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/register", web::post().to(register))
+        .route("/auth/login", web::post().to(login))
+        .route("/auth/refresh", web::post().to(refresh))
+        .route("/auth/logout", web::post().to(logout))
+        .route("/auth/profile", web::get().to(profile));
+}

@@ -1,0 +1,121 @@
+//! Prometheus metrics an operator watches: HTTP latency, connections, actors, persister, battles.
+
+use std::sync::LazyLock;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder, Histogram,
+};
+
+/// Every metric the server exports. Process-global: one server per process in production.
+pub struct Metrics {
+    registry: Registry,
+    /// HTTP requests by method, route and status class.
+    pub http_requests: IntCounterVec,
+    /// HTTP latency by route.
+    pub http_latency: HistogramVec,
+    /// Open realtime connections by kind (`socketio`, `ws_v1`).
+    pub connections: IntGaugeVec,
+    /// Live actors by kind.
+    pub actors: IntGaugeVec,
+    /// Rows per committed persister batch.
+    pub persist_batch_rows: Histogram,
+    /// Seconds from first enqueue to COMMIT of a batch.
+    pub persist_commit_seconds: Histogram,
+    /// Writes waiting in the persister (its lag).
+    pub persist_pending: IntGauge,
+    /// Failed persister batches.
+    pub persist_failures: IntCounterVec,
+    /// Live robot battles.
+    pub live_battles: IntGauge,
+    /// Tick lateness against schedule, seconds.
+    pub tick_lateness: Histogram,
+    /// Players waiting per matchmaking mode.
+    pub queue_size: IntGaugeVec,
+}
+
+fn buckets() -> Vec<f64> {
+    vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let registry = Registry::new_custom(Some("warroom".into()), None).expect("registry");
+        let http_requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests"),
+            &["method", "route", "status"],
+        )
+        .expect("metric");
+        let http_latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP latency").buckets(buckets()),
+            &["route"],
+        )
+        .expect("metric");
+        let connections =
+            IntGaugeVec::new(Opts::new("connections", "Open realtime connections"), &["kind"])
+                .expect("metric");
+        let actors = IntGaugeVec::new(Opts::new("actors", "Live actors"), &["kind"]).expect("metric");
+        let persist_batch_rows = Histogram::with_opts(
+            HistogramOpts::new("persist_batch_rows", "Rows per persister batch")
+                .buckets(vec![1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0]),
+        )
+        .expect("metric");
+        let persist_commit_seconds = Histogram::with_opts(
+            HistogramOpts::new("persist_commit_seconds", "Enqueue-to-commit latency").buckets(buckets()),
+        )
+        .expect("metric");
+        let persist_pending =
+            IntGauge::new("persist_pending", "Writes waiting in the persister").expect("metric");
+        let persist_failures = IntCounterVec::new(
+            Opts::new("persist_failures_total", "Failed persister batches"),
+            &["kind"],
+        )
+        .expect("metric");
+        let live_battles = IntGauge::new("live_battles", "Robot battles in progress").expect("metric");
+        let tick_lateness = Histogram::with_opts(
+            HistogramOpts::new("tick_lateness_seconds", "Tick lateness against schedule").buckets(buckets()),
+        )
+        .expect("metric");
+        let queue_size =
+            IntGaugeVec::new(Opts::new("queue_size", "Players in matchmaking"), &["mode"]).expect("metric");
+        for c in [
+            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_latency.clone()),
+            Box::new(connections.clone()),
+            Box::new(actors.clone()),
+            Box::new(persist_batch_rows.clone()),
+            Box::new(persist_commit_seconds.clone()),
+            Box::new(persist_pending.clone()),
+            Box::new(persist_failures.clone()),
+            Box::new(live_battles.clone()),
+            Box::new(tick_lateness.clone()),
+            Box::new(queue_size.clone()),
+        ] {
+            registry.register(c).expect("register");
+        }
+        Self {
+            registry,
+            http_requests,
+            http_latency,
+            connections,
+            actors,
+            persist_batch_rows,
+            persist_commit_seconds,
+            persist_pending,
+            persist_failures,
+            live_battles,
+            tick_lateness,
+            queue_size,
+        }
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// The process-wide metrics.
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);

@@ -1,0 +1,169 @@
+//! Socket.IO v4 at engine.io path `/v2/ws`, served by socketioxide.
+//!
+//! socketioxide is a tower/hyper service and cannot mount inside actix-web, so: polling
+//! requests are handed over by [`polling`] (actix request → `http` request → the tower
+//! service), and websocket upgrades arrive already switched from the upgrade hook through
+//! [`SioEntry::upgraded`].
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http_body_util::{BodyExt, Full};
+use serde_json::{json, Value};
+use socketioxide::{
+    extract::{SocketRef, State, TryData},
+    handler::ConnectHandler,
+    service::SocketIoService,
+    SocketIo,
+};
+use tokio::net::TcpStream;
+use engineioxide::service::NotFoundService;
+use tower::ServiceExt;
+
+use crate::auth::{AuthUser, BanList, JwtKeys, TokenError};
+use crate::http::AppState;
+use crate::metrics::METRICS;
+use crate::realtime::prefixed::PrefixedIo;
+
+/// The engine.io path.
+pub const SIO_PATH: &str = "/v2/ws";
+
+/// The Socket.IO server as the rest of the process sees it.
+pub trait SioEntry: Send + Sync {
+    /// Serves one polling request.
+    fn polling(&self, req: http::Request<Full<Bytes>>) -> BoxFuture<'static, http::Response<Bytes>>;
+    /// Takes over a websocket whose 101 was already written.
+    fn upgraded(&self, io: PrefixedIo<TcpStream>, req: http::Request<()>);
+    /// The handle actors emit through.
+    fn io(&self) -> &SocketIo;
+    /// Disconnects every socket (shutdown).
+    fn close(&self) -> BoxFuture<'static, ()>;
+}
+
+/// Single-node Socket.IO (in-process rooms).
+pub struct LocalSio {
+    svc: SocketIoService<NotFoundService>,
+    io: SocketIo,
+}
+
+impl SioEntry for LocalSio {
+    fn polling(&self, req: http::Request<Full<Bytes>>) -> BoxFuture<'static, http::Response<Bytes>> {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            match svc.oneshot(req).await {
+                Ok(res) => {
+                    let (parts, body) = res.into_parts();
+                    let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+                    http::Response::from_parts(parts, bytes)
+                }
+                Err(_) => {
+                    let mut r = http::Response::new(Bytes::from_static(b"bad request"));
+                    *r.status_mut() = http::StatusCode::BAD_REQUEST;
+                    r
+                }
+            }
+        })
+    }
+
+    fn upgraded(&self, io: PrefixedIo<TcpStream>, req: http::Request<()>) {
+        use hyper::service::Service as _;
+        let fut = self.svc.call((io, req));
+        if let Err(e) = futures_util::FutureExt::now_or_never(fut).unwrap_or(Ok(())) {
+            tracing::debug!(error = %e, "socket.io websocket refused");
+        }
+    }
+
+    fn io(&self) -> &SocketIo {
+        &self.io
+    }
+
+    fn close(&self) -> BoxFuture<'static, ()> {
+        let io = self.io.clone();
+        Box::pin(async move { io.close().await })
+    }
+}
+
+/// What the handshake middleware needs.
+#[derive(Clone)]
+pub struct SioAuth {
+    /// JWT keys.
+    pub keys: JwtKeys,
+    /// Ban list.
+    pub bans: Arc<BanList>,
+}
+
+/// Refusal sent as `connect_error`; the message starts with the error code.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    /// No, bad or expired token.
+    #[error("UNAUTHORIZED: {0}")]
+    Unauthorized(TokenError),
+    /// Banned user.
+    #[error("USER_BANNED: account is banned")]
+    Banned,
+}
+
+fn query_token(s: &SocketRef) -> Option<String> {
+    let q = s.req_parts().uri.query()?;
+    q.split('&').find_map(|kv| kv.strip_prefix("token=")).map(|t| t.to_string())
+}
+
+/// Handshake middleware: token from `?token=` or `auth.token`; refuses bad tokens and bans.
+async fn authenticate(s: SocketRef, TryData(auth): TryData<Value>, State(ctx): State<SioAuth>) -> Result<(), HandshakeError> {
+    let token = query_token(&s)
+        .or_else(|| auth.ok().and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string)))
+        .ok_or(HandshakeError::Unauthorized(TokenError::Missing))?;
+    let user = ctx.keys.verify(&token).map_err(HandshakeError::Unauthorized)?;
+    if ctx.bans.contains(&user.id) {
+        return Err(HandshakeError::Banned);
+    }
+    s.extensions.insert(user);
+    Ok(())
+}
+
+/// The signed-in user of a socket (set by the handshake).
+pub fn socket_user(s: &SocketRef) -> Option<AuthUser> {
+    s.extensions.get::<AuthUser>()
+}
+
+async fn on_connect(s: SocketRef) {
+    let Some(user) = socket_user(&s) else { return };
+    METRICS.connections.with_label_values(&["socketio"]).inc();
+    s.join(format!("user:{}", user.id));
+    s.on("ping", |s: SocketRef| async move {
+        let _ = s.emit("pong", &json!({}));
+    });
+    s.on_disconnect(|| async move {
+        METRICS.connections.with_label_values(&["socketio"]).dec();
+    });
+}
+
+/// Builds the Socket.IO server.
+pub fn build(keys: JwtKeys, bans: Arc<BanList>) -> Arc<dyn SioEntry> {
+    let (svc, io) = SocketIo::builder()
+        .req_path(SIO_PATH)
+        .with_state(SioAuth { keys, bans })
+        .build_svc();
+    io.ns("/", on_connect.with(authenticate));
+    Arc::new(LocalSio { svc, io })
+}
+
+/// actix handler for `/v2/ws` polling: converts and forwards to socketioxide.
+pub async fn polling(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let mut b = http::Request::builder().method(req.method().as_str()).uri(req.uri().to_string());
+    for (k, v) in req.headers() {
+        b = b.header(k.as_str(), v.as_bytes());
+    }
+    let Ok(hreq) = b.body(Full::new(body)) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    let res = state.sio.polling(hreq).await;
+    let status = actix_web::http::StatusCode::from_u16(res.status().as_u16()).unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
+    let mut out = HttpResponse::build(status);
+    for (k, v) in res.headers() {
+        out.append_header((k.as_str(), v.as_bytes()));
+    }
+    out.body(res.into_body())
+}

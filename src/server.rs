@@ -1,0 +1,240 @@
+//! Start-up and shutdown: one public port for REST, raw WebSocket and Socket.IO.
+//!
+//! actix-http's `HttpService` is built by hand (as `HttpServer` does internally) so that an
+//! upgrade hook can take every `Upgrade:` request: Socket.IO websockets go to socketioxide,
+//! `/v1/ws/...` to the table hub. Plain requests, including Socket.IO polling, go to the App.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use actix::Actor;
+use actix_http::{h1, HttpService, Request};
+use actix_codec::Framed;
+use actix_service::{fn_service, map_config};
+use actix_web::dev::AppConfig;
+use tokio::{net::TcpStream, sync::oneshot};
+
+use crate::actors::persister::{Flush, Persister, MAILBOX};
+use crate::auth::{BanList, JwtKeys};
+use crate::config::Config;
+use crate::http::{self, ratelimit::Limiters, AppState};
+use crate::realtime::{sio, table_ws::TableHub, upgrade};
+use crate::store::{Db, StoreError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Socket or file IO.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads the signing key from config, or from `<data_dir>/.jwt_secret`, generating it once.
+pub fn jwt_secret(config: &Config) -> Result<Vec<u8>, std::io::Error> {
+    if let Some(s) = &config.jwt_secret {
+        return Ok(s.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join(".jwt_secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        if s.trim().len() >= 32 {
+            return Ok(s.trim().as_bytes().to_vec());
+        }
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let bytes: [u8; 48] = rand::random();
+    let secret = hex::encode(bytes);
+    std::fs::write(&path, &secret)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(secret.into_bytes())
+}
+
+/// Opens and migrates the database.
+pub async fn open_db(config: &Config) -> Result<Db, StartError> {
+    if let crate::config::DatabaseTarget::Sqlite(_) = config.database {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let db = Db::connect(&config.database).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Builds shared state and starts the actors. Call inside an actix System.
+pub async fn build_state(config: Config) -> Result<AppState, StartError> {
+    let db = open_db(&config).await?;
+    let keys = JwtKeys::new(&jwt_secret(&config)?);
+    let bans = Arc::new(BanList::default());
+    for id in db.banned_user_ids().await? {
+        bans.set(id, true);
+    }
+    let persister = Persister::create(|ctx| {
+        ctx.set_mailbox_capacity(MAILBOX);
+        Persister::new(db.clone(), config.persist_max_wait, config.persist_max_rows)
+    });
+    let sio = sio::build(keys.clone(), bans.clone());
+    let hub = TableHub::new(config.rate_limits.v1_ws_per_user, sio.clone());
+    let limits = Limiters::new(&config.rate_limits);
+    Ok(AppState { config: Arc::new(config), db, keys, bans, persister, limits, sio, hub })
+}
+
+/// Serves until SIGTERM/SIGINT or `stop`. Sends the bound address on `ready`.
+/// Must run inside an actix System on a multi-thread tokio runtime.
+pub async fn run(
+    config: Config,
+    ready: Option<oneshot::Sender<SocketAddr>>,
+    stop: Option<oneshot::Receiver<()>>,
+) -> Result<(), StartError> {
+    let listener = std::net::TcpListener::bind(&config.bind)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let workers = if config.workers == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) } else { config.workers };
+    let shutdown_timeout = config.shutdown_timeout;
+    let state = build_state(config).await?;
+
+    let limits = state.limits.clone();
+    actix_rt::spawn(async move {
+        let mut t = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            t.tick().await;
+            limits.sweep();
+        }
+    });
+
+    let st = state.clone();
+    let server = actix_server::Server::build()
+        .workers(workers)
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout.as_secs().max(1))
+        .listen("warroom", listener, move || {
+            let hook_state = st.clone();
+            HttpService::build()
+                .client_request_timeout(Duration::from_secs(10))
+                .upgrade(fn_service(move |(req, framed): (Request, Framed<TcpStream, h1::Codec>)| {
+                    upgrade::handle(hook_state.clone(), req, framed)
+                }))
+                .finish(map_config(http::app(st.clone()), |_| AppConfig::default()))
+                .tcp()
+        })?
+        .run();
+    let handle = server.handle();
+    tracing::info!(%addr, "warroom listening");
+    if let Some(r) = ready {
+        let _ = r.send(addr);
+    }
+
+    let mut server = Box::pin(server);
+    let stop = async move {
+        match stop {
+            Some(rx) => {
+                let _ = rx.await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        r = &mut server => { r?; return Ok(()); }
+        _ = shutdown_signal() => tracing::info!("signal received, shutting down"),
+        _ = stop => tracing::info!("stop requested, shutting down"),
+    }
+    // Tell clients first, then stop accepting and drain, then make every write durable.
+    state.hub.shutdown();
+    let _ = tokio::time::timeout(Duration::from_secs(2), state.sio.close()).await;
+    let _ = tokio::time::timeout(shutdown_timeout, handle.stop(true)).await;
+    let _ = tokio::time::timeout(shutdown_timeout, server).await;
+    match tokio::time::timeout(shutdown_timeout, state.persister.send(Flush)).await {
+        Ok(Ok(Ok(()))) => tracing::info!("persister flushed"),
+        other => tracing::error!(?other, "persister flush failed"),
+    }
+    state.db.pool.close().await;
+    tracing::info!("bye");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs `fut` in a fresh actix System on a multi-thread tokio runtime (blocking).
+pub fn block_on_system<F: std::future::Future>(fut: F) -> F::Output {
+    actix_rt::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+    .block_on(fut)
+}
+
+/// A server running on its own thread (tests, load tests, benchmarks).
+pub struct Background {
+    /// Bound address.
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl Background {
+    /// Starts a server on a new thread and waits until it listens.
+    pub fn start(config: Config) -> Result<Self, String> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let thread = std::thread::spawn(move || {
+            block_on_system(async move {
+                let (tx, rx) = oneshot::channel();
+                let fwd = ready_tx.clone();
+                actix_rt::spawn(async move {
+                    if let Ok(a) = rx.await {
+                        let _ = fwd.send(Ok(a));
+                    }
+                });
+                let r = run(config, Some(tx), Some(stop_rx)).await.map_err(|e| e.to_string());
+                if let Err(e) = &r {
+                    let _ = ready_tx.send(Err(e.clone()));
+                }
+                r
+            })
+        });
+        let addr = ready_rx.recv().map_err(|e| e.to_string())??;
+        Ok(Self { addr, stop: Some(stop_tx), thread: Some(thread) })
+    }
+
+    /// Graceful stop; waits for the server thread.
+    pub fn stop(mut self) -> Result<(), String> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t.join().map_err(|_| "server thread panicked".to_string())?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
