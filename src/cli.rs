@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 
 /// WarRoom battle server.
 #[derive(Debug, Parser)]
-#[command(name = "warroom", version, about = "Realtime battle server: 40K tracker (/v1) and robot battles (/v2)")]
+#[command(
+    name = "warroom",
+    version,
+    about = "Realtime battle server: 40K tracker (/v1) and robot battles (/v2)"
+)]
 pub struct Cli {
     /// What to do (default: serve).
     #[command(subcommand)]

@@ -160,11 +160,31 @@ impl Config {
         let d = RateLimits::default();
         let rate_limits = RateLimits {
             enabled: rl_enabled,
-            v1_per_hour: parse_num("WARROOM_V1_RATE_PER_HOUR", get("WARROOM_V1_RATE_PER_HOUR"), d.v1_per_hour as u64)? as u32,
-            v1_battle_updates_per_min: parse_num("WARROOM_V1_BATTLE_UPDATES_PER_MIN", get("WARROOM_V1_BATTLE_UPDATES_PER_MIN"), d.v1_battle_updates_per_min as u64)? as u32,
-            v1_ws_per_user: parse_num("WARROOM_V1_WS_PER_USER", get("WARROOM_V1_WS_PER_USER"), d.v1_ws_per_user as u64)? as u32,
-            v2_per_min: parse_num("WARROOM_V2_RATE_PER_MIN", get("WARROOM_V2_RATE_PER_MIN"), d.v2_per_min as u64)? as u32,
-            v2_auth_per_min: parse_num("WARROOM_V2_AUTH_RATE_PER_MIN", get("WARROOM_V2_AUTH_RATE_PER_MIN"), d.v2_auth_per_min as u64)? as u32,
+            v1_per_hour: parse_num(
+                "WARROOM_V1_RATE_PER_HOUR",
+                get("WARROOM_V1_RATE_PER_HOUR"),
+                d.v1_per_hour as u64,
+            )? as u32,
+            v1_battle_updates_per_min: parse_num(
+                "WARROOM_V1_BATTLE_UPDATES_PER_MIN",
+                get("WARROOM_V1_BATTLE_UPDATES_PER_MIN"),
+                d.v1_battle_updates_per_min as u64,
+            )? as u32,
+            v1_ws_per_user: parse_num(
+                "WARROOM_V1_WS_PER_USER",
+                get("WARROOM_V1_WS_PER_USER"),
+                d.v1_ws_per_user as u64,
+            )? as u32,
+            v2_per_min: parse_num(
+                "WARROOM_V2_RATE_PER_MIN",
+                get("WARROOM_V2_RATE_PER_MIN"),
+                d.v2_per_min as u64,
+            )? as u32,
+            v2_auth_per_min: parse_num(
+                "WARROOM_V2_AUTH_RATE_PER_MIN",
+                get("WARROOM_V2_AUTH_RATE_PER_MIN"),
+                d.v2_auth_per_min as u64,
+            )? as u32,
         };
         let bind = get("WARROOM_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
         if bind.parse::<SocketAddr>().is_err() && !bind.contains(':') {
@@ -186,10 +206,15 @@ impl Config {
             chain_rpc_url: get("CHAIN_RPC_URL"),
             log: get("WARROOM_LOG").unwrap_or_else(|| "info".into()),
             log_format: get("WARROOM_LOG_FORMAT").unwrap_or_else(|| "pretty".into()),
-            body_limit: parse_num("WARROOM_BODY_LIMIT", get("WARROOM_BODY_LIMIT"), 256 * 1024)? as usize,
+            body_limit: parse_num("WARROOM_BODY_LIMIT", get("WARROOM_BODY_LIMIT"), 256 * 1024)?
+                as usize,
             workers: parse_num("WARROOM_WORKERS", get("WARROOM_WORKERS"), 0)? as usize,
             persist_max_wait: ms("WARROOM_PERSIST_MAX_WAIT_MS", 2)?,
-            persist_max_rows: parse_num("WARROOM_PERSIST_MAX_ROWS", get("WARROOM_PERSIST_MAX_ROWS"), 2000)? as usize,
+            persist_max_rows: parse_num(
+                "WARROOM_PERSIST_MAX_ROWS",
+                get("WARROOM_PERSIST_MAX_ROWS"),
+                2000,
+            )? as usize,
             shutdown_timeout: ms("WARROOM_SHUTDOWN_TIMEOUT_MS", 10_000)?,
             timer_update: ms("WARROOM_TIMER_UPDATE_MS", 1000)?,
         })
@@ -202,6 +227,7 @@ impl Config {
         c.data_dir = data_dir;
         c.database = database;
         c.workers = 2;
+        c.shutdown_timeout = Duration::from_secs(1);
         c.jwt_secret = Some("test-secret-test-secret-test-secret".into());
         c
     }

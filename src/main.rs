@@ -19,11 +19,18 @@ fn main() -> ExitCode {
     };
     telemetry::init(&config.log, &config.log_format);
     let result: Result<(), String> = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => server::block_on_system(server::run(config, None, None)).map_err(|e| e.to_string()),
+        Command::Serve => {
+            server::block_on_system(server::run(config, None, None)).map_err(|e| e.to_string())
+        }
         Command::Migrate => server::block_on_system(async move {
-            server::open_db(&config).await.map(|_| println!("migrations applied")).map_err(|e| e.to_string())
+            server::open_db(&config)
+                .await
+                .map(|_| println!("migrations applied"))
+                .map_err(|e| e.to_string())
         }),
-        Command::User { action: UserCommand::Promote { name, role } } => match role.parse::<Role>() {
+        Command::User {
+            action: UserCommand::Promote { name, role },
+        } => match role.parse::<Role>() {
             Err(e) => Err(e),
             Ok(role) => server::block_on_system(async move {
                 let db = server::open_db(&config).await.map_err(|e| e.to_string())?;

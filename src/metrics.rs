@@ -3,8 +3,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder, Histogram,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Every metric the server exports. Process-global: one server per process in production.
@@ -35,7 +35,9 @@ pub struct Metrics {
 }
 
 fn buckets() -> Vec<f64> {
-    vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]
+    vec![
+        0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    ]
 }
 
 impl Metrics {
@@ -51,17 +53,22 @@ impl Metrics {
             &["route"],
         )
         .expect("metric");
-        let connections =
-            IntGaugeVec::new(Opts::new("connections", "Open realtime connections"), &["kind"])
-                .expect("metric");
-        let actors = IntGaugeVec::new(Opts::new("actors", "Live actors"), &["kind"]).expect("metric");
+        let connections = IntGaugeVec::new(
+            Opts::new("connections", "Open realtime connections"),
+            &["kind"],
+        )
+        .expect("metric");
+        let actors =
+            IntGaugeVec::new(Opts::new("actors", "Live actors"), &["kind"]).expect("metric");
         let persist_batch_rows = Histogram::with_opts(
-            HistogramOpts::new("persist_batch_rows", "Rows per persister batch")
-                .buckets(vec![1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0]),
+            HistogramOpts::new("persist_batch_rows", "Rows per persister batch").buckets(vec![
+                1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0,
+            ]),
         )
         .expect("metric");
         let persist_commit_seconds = Histogram::with_opts(
-            HistogramOpts::new("persist_commit_seconds", "Enqueue-to-commit latency").buckets(buckets()),
+            HistogramOpts::new("persist_commit_seconds", "Enqueue-to-commit latency")
+                .buckets(buckets()),
         )
         .expect("metric");
         let persist_pending =
@@ -71,13 +78,16 @@ impl Metrics {
             &["kind"],
         )
         .expect("metric");
-        let live_battles = IntGauge::new("live_battles", "Robot battles in progress").expect("metric");
+        let live_battles =
+            IntGauge::new("live_battles", "Robot battles in progress").expect("metric");
         let tick_lateness = Histogram::with_opts(
-            HistogramOpts::new("tick_lateness_seconds", "Tick lateness against schedule").buckets(buckets()),
+            HistogramOpts::new("tick_lateness_seconds", "Tick lateness against schedule")
+                .buckets(buckets()),
         )
         .expect("metric");
         let queue_size =
-            IntGaugeVec::new(Opts::new("queue_size", "Players in matchmaking"), &["mode"]).expect("metric");
+            IntGaugeVec::new(Opts::new("queue_size", "Players in matchmaking"), &["mode"])
+                .expect("metric");
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_latency.clone()),

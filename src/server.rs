@@ -7,8 +7,8 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use actix::Actor;
-use actix_http::{h1, HttpService, Request};
 use actix_codec::Framed;
+use actix_http::{h1, HttpService, Request};
 use actix_service::{fn_service, map_config};
 use actix_web::dev::AppConfig;
 use tokio::{net::TcpStream, sync::oneshot};
@@ -79,7 +79,16 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     let sio = sio::build(keys.clone(), bans.clone());
     let hub = TableHub::new(config.rate_limits.v1_ws_per_user, sio.clone());
     let limits = Limiters::new(&config.rate_limits);
-    Ok(AppState { config: Arc::new(config), db, keys, bans, persister, limits, sio, hub })
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        keys,
+        bans,
+        persister,
+        limits,
+        sio,
+        hub,
+    })
 }
 
 /// Serves until SIGTERM/SIGINT or `stop`. Sends the bound address on `ready`.
@@ -92,7 +101,13 @@ pub async fn run(
     let listener = std::net::TcpListener::bind(&config.bind)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let workers = if config.workers == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) } else { config.workers };
+    let workers = if config.workers == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    } else {
+        config.workers
+    };
     let shutdown_timeout = config.shutdown_timeout;
     let state = build_state(config).await?;
 
@@ -114,9 +129,11 @@ pub async fn run(
             let hook_state = st.clone();
             HttpService::build()
                 .client_request_timeout(Duration::from_secs(10))
-                .upgrade(fn_service(move |(req, framed): (Request, Framed<TcpStream, h1::Codec>)| {
-                    upgrade::handle(hook_state.clone(), req, framed)
-                }))
+                .upgrade(fn_service(
+                    move |(req, framed): (Request, Framed<TcpStream, h1::Codec>)| {
+                        upgrade::handle(hook_state.clone(), req, framed)
+                    },
+                ))
                 .finish(map_config(http::app(st.clone()), |_| AppConfig::default()))
                 .tcp()
         })?
@@ -144,8 +161,11 @@ pub async fn run(
     // Tell clients first, then stop accepting and drain, then make every write durable.
     state.hub.shutdown();
     let _ = tokio::time::timeout(Duration::from_secs(2), state.sio.close()).await;
-    let _ = tokio::time::timeout(shutdown_timeout, handle.stop(true)).await;
-    let _ = tokio::time::timeout(shutdown_timeout, server).await;
+    // The server future drives its own stop command, so poll both together.
+    let _ = tokio::time::timeout(shutdown_timeout, async {
+        tokio::join!(handle.stop(true), server)
+    })
+    .await;
     match tokio::time::timeout(shutdown_timeout, state.persister.send(Flush)).await {
         Ok(Ok(Ok(()))) => tracing::info!("persister flushed"),
         other => tracing::error!(?other, "persister flush failed"),
@@ -208,7 +228,9 @@ impl Background {
                         let _ = fwd.send(Ok(a));
                     }
                 });
-                let r = run(config, Some(tx), Some(stop_rx)).await.map_err(|e| e.to_string());
+                let r = run(config, Some(tx), Some(stop_rx))
+                    .await
+                    .map_err(|e| e.to_string());
                 if let Err(e) = &r {
                     let _ = ready_tx.send(Err(e.clone()));
                 }
@@ -216,7 +238,11 @@ impl Background {
             })
         });
         let addr = ready_rx.recv().map_err(|e| e.to_string())??;
-        Ok(Self { addr, stop: Some(stop_tx), thread: Some(thread) })
+        Ok(Self {
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
     }
 
     /// Graceful stop; waits for the server thread.

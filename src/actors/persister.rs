@@ -163,7 +163,9 @@ impl Persister {
             if result.is_ok() {
                 METRICS.persist_batch_rows.observe(rows as f64);
                 if let Some(t) = oldest {
-                    METRICS.persist_commit_seconds.observe(t.elapsed().as_secs_f64());
+                    METRICS
+                        .persist_commit_seconds
+                        .observe(t.elapsed().as_secs_f64());
                 }
                 for p in batch {
                     let _ = p.reply.send(Ok(()));
@@ -175,7 +177,10 @@ impl Persister {
                     let ops: Vec<&WriteOp> = p.ops.iter().collect();
                     let r = write_batch(&db, &ops).await;
                     if r.is_err() {
-                        METRICS.persist_failures.with_label_values(&["caller"]).inc();
+                        METRICS
+                            .persist_failures
+                            .with_label_values(&["caller"])
+                            .inc();
                     }
                     let _ = p.reply.send(r);
                 }
@@ -214,7 +219,11 @@ impl Handler<Persist> for Persister {
         }
         self.pending_rows += msg.0.len();
         METRICS.persist_pending.set(self.pending_rows as i64);
-        self.pending.push(Pending { ops: msg.0, reply, since: Instant::now() });
+        self.pending.push(Pending {
+            ops: msg.0,
+            reply,
+            since: Instant::now(),
+        });
         self.schedule(ctx);
         Box::pin(async move { rx.await.unwrap_or(Err(PersistError::Closed)) })
     }
@@ -226,7 +235,11 @@ impl Handler<Flush> for Persister {
     fn handle(&mut self, _msg: Flush, ctx: &mut Self::Context) -> Self::Result {
         // An empty write rides the next commit, so it resolves after everything before it.
         let (reply, rx) = oneshot::channel();
-        self.pending.push(Pending { ops: Vec::new(), reply, since: Instant::now() });
+        self.pending.push(Pending {
+            ops: Vec::new(),
+            reply,
+            since: Instant::now(),
+        });
         if self.in_flight {
             // picked up when the in-flight commit finishes
         } else {
@@ -264,7 +277,10 @@ async fn write_batch(db: &Db, ops: &[&WriteOp]) -> Result<(), PersistError> {
                 for op in &ops[i..j] {
                     if let WriteOp::Insert { values, .. } = op {
                         if values.len() != columns.len() {
-                            return Err(PersistError::Bad(format!("{table}: {} values", values.len())));
+                            return Err(PersistError::Bad(format!(
+                                "{table}: {} values",
+                                values.len()
+                            )));
                         }
                         for v in values {
                             q = bind(q, v);
@@ -303,7 +319,10 @@ fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
     sql
 }
 
-fn bind<'q>(q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, v: &'q SqlValue) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+fn bind<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    v: &'q SqlValue,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     match v {
         SqlValue::I64(i) => q.bind(*i),
         SqlValue::Text(s) => q.bind(s.as_str()),

@@ -7,7 +7,12 @@ use uuid::Uuid;
 use super::{credentials, AuthUser, Email, Password, Username};
 use crate::actors::persister::Persist;
 use crate::http::AppState;
-use crate::store::{audit::audit_op, tokens::Rotation, users::{NewUser, UserRecord}, StoreError};
+use crate::store::{
+    audit::audit_op,
+    tokens::Rotation,
+    users::{NewUser, UserRecord},
+    StoreError,
+};
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,11 +59,19 @@ pub struct Registration {
 
 impl Registration {
     /// Parses raw fields, reporting the first invalid one.
-    pub fn parse(username: &str, email: &str, password: &str, display_name: Option<&str>) -> Result<Self, AccountError> {
+    pub fn parse(
+        username: &str,
+        email: &str,
+        password: &str,
+        display_name: Option<&str>,
+    ) -> Result<Self, AccountError> {
         let inv = |field| move |message| AccountError::Invalid { field, message };
         let display_name = match display_name.map(str::trim) {
             Some(d) if d.chars().count() > 64 => {
-                return Err(AccountError::Invalid { field: "display_name", message: "at most 64 characters".into() })
+                return Err(AccountError::Invalid {
+                    field: "display_name",
+                    message: "at most 64 characters".into(),
+                })
             }
             Some("") | None => None,
             Some(d) => Some(d.to_string()),
@@ -73,7 +86,10 @@ impl Registration {
 }
 
 /// Creates the account and signs it in: returns the user and a refresh token.
-pub async fn register(state: &AppState, r: Registration) -> Result<(UserRecord, String), AccountError> {
+pub async fn register(
+    state: &AppState,
+    r: Registration,
+) -> Result<(UserRecord, String), AccountError> {
     let pw = r.password.clone();
     let hash = tokio::task::spawn_blocking(move || pw.hash())
         .await
@@ -97,9 +113,17 @@ pub async fn register(state: &AppState, r: Registration) -> Result<(UserRecord, 
 }
 
 /// Checks credentials (email or username) and signs in. Failures are audited.
-pub async fn login(state: &AppState, login: &str, password: &str, ip: Option<String>) -> Result<(UserRecord, String), AccountError> {
+pub async fn login(
+    state: &AppState,
+    login: &str,
+    password: &str,
+    ip: Option<String>,
+) -> Result<(UserRecord, String), AccountError> {
     let user = state.db.user_by_login(login).await?;
-    let phc = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| credentials::dummy_hash().to_string());
+    let phc = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| credentials::dummy_hash().to_string());
     let candidate = password.to_string();
     let ok = tokio::task::spawn_blocking(move || credentials::verify_password(&candidate, &phc))
         .await
@@ -107,9 +131,21 @@ pub async fn login(state: &AppState, login: &str, password: &str, ip: Option<Str
     let user = match user {
         Some(u) if ok => u,
         other => {
-            let op = audit_op(other.map(|u| u.id), "auth.login_failed", Some(login), ip.as_deref(), &json!({}));
+            let op = audit_op(
+                other.map(|u| u.id),
+                "auth.login_failed",
+                Some(login),
+                ip.as_deref(),
+                &json!({}),
+            );
             // Best effort: a failed audit write must not turn a 401 into a 500.
-            if let Err(e) = state.persister.send(Persist(vec![op])).await.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+            if let Err(e) = state
+                .persister
+                .send(Persist(vec![op]))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+            {
                 tracing::warn!(error = %e, "audit write failed");
             }
             return Err(AccountError::BadCredentials);
@@ -128,7 +164,11 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<(UserRecord, Strin
         Rotation::Invalid => Err(AccountError::BadRefresh),
         Rotation::Reused => Err(AccountError::RefreshReused),
         Rotation::Rotated { user_id, token } => {
-            let user = state.db.user_by_id(user_id).await?.ok_or(AccountError::BadRefresh)?;
+            let user = state
+                .db
+                .user_by_id(user_id)
+                .await?
+                .ok_or(AccountError::BadRefresh)?;
             if user.banned || state.bans.contains(&user.id) {
                 return Err(AccountError::Banned);
             }
@@ -139,10 +179,21 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<(UserRecord, Strin
 
 /// An access token for `user`, valid `ttl_s` seconds.
 pub fn access_token(state: &AppState, user: &UserRecord, ttl_s: i64) -> String {
-    state.keys.issue(AuthUser { id: user.id, role: user.role }, chrono::Utc::now().timestamp(), ttl_s)
+    state.keys.issue(
+        AuthUser {
+            id: user.id,
+            role: user.role,
+        },
+        chrono::Utc::now().timestamp(),
+        ttl_s,
+    )
 }
 
 /// Looks up the signed-in user's record.
 pub async fn me(state: &AppState, id: Uuid) -> Result<UserRecord, AccountError> {
-    state.db.user_by_id(id).await?.ok_or(AccountError::Store(StoreError::NotFound))
+    state
+        .db
+        .user_by_id(id)
+        .await?
+        .ok_or(AccountError::Store(StoreError::NotFound))
 }

@@ -17,7 +17,10 @@ impl Username {
         if !(3..=32).contains(&n) {
             return Err("username must be 3 to 32 characters".into());
         }
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err("username may contain only letters, digits, '_' and '-'".into());
         }
         Ok(Self(s.to_string()))
@@ -40,8 +43,15 @@ impl Email {
         if s.len() > 254 || s.chars().any(char::is_whitespace) {
             return bad();
         }
-        let Some((local, domain)) = s.split_once('@') else { return bad() };
-        if local.is_empty() || domain.contains('@') || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+        let Some((local, domain)) = s.split_once('@') else {
+            return bad();
+        };
+        if local.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+        {
             return bad();
         }
         Ok(Self(s.to_string()))
@@ -76,7 +86,9 @@ impl Password {
             || !s.chars().any(|c| c.is_lowercase())
             || !s.chars().any(|c| c.is_ascii_digit())
         {
-            return Err("password needs an uppercase letter, a lowercase letter and a digit".into());
+            return Err(
+                "password needs an uppercase letter, a lowercase letter and a digit".into(),
+            );
         }
         Ok(Self(s.to_string()))
     }
@@ -94,7 +106,9 @@ impl Password {
 /// Checks `candidate` against a stored PHC hash. CPU-heavy: call from a blocking thread.
 pub fn verify_password(candidate: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(h) => Argon2::default().verify_password(candidate.as_bytes(), &h).is_ok(),
+        Ok(h) => Argon2::default()
+            .verify_password(candidate.as_bytes(), &h)
+            .is_ok(),
         Err(_) => false,
     }
 }

@@ -93,14 +93,16 @@ impl JwtKeys {
 
     /// Verifies a token and returns its user.
     pub fn verify(&self, token: &str) -> Result<AuthUser, TokenError> {
-        let data = decode::<Claims>(token, &self.dec, &self.validation).map_err(|e| {
-            match e.kind() {
+        let data =
+            decode::<Claims>(token, &self.dec, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            }
-        })?;
+            })?;
         let id = Uuid::parse_str(&data.claims.sub).map_err(|_| TokenError::Invalid)?;
-        Ok(AuthUser { id, role: data.claims.role })
+        Ok(AuthUser {
+            id,
+            role: data.claims.role,
+        })
     }
 }
 
@@ -113,7 +115,10 @@ mod tests {
         JwtKeys::new(b"0123456789abcdef0123456789abcdef")
     }
     fn user() -> AuthUser {
-        AuthUser { id: Uuid::new_v4(), role: Role::Player }
+        AuthUser {
+            id: Uuid::new_v4(),
+            role: Role::Player,
+        }
     }
     fn now() -> i64 {
         chrono::Utc::now().timestamp()
@@ -139,7 +144,10 @@ mod tests {
         let claims = serde_json::json!({"sub": Uuid::new_v4().to_string(), "iss": ISSUER, "aud": AUDIENCE,
             "exp": now() + 60, "iat": now(), "role": "admin", "jti": "x"});
         let body = b64.encode(claims.to_string());
-        assert_eq!(keys().verify(&format!("{header}.{body}.")), Err(TokenError::Invalid));
+        assert_eq!(
+            keys().verify(&format!("{header}.{body}.")),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]

@@ -63,12 +63,19 @@ pub enum V1Error {
 impl V1Error {
     /// 404 `NOT_FOUND`.
     pub fn not_found(what: &str) -> Self {
-        V1Error::NotFound { code: "NOT_FOUND", message: format!("{what} not found"), details: json!({}) }
+        V1Error::NotFound {
+            code: "NOT_FOUND",
+            message: format!("{what} not found"),
+            details: json!({}),
+        }
     }
     /// 422 with one field error.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        V1Error::Validation { details: json!({ "field": field, "reason": message }), message }
+        V1Error::Validation {
+            details: json!({ "field": field, "reason": message }),
+            message,
+        }
     }
     fn code(&self) -> &'static str {
         match self {
@@ -106,7 +113,9 @@ impl ResponseError for V1Error {
             tracing::error!(error = %m, "internal error");
         }
         let details = match self {
-            V1Error::NotFound { details, .. } | V1Error::Validation { details, .. } => details.clone(),
+            V1Error::NotFound { details, .. } | V1Error::Validation { details, .. } => {
+                details.clone()
+            }
             _ => json!({}),
         };
         let mut b = HttpResponse::build(self.status_code());
@@ -225,7 +234,10 @@ impl From<crate::store::StoreError> for V1Error {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
             crate::store::StoreError::NotFound => V1Error::not_found("resource"),
-            crate::store::StoreError::Conflict(m) => V1Error::Conflict { code: "CONFLICT", message: m },
+            crate::store::StoreError::Conflict(m) => V1Error::Conflict {
+                code: "CONFLICT",
+                message: m,
+            },
             other => V1Error::Internal(other.to_string()),
         }
     }
@@ -235,7 +247,10 @@ impl From<crate::store::StoreError> for V2Error {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
             crate::store::StoreError::NotFound => V2Error::NotFound("resource".into()),
-            crate::store::StoreError::Conflict(m) => V2Error::Conflict { code: "CONFLICT", message: m },
+            crate::store::StoreError::Conflict(m) => V2Error::Conflict {
+                code: "CONFLICT",
+                message: m,
+            },
             other => V2Error::Internal(other.to_string()),
         }
     }
@@ -247,8 +262,14 @@ pub fn json_error_v1(err: actix_web::error::JsonPayloadError) -> V1Error {
     match err {
         J::OverflowKnownLength { .. } | J::Overflow { .. } => V1Error::PayloadTooLarge,
         J::ContentType => V1Error::UnsupportedMediaType,
-        J::Deserialize(e) => V1Error::Validation { message: format!("invalid JSON body: {e}"), details: json!({}) },
-        other => V1Error::Validation { message: format!("invalid body: {other}"), details: json!({}) },
+        J::Deserialize(e) => V1Error::Validation {
+            message: format!("invalid JSON body: {e}"),
+            details: json!({}),
+        },
+        other => V1Error::Validation {
+            message: format!("invalid body: {other}"),
+            details: json!({}),
+        },
     }
 }
 

@@ -5,14 +5,20 @@ use std::future::{ready, Ready};
 use actix_web::{dev::Payload, http::header::HeaderMap, web, FromRequest, HttpRequest};
 
 use crate::auth::{AuthUser, Role, TokenError};
-use crate::http::{errors::{V1Error, V2Error}, AppState};
+use crate::http::{
+    errors::{V1Error, V2Error},
+    AppState,
+};
 
 /// The bearer token of an `Authorization` header, if any.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty())
 }
@@ -81,7 +87,9 @@ impl FromRequest for V1Organizer {
             if u.role >= Role::Organizer {
                 Ok(V1Organizer(u))
             } else {
-                Err(V1Error::Forbidden("organizer or admin role required".into()))
+                Err(V1Error::Forbidden(
+                    "organizer or admin role required".into(),
+                ))
             }
         }))
     }

@@ -68,23 +68,48 @@ pub fn app(
         )
         .service(
             web::scope("/v1")
-                .app_data(web::JsonConfig::default().limit(limit).error_handler(|e, _| errors::json_error_v1(e).into()))
-                .app_data(web::QueryConfig::default().error_handler(|e, _| V1Error::field("query", e.to_string()).into()))
-                .app_data(web::PathConfig::default().error_handler(|e, _| V1Error::field("path", e.to_string()).into()))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(limit)
+                        .error_handler(|e, _| errors::json_error_v1(e).into()),
+                )
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|e, _| V1Error::field("query", e.to_string()).into()),
+                )
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|e, _| V1Error::field("path", e.to_string()).into()),
+                )
                 .wrap(from_fn(ratelimit::v1))
                 .configure(v1::routes)
-                .default_service(web::to(|| async { V1Error::not_found("route").error_response() })),
+                .default_service(web::to(|| async {
+                    V1Error::not_found("route").error_response()
+                })),
         )
         .service(
             web::scope("/v2")
-                .app_data(web::JsonConfig::default().limit(limit).error_handler(|e, _| errors::json_error_v2(e).into()))
-                .app_data(web::QueryConfig::default().error_handler(|e, _| V2Error::Validation(format!("query: {e}")).into()))
-                .app_data(web::PathConfig::default().error_handler(|e, _| V2Error::Validation(format!("path: {e}")).into()))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(limit)
+                        .error_handler(|e, _| errors::json_error_v2(e).into()),
+                )
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|e, _| V2Error::Validation(format!("query: {e}")).into()),
+                )
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|e, _| V2Error::Validation(format!("path: {e}")).into()),
+                )
                 .wrap(from_fn(ratelimit::v2))
                 .configure(v2::routes)
-                .default_service(web::to(|| async { V2Error::NotFound("route".into()).error_response() })),
+                .default_service(web::to(|| async {
+                    V2Error::NotFound("route".into()).error_response()
+                })),
         )
         .default_service(web::to(|| async {
-            HttpResponse::NotFound().json(serde_json::json!({"error": "NOT_FOUND", "message": "route not found"}))
+            HttpResponse::NotFound()
+                .json(serde_json::json!({"error": "NOT_FOUND", "message": "route not found"}))
         }))
 }

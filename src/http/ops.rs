@@ -19,14 +19,17 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if state.db.ping().await {
         HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok" }))
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({ "status": "not_ready", "database": "unreachable" }))
+        HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "not_ready", "database": "unreachable" }))
     }
 }
 
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(METRICS.render())
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(METRICS.render())
 }
 
 /// The OpenAPI document.

@@ -17,9 +17,13 @@ use governor::{
 };
 
 use crate::config::RateLimits;
-use crate::http::{errors::{V1Error, V2Error}, AppState};
+use crate::http::{
+    errors::{V1Error, V2Error},
+    AppState,
+};
 
-type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+type Keyed =
+    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
 
 /// One keyed limiter with the numbers needed for `X-RateLimit-*` headers.
 pub struct Limiter {
@@ -43,8 +47,14 @@ pub struct Decision {
 impl Limiter {
     fn new(limit: u32, period: Duration) -> Self {
         let n = NonZeroU32::new(limit.max(1)).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::with_period(period / n.get()).unwrap_or_else(|| Quota::per_second(n)).allow_burst(n);
-        Self { inner: RateLimiter::keyed(quota).with_middleware(), limit: n.get(), period }
+        let quota = Quota::with_period(period / n.get())
+            .unwrap_or_else(|| Quota::per_second(n))
+            .allow_burst(n);
+        Self {
+            inner: RateLimiter::keyed(quota).with_middleware(),
+            limit: n.get(),
+            period,
+        }
     }
 
     /// Counts one request for `key`.
@@ -64,7 +74,10 @@ impl Limiter {
                 allowed: false,
                 limit: self.limit,
                 remaining: 0,
-                reset_after: not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1),
+                reset_after: not_until
+                    .wait_time_from(DefaultClock::default().now())
+                    .as_secs()
+                    .max(1),
             },
         }
     }
@@ -112,7 +125,9 @@ impl Limiters {
 }
 
 fn client_ip(req: &ServiceRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// /v1: per-user (or per-IP) hourly quota, with `X-RateLimit-*` headers on every response.
@@ -121,7 +136,10 @@ pub async fn v1(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     };
     let key = crate::http::extract::bearer(req.headers())
         .and_then(|t| state.keys.verify(t).ok())
@@ -130,7 +148,12 @@ pub async fn v1(
     let d = if state.limits.enabled {
         state.limits.v1.check(&key)
     } else {
-        Decision { allowed: true, limit: state.limits.v1.limit, remaining: state.limits.v1.limit, reset_after: 0 }
+        Decision {
+            allowed: true,
+            limit: state.limits.v1.limit,
+            remaining: state.limits.v1.limit,
+            reset_after: 0,
+        }
     };
     let reset = (chrono::Utc::now().timestamp() as u64 + d.reset_after).to_string();
     let headers = [
@@ -142,7 +165,10 @@ pub async fn v1(
         next.call(req).await?.map_into_left_body()
     } else {
         let (r, _) = req.into_parts();
-        let resp = V1Error::RateLimited { retry_after: d.reset_after }.error_response();
+        let resp = V1Error::RateLimited {
+            retry_after: d.reset_after,
+        }
+        .error_response();
         ServiceResponse::new(r, resp).map_into_right_body()
     };
     for (k, v) in headers {
@@ -159,17 +185,29 @@ pub async fn v2(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     };
     if state.limits.enabled {
         let ip = client_ip(&req);
-        let limiter = if req.path().starts_with("/v2/auth/") { &state.limits.v2_auth } else { &state.limits.v2 };
+        let limiter = if req.path().starts_with("/v2/auth/") {
+            &state.limits.v2_auth
+        } else {
+            &state.limits.v2
+        };
         let d = limiter.check(&ip);
         if !d.allowed {
             let (r, _) = req.into_parts();
-            let resp = V2Error::RateLimited { retry_after: d.reset_after }.error_response();
+            let resp = V2Error::RateLimited {
+                retry_after: d.reset_after,
+            }
+            .error_response();
             return Ok(ServiceResponse::new(r, resp).map_into_right_body());
         }
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }

@@ -50,15 +50,22 @@ pub async fn middleware(
         })
         .await;
     let mut res = res?;
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
     let status = res.status().as_u16();
     METRICS
         .http_requests
         .with_label_values(&[method.as_str(), route.as_str(), &status.to_string()])
         .inc();
-    METRICS.http_latency.with_label_values(&[route.as_str()]).observe(started.elapsed().as_secs_f64());
+    METRICS
+        .http_latency
+        .with_label_values(&[route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), v);
     }
     tracing::debug!(request_id = %id, status, route = %route, "done");
     Ok(res)

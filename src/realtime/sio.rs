@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
+use engineioxide::service::NotFoundService;
 use futures_util::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
@@ -19,7 +20,6 @@ use socketioxide::{
     SocketIo,
 };
 use tokio::net::TcpStream;
-use engineioxide::service::NotFoundService;
 use tower::ServiceExt;
 
 use crate::auth::{AuthUser, BanList, JwtKeys, TokenError};
@@ -33,7 +33,8 @@ pub const SIO_PATH: &str = "/v2/ws";
 /// The Socket.IO server as the rest of the process sees it.
 pub trait SioEntry: Send + Sync {
     /// Serves one polling request.
-    fn polling(&self, req: http::Request<Full<Bytes>>) -> BoxFuture<'static, http::Response<Bytes>>;
+    fn polling(&self, req: http::Request<Full<Bytes>>)
+        -> BoxFuture<'static, http::Response<Bytes>>;
     /// Takes over a websocket whose 101 was already written.
     fn upgraded(&self, io: PrefixedIo<TcpStream>, req: http::Request<()>);
     /// The handle actors emit through.
@@ -49,13 +50,20 @@ pub struct LocalSio {
 }
 
 impl SioEntry for LocalSio {
-    fn polling(&self, req: http::Request<Full<Bytes>>) -> BoxFuture<'static, http::Response<Bytes>> {
+    fn polling(
+        &self,
+        req: http::Request<Full<Bytes>>,
+    ) -> BoxFuture<'static, http::Response<Bytes>> {
         let svc = self.svc.clone();
         Box::pin(async move {
             match svc.oneshot(req).await {
                 Ok(res) => {
                     let (parts, body) = res.into_parts();
-                    let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+                    let bytes = body
+                        .collect()
+                        .await
+                        .map(|c| c.to_bytes())
+                        .unwrap_or_default();
                     http::Response::from_parts(parts, bytes)
                 }
                 Err(_) => {
@@ -107,15 +115,27 @@ pub enum HandshakeError {
 
 fn query_token(s: &SocketRef) -> Option<String> {
     let q = s.req_parts().uri.query()?;
-    q.split('&').find_map(|kv| kv.strip_prefix("token=")).map(|t| t.to_string())
+    q.split('&')
+        .find_map(|kv| kv.strip_prefix("token="))
+        .map(|t| t.to_string())
 }
 
 /// Handshake middleware: token from `?token=` or `auth.token`; refuses bad tokens and bans.
-async fn authenticate(s: SocketRef, TryData(auth): TryData<Value>, State(ctx): State<SioAuth>) -> Result<(), HandshakeError> {
+async fn authenticate(
+    s: SocketRef,
+    TryData(auth): TryData<Value>,
+    State(ctx): State<SioAuth>,
+) -> Result<(), HandshakeError> {
     let token = query_token(&s)
-        .or_else(|| auth.ok().and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string)))
+        .or_else(|| {
+            auth.ok()
+                .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string))
+        })
         .ok_or(HandshakeError::Unauthorized(TokenError::Missing))?;
-    let user = ctx.keys.verify(&token).map_err(HandshakeError::Unauthorized)?;
+    let user = ctx
+        .keys
+        .verify(&token)
+        .map_err(HandshakeError::Unauthorized)?;
     if ctx.bans.contains(&user.id) {
         return Err(HandshakeError::Banned);
     }
@@ -151,8 +171,14 @@ pub fn build(keys: JwtKeys, bans: Arc<BanList>) -> Arc<dyn SioEntry> {
 }
 
 /// actix handler for `/v2/ws` polling: converts and forwards to socketioxide.
-pub async fn polling(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let mut b = http::Request::builder().method(req.method().as_str()).uri(req.uri().to_string());
+pub async fn polling(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let mut b = http::Request::builder()
+        .method(req.method().as_str())
+        .uri(req.uri().to_string());
     for (k, v) in req.headers() {
         b = b.header(k.as_str(), v.as_bytes());
     }
@@ -160,7 +186,8 @@ pub async fn polling(state: web::Data<AppState>, req: HttpRequest, body: web::By
         return HttpResponse::BadRequest().finish();
     };
     let res = state.sio.polling(hreq).await;
-    let status = actix_web::http::StatusCode::from_u16(res.status().as_u16()).unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
+    let status = actix_web::http::StatusCode::from_u16(res.status().as_u16())
+        .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
     let mut out = HttpResponse::build(status);
     for (k, v) in res.headers() {
         out.append_header((k.as_str(), v.as_bytes()));

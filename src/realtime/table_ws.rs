@@ -14,7 +14,10 @@ use actix_http::ws::{self, CloseCode, CloseReason, Frame, Message};
 use dashmap::DashMap;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::{net::TcpStream, sync::{broadcast, watch}};
+use tokio::{
+    net::TcpStream,
+    sync::{broadcast, watch},
+};
 use uuid::Uuid;
 
 use crate::metrics::METRICS;
@@ -64,20 +67,34 @@ impl TableHub {
     }
 
     fn subscribe(&self, battle: Uuid) -> broadcast::Receiver<Arc<str>> {
-        self.channels.entry(battle).or_insert_with(|| broadcast::channel(256).0).subscribe()
+        self.channels
+            .entry(battle)
+            .or_insert_with(|| broadcast::channel(256).0)
+            .subscribe()
     }
 
     /// Publishes a tracker event to the battle's raw sessions and Socket.IO room.
-    pub fn publish(&self, battle: Uuid, event: &Value) {
+    /// Awaiting keeps one battle's events in order across both transports.
+    pub async fn publish(&self, battle: Uuid, event: &Value) {
         let text: Arc<str> = event.to_string().into();
         if let Some(tx) = self.channels.get(&battle) {
             if tx.send(text).is_err() {
                 drop(tx);
-                self.channels.remove_if(&battle, |_, tx| tx.receiver_count() == 0);
+                self.channels
+                    .remove_if(&battle, |_, tx| tx.receiver_count() == 0);
             }
         }
-        let event_name = event.get("type").and_then(Value::as_str).unwrap_or("tracker_event").to_string();
-        let _ = self.sio.io().to(format!("table:{battle}")).emit(event_name, event);
+        let event_name = event
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("tracker_event")
+            .to_string();
+        let _ = self
+            .sio
+            .io()
+            .to(format!("table:{battle}"))
+            .emit(event_name, event)
+            .await;
     }
 
     /// Tells every session the server is going away.
@@ -86,7 +103,13 @@ impl TableHub {
     }
 
     /// Runs one session until the client leaves or the server stops.
-    pub async fn run_session(self: Arc<Self>, battle: Uuid, user: Uuid, slot: Slot, framed: Framed<TcpStream, ws::Codec>) {
+    pub async fn run_session(
+        self: Arc<Self>,
+        battle: Uuid,
+        user: Uuid,
+        slot: Slot,
+        framed: Framed<TcpStream, ws::Codec>,
+    ) {
         let _slot = slot;
         METRICS.connections.with_label_values(&["ws_v1"]).inc();
         let mut rx = self.subscribe(battle);
@@ -129,8 +152,14 @@ impl TableHub {
 /// Answers a client frame: `{"type":"ping"}` gets `pong`; anything else an `error` message.
 fn client_message(text: &[u8], battle: Uuid) -> Value {
     match serde_json::from_slice::<Value>(text) {
-        Ok(v) if v.get("type").and_then(Value::as_str) == Some("ping") => json!({"type": "pong", "battle_id": battle}),
-        Ok(_) => json!({"type": "error", "code": "VALIDATION_ERROR", "message": "this socket is read-only; send {\"type\":\"ping\"} to keep alive"}),
-        Err(e) => json!({"type": "error", "code": "VALIDATION_ERROR", "message": format!("invalid JSON: {e}")}),
+        Ok(v) if v.get("type").and_then(Value::as_str) == Some("ping") => {
+            json!({"type": "pong", "battle_id": battle})
+        }
+        Ok(_) => {
+            json!({"type": "error", "code": "VALIDATION_ERROR", "message": "this socket is read-only; send {\"type\":\"ping\"} to keep alive"})
+        }
+        Err(e) => {
+            json!({"type": "error", "code": "VALIDATION_ERROR", "message": format!("invalid JSON: {e}")})
+        }
     }
 }

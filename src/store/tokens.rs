@@ -72,7 +72,9 @@ impl Db {
         .bind(hash(token))
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(Rotation::Invalid) };
+        let Some(row) = row else {
+            return Ok(Rotation::Invalid);
+        };
         let id: String = row.try_get("id")?;
         let user_id: String = row.try_get("user_id")?;
         let family: String = row.try_get("family_id")?;
@@ -87,18 +89,20 @@ impl Db {
             return Ok(Rotation::Invalid);
         }
         // Conditional update: of two concurrent uses only one wins; the loser counts as reuse.
-        let won = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-            .bind(now)
-            .bind(&id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            == 1;
+        let won =
+            sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+                .bind(now)
+                .bind(&id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                == 1;
         if !won {
             self.revoke_family_str(&family).await?;
             return Ok(Rotation::Reused);
         }
-        let (Ok(user_id), Ok(family)) = (Uuid::parse_str(&user_id), Uuid::parse_str(&family)) else {
+        let (Ok(user_id), Ok(family)) = (Uuid::parse_str(&user_id), Uuid::parse_str(&family))
+        else {
             return Ok(Rotation::Invalid);
         };
         let token = self.insert_refresh(user_id, family).await?;
@@ -120,11 +124,13 @@ impl Db {
     }
 
     async fn revoke_family_str(&self, family: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(family)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(family)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

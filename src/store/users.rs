@@ -41,7 +41,8 @@ pub struct UserRecord {
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "id, username, email, password_hash, display_name, role, banned, avatar_url, \
+const COLUMNS: &str =
+    "id, username, email, password_hash, display_name, role, banned, avatar_url, \
      xp, level, gmo_balance, wallet_address, tournament_wins, created_at, updated_at";
 
 fn from_row(r: &AnyRow) -> Result<UserRecord, sqlx::Error> {
@@ -108,7 +109,10 @@ impl Db {
     #[tracing::instrument(skip(self))]
     pub async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(from_row).transpose()?)
     }
 
@@ -128,18 +132,21 @@ impl Db {
     /// Sets a user's role by username. Returns false when no such user.
     #[tracing::instrument(skip(self))]
     pub async fn set_role(&self, username: &str, role: Role) -> Result<bool, StoreError> {
-        let r = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE username_lower = $3")
-            .bind(role.as_str())
-            .bind(now_ms())
-            .bind(username.to_lowercase())
-            .execute(&self.pool)
-            .await?;
+        let r =
+            sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE username_lower = $3")
+                .bind(role.as_str())
+                .bind(now_ms())
+                .bind(username.to_lowercase())
+                .execute(&self.pool)
+                .await?;
         Ok(r.rows_affected() == 1)
     }
 
     /// Ids of banned users (loaded into the in-memory ban list at start).
     pub async fn banned_user_ids(&self) -> Result<Vec<Uuid>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM users WHERE banned <> 0").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id FROM users WHERE banned <> 0")
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .iter()
             .filter_map(|r| r.try_get::<String, _>("id").ok())

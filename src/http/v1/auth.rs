@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::auth::{accounts::{self, AccountError, Registration}, jwt::V1_TTL_S};
+use crate::auth::{
+    accounts::{self, AccountError, Registration},
+    jwt::V1_TTL_S,
+};
 use crate::http::{errors::V1Error, extract::V1Auth, AppState};
 use crate::store::{rfc3339, users::UserRecord};
 
@@ -81,7 +84,10 @@ impl From<AccountError> for V1Error {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::Invalid { field, message } => V1Error::field(field, message),
-            AccountError::Taken(what) => V1Error::Conflict { code: "CONFLICT", message: format!("{what} is already registered") },
+            AccountError::Taken(what) => V1Error::Conflict {
+                code: "CONFLICT",
+                message: format!("{what} is already registered"),
+            },
             AccountError::Banned => V1Error::Forbidden("account is banned".into()),
             AccountError::Store(s) => s.into(),
             other => V1Error::Unauthorized(other.to_string()),
@@ -102,8 +108,16 @@ fn tokens(state: &AppState, user: &UserRecord, refresh: String) -> TokenResp {
 /// Register.
 #[utoipa::path(post, path = "/v1/auth/register", request_body = RegisterReq,
     responses((status = 201, body = TokenResp), (status = 409), (status = 422)))]
-pub async fn register(state: web::Data<AppState>, body: web::Json<RegisterReq>) -> Result<HttpResponse, V1Error> {
-    let r = Registration::parse(&body.username, &body.email, &body.password, body.display_name.as_deref())?;
+pub async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterReq>,
+) -> Result<HttpResponse, V1Error> {
+    let r = Registration::parse(
+        &body.username,
+        &body.email,
+        &body.password,
+        body.display_name.as_deref(),
+    )?;
     let (user, refresh) = accounts::register(&state, r).await?;
     Ok(HttpResponse::Created().json(tokens(&state, &user, refresh)))
 }
@@ -111,8 +125,16 @@ pub async fn register(state: web::Data<AppState>, body: web::Json<RegisterReq>) 
 /// Login by username or email.
 #[utoipa::path(post, path = "/v1/auth/login", request_body = LoginReq,
     responses((status = 200, body = TokenResp), (status = 401)))]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginReq>) -> Result<HttpResponse, V1Error> {
-    let login = body.username.as_deref().or(body.email.as_deref()).ok_or_else(|| V1Error::field("username", "username or email is required"))?;
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginReq>,
+) -> Result<HttpResponse, V1Error> {
+    let login = body
+        .username
+        .as_deref()
+        .or(body.email.as_deref())
+        .ok_or_else(|| V1Error::field("username", "username or email is required"))?;
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     let (user, refresh) = accounts::login(&state, login, &body.password, ip).await?;
     Ok(HttpResponse::Ok().json(tokens(&state, &user, refresh)))
@@ -121,14 +143,20 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json
 /// Rotate the refresh token.
 #[utoipa::path(post, path = "/v1/auth/refresh", request_body = RefreshReq,
     responses((status = 200, body = TokenResp), (status = 401)))]
-pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshReq>) -> Result<HttpResponse, V1Error> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshReq>,
+) -> Result<HttpResponse, V1Error> {
     let (user, refresh) = accounts::refresh(&state, &body.refresh_token).await?;
     Ok(HttpResponse::Ok().json(tokens(&state, &user, refresh)))
 }
 
 /// Logout: revokes the refresh token's family.
 #[utoipa::path(post, path = "/v1/auth/logout", request_body = RefreshReq, responses((status = 204)))]
-pub async fn logout(state: web::Data<AppState>, body: web::Json<RefreshReq>) -> Result<HttpResponse, V1Error> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshReq>,
+) -> Result<HttpResponse, V1Error> {
     state.db.revoke_refresh(&body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -136,7 +164,10 @@ pub async fn logout(state: web::Data<AppState>, body: web::Json<RefreshReq>) -> 
 /// The caller's profile.
 #[utoipa::path(get, path = "/v1/auth/profile", responses((status = 200, body = V1User), (status = 401)),
     security(("bearer" = [])))]
-pub async fn profile(state: web::Data<AppState>, V1Auth(me): V1Auth) -> Result<HttpResponse, V1Error> {
+pub async fn profile(
+    state: web::Data<AppState>,
+    V1Auth(me): V1Auth,
+) -> Result<HttpResponse, V1Error> {
     let user = accounts::me(&state, me.id).await?;
     Ok(HttpResponse::Ok().json(json!({ "user": V1User::from(&user) })))
 }

@@ -7,7 +7,10 @@ use actix_web::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{accounts::{self, AccountError, Registration}, jwt::V2_TTL_S};
+use crate::auth::{
+    accounts::{self, AccountError, Registration},
+    jwt::V2_TTL_S,
+};
 use crate::http::{errors::V2Error, AppState};
 use crate::store::users::UserRecord;
 
@@ -56,8 +59,13 @@ pub struct RefreshResp {
 impl From<AccountError> for V2Error {
     fn from(e: AccountError) -> Self {
         match e {
-            AccountError::Invalid { field, message } => V2Error::Validation(format!("{field}: {message}")),
-            AccountError::Taken(what) => V2Error::Conflict { code: "CONFLICT", message: format!("{what} is already registered") },
+            AccountError::Invalid { field, message } => {
+                V2Error::Validation(format!("{field}: {message}"))
+            }
+            AccountError::Taken(what) => V2Error::Conflict {
+                code: "CONFLICT",
+                message: format!("{what} is already registered"),
+            },
             AccountError::Banned => V2Error::Banned,
             AccountError::Store(s) => s.into(),
             other => V2Error::Unauthorized(other.to_string()),
@@ -77,20 +85,40 @@ fn cookie(req: &HttpRequest, value: String, max_age: CookieDuration) -> Cookie<'
         .finish()
 }
 
-fn signed_in(state: &AppState, req: &HttpRequest, user: &UserRecord, refresh: String, created: bool) -> HttpResponse {
+fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &UserRecord,
+    refresh: String,
+    created: bool,
+) -> HttpResponse {
     let body = AuthResp {
-        user: V2AuthUser { id: user.id.to_string(), username: user.username.clone(), level: user.level, gmo_balance: user.gmo_balance },
+        user: V2AuthUser {
+            id: user.id.to_string(),
+            username: user.username.clone(),
+            level: user.level,
+            gmo_balance: user.gmo_balance,
+        },
         access_token: accounts::access_token(state, user, V2_TTL_S),
         expires_in: V2_TTL_S,
     };
-    let mut b = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
-    b.cookie(cookie(req, refresh, CookieDuration::days(7))).json(body)
+    let mut b = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    b.cookie(cookie(req, refresh, CookieDuration::days(7)))
+        .json(body)
 }
 
 /// Register.
 #[utoipa::path(post, path = "/v2/auth/register", request_body = RegisterReq,
     responses((status = 201, body = AuthResp), (status = 400), (status = 409)))]
-pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: web::Json<RegisterReq>) -> Result<HttpResponse, V2Error> {
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RegisterReq>,
+) -> Result<HttpResponse, V2Error> {
     let r = Registration::parse(&body.username, &body.email, &body.password, None)?;
     let (user, refresh) = accounts::register(&state, r).await?;
     Ok(signed_in(&state, &req, &user, refresh, true))
@@ -99,7 +127,11 @@ pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: web::J
 /// Login by email.
 #[utoipa::path(post, path = "/v2/auth/login", request_body = LoginReq,
     responses((status = 200, body = AuthResp), (status = 401), (status = 403)))]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginReq>) -> Result<HttpResponse, V2Error> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginReq>,
+) -> Result<HttpResponse, V2Error> {
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     let (user, refresh) = accounts::login(&state, &body.email, &body.password, ip).await?;
     Ok(signed_in(&state, &req, &user, refresh, false))
@@ -107,12 +139,21 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json
 
 /// Rotate the refresh cookie.
 #[utoipa::path(post, path = "/v2/auth/refresh", responses((status = 200, body = RefreshResp), (status = 401)))]
-pub async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, V2Error> {
-    let token = req.cookie(REFRESH_COOKIE).map(|c| c.value().to_string()).ok_or_else(|| V2Error::Unauthorized("missing refresh cookie".into()))?;
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, V2Error> {
+    let token = req
+        .cookie(REFRESH_COOKIE)
+        .map(|c| c.value().to_string())
+        .ok_or_else(|| V2Error::Unauthorized("missing refresh cookie".into()))?;
     let (user, refresh) = accounts::refresh(&state, &token).await?;
     Ok(HttpResponse::Ok()
         .cookie(cookie(&req, refresh, CookieDuration::days(7)))
-        .json(RefreshResp { access_token: accounts::access_token(&state, &user, V2_TTL_S), expires_in: V2_TTL_S }))
+        .json(RefreshResp {
+            access_token: accounts::access_token(&state, &user, V2_TTL_S),
+            expires_in: V2_TTL_S,
+        }))
 }
 
 /// Logout: revoke the cookie's family and clear it.
@@ -121,7 +162,9 @@ pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
     if let Some(c) = req.cookie(REFRESH_COOKIE) {
         state.db.revoke_refresh(c.value()).await?;
     }
-    Ok(HttpResponse::NoContent().cookie(cookie(&req, String::new(), CookieDuration::ZERO)).finish())
+    Ok(HttpResponse::NoContent()
+        .cookie(cookie(&req, String::new(), CookieDuration::ZERO))
+        .finish())
 }
 
 /// Routes under /v2/auth.

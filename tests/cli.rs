@@ -1,0 +1,79 @@
+//! The binary as an operator runs it: SIGTERM exits cleanly; `user promote` changes a role.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn warroom(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_warroom"));
+    c.current_dir(dir)
+        .env("WARROOM_DATA_DIR", dir)
+        .env("WARROOM_BIND", "127.0.0.1:0")
+        .env("WARROOM_LOG_FORMAT", "json")
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL");
+    c
+}
+
+#[test]
+fn sigterm_exits_cleanly_and_promote_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = warroom(dir.path()).stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if line.contains("warroom listening") {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            break v["fields"]["addr"].as_str().unwrap().to_string();
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("http://{addr}/v1/auth/register"))
+            .json(&serde_json::json!({"username": "boss", "email": "boss@example.com", "password": "Secret-pass1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    });
+    // SIGTERM: graceful exit with status 0, after flushing.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.contains("persister flushed")),
+        "{rest:?}"
+    );
+
+    // The account survived the restart boundary; promote it.
+    let out = warroom(dir.path())
+        .args(["user", "promote", "boss", "organizer"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("boss is now organizer"));
+    let out = warroom(dir.path())
+        .args(["user", "promote", "ghost", "admin"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = warroom(dir.path())
+        .args(["user", "promote", "boss", "emperor"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
