@@ -265,13 +265,15 @@ async fn write_batch(db: &Db, ops: &[&WriteOp]) -> Result<(), PersistError> {
                 i += 1;
             }
             WriteOp::Insert { table, columns, .. } => {
-                let mut j = i;
-                while j < ops.len()
-                    && matches!(ops[j], WriteOp::Insert { table: t, columns: c, .. } if t == table && c == columns)
-                    && j - i < INSERT_CHUNK
+                let mut run = i;
+                while run < ops.len()
+                    && matches!(ops[run], WriteOp::Insert { table: t, columns: c, .. } if t == table && c == columns)
                 {
-                    j += 1;
+                    run += 1;
                 }
+                // Few distinct statement sizes, so prepared statements are reused from the cache.
+                let chunk = CHUNKS.iter().copied().find(|c| *c <= run - i).unwrap_or(1);
+                let j = i + chunk;
                 let sql = insert_sql(table, columns, j - i);
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for op in &ops[i..j] {
@@ -295,8 +297,9 @@ async fn write_batch(db: &Db, ops: &[&WriteOp]) -> Result<(), PersistError> {
     tx.commit().await.map_err(err)
 }
 
-/// Rows per INSERT statement; keeps bound parameters under SQLite's and Postgres' limits.
-const INSERT_CHUNK: usize = 500;
+/// Rows per INSERT statement, largest first. The cap keeps bound parameters under SQLite's and
+/// Postgres' limits; the fixed sizes keep the statement cache warm.
+const CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
 
 fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));

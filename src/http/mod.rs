@@ -5,6 +5,7 @@ pub mod errors;
 pub mod extract;
 pub mod openapi;
 pub mod ops;
+pub mod pagination;
 pub mod ratelimit;
 pub mod request_id;
 pub mod v1;
