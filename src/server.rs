@@ -14,6 +14,7 @@ use actix_web::dev::AppConfig;
 use tokio::{net::TcpStream, sync::oneshot};
 
 use crate::actors::persister::{Flush, Persister, MAILBOX};
+use crate::actors::table::{TableDeps, TableRegistry};
 use crate::auth::{BanList, JwtKeys};
 use crate::config::Config;
 use crate::http::{self, ratelimit::Limiters, AppState};
@@ -79,7 +80,22 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     let sio = sio::build(keys.clone(), bans.clone());
     let hub = TableHub::new(config.rate_limits.v1_ws_per_user, sio.clone());
     let limits = Limiters::new(&config.rate_limits);
+    let deps = TableDeps {
+        db: db.clone(),
+        persister: persister.clone(),
+        hub: hub.clone(),
+        timer: config.timer_update,
+    };
+    let tables = TableRegistry::new(deps, actix::Arbiter::current());
+    let restored = tables.restore().await?;
+    if restored > 0 {
+        tracing::info!(
+            restored,
+            "tracker battles restored with their clocks paused for the downtime"
+        );
+    }
     Ok(AppState {
+        tables,
         config: Arc::new(config),
         db,
         keys,

@@ -1,3 +1,4 @@
 //! Actors own live state and timers; handlers message them and await the reply.
 
 pub mod persister;
+pub mod table;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use actix::Addr;
 use actix_web::{dev::ServiceResponse, middleware::from_fn, web, App, HttpResponse, ResponseError};
 
-use crate::actors::persister::Persister;
+use crate::actors::{persister::Persister, table::TableRegistry};
 use crate::auth::{BanList, JwtKeys};
 use crate::config::Config;
 use crate::realtime::{sio::SioEntry, table_ws::TableHub};
@@ -42,6 +42,8 @@ pub struct AppState {
     pub sio: Arc<dyn SioEntry>,
     /// Raw /v1 WebSocket fan-out.
     pub hub: Arc<TableHub>,
+    /// Live tracker battles.
+    pub tables: Arc<TableRegistry>,
 }
 
 /// Builds the actix-web application.

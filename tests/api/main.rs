@@ -6,3 +6,4 @@ mod errors;
 mod helpers;
 mod ops;
 mod realtime;
+mod tracker;

@@ -1,0 +1,295 @@
+//! TableActor: one per live tracker battle. It owns the battle's state and turn clock, emits
+//! `timer_update` every period and `turn_timeout` once per late turn, and makes every change
+//! durable through the Persister before acknowledging it.
+
+use std::{sync::Arc, time::Duration};
+
+use actix::prelude::*;
+use dashmap::DashMap;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::actors::persister::{Persist, Persister};
+use crate::auth::{AuthUser, Role};
+use crate::domain::tracker::{Action, Complete, Status, TrackerBattle, TrackerError, TrackerEvent};
+use crate::metrics::METRICS;
+use crate::realtime::table_ws::TableHub;
+use crate::store::{audit::audit_op, now_ms, rfc3339, tracker, Db, StoreError};
+
+/// What an actor needs from the process.
+#[derive(Clone)]
+pub struct TableDeps {
+    /// Database.
+    pub db: Db,
+    /// Writer.
+    pub persister: Addr<Persister>,
+    /// Fan-out.
+    pub hub: Arc<TableHub>,
+    /// `timer_update` period.
+    pub timer: Duration,
+}
+
+/// A change requested over HTTP.
+#[derive(Debug, Clone)]
+pub enum TableCommand {
+    /// PATCH action.
+    Act(Action),
+    /// POST advance-round.
+    AdvanceRound,
+    /// POST complete.
+    Complete(Complete),
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    /// Caller may not change this battle.
+    #[error("only the battle's players, its organizer or an admin may change it")]
+    Forbidden,
+    /// Rules refused it.
+    #[error(transparent)]
+    Rules(#[from] TrackerError),
+    /// Not durable: not applied.
+    #[error("could not save: {0}")]
+    Persist(String),
+    /// Actor gone or overloaded.
+    #[error("battle actor unavailable")]
+    Unavailable,
+}
+
+/// Apply a command as `user`; replies with the new state after COMMIT.
+#[derive(Message)]
+#[rtype(result = "Result<TrackerBattle, TableError>")]
+pub struct Apply {
+    /// Caller.
+    pub user: AuthUser,
+    /// Organizer allowed to manage (tournament battles).
+    pub organizer: Option<Uuid>,
+    /// What.
+    pub cmd: TableCommand,
+}
+
+/// Current state.
+#[derive(Message)]
+#[rtype(result = "TrackerBattle")]
+pub struct Snapshot;
+
+/// The live battle actor.
+pub struct TableActor {
+    battle: TrackerBattle,
+    deps: TableDeps,
+    registry: Arc<DashMap<Uuid, Addr<TableActor>>>,
+}
+
+fn event_json(id: Uuid, events: &[TrackerEvent]) -> Vec<Value> {
+    events.iter().map(|e| e.to_json(id, rfc3339)).collect()
+}
+
+impl TableActor {
+    fn publish(&self, ctx: &mut Context<Self>, events: Vec<Value>) {
+        let hub = self.deps.hub.clone();
+        let id = self.battle.id;
+        ctx.spawn(
+            async move {
+                for e in events {
+                    hub.publish(id, &e).await;
+                }
+            }
+            .into_actor(self),
+        );
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.battle.status != Status::InProgress {
+            return;
+        }
+        let now = now_ms();
+        let mut events = Vec::new();
+        if !self.battle.clock.is_paused() {
+            events.push(self.battle.timer_event(now));
+        }
+        let timeouts = self.battle.check_timeout(now);
+        // Checkpoint every tick: cheap (batched), and it bounds what a crash can charge a turn.
+        self.battle.alive_at = now;
+        let mut ops = vec![tracker::save_op(&self.battle)];
+        if !timeouts.is_empty() {
+            ops.push(audit_op(
+                None,
+                "battle.turn_timeout",
+                Some(&self.battle.id.to_string()),
+                None,
+                &json!({"round": self.battle.current_round}),
+            ));
+            events.extend(timeouts);
+        }
+        let persister = self.deps.persister.clone();
+        ctx.spawn(
+            async move {
+                if let Err(e) = persister.send(Persist(ops)).await {
+                    tracing::warn!(error = %e, "table checkpoint not queued");
+                }
+            }
+            .into_actor(self),
+        );
+        let evs = event_json(self.battle.id, &events);
+        self.publish(ctx, evs);
+    }
+}
+
+impl Actor for TableActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(256);
+        METRICS.actors.with_label_values(&["table"]).inc();
+        ctx.run_interval(self.deps.timer, |act, ctx| act.tick(ctx));
+        // Idle terminal battles leave memory after a minute.
+        ctx.run_interval(Duration::from_secs(60), |act, ctx| {
+            if matches!(act.battle.status, Status::Completed | Status::Cancelled) {
+                ctx.stop();
+            }
+        });
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        METRICS.actors.with_label_values(&["table"]).dec();
+        self.registry.remove(&self.battle.id);
+    }
+}
+
+impl Handler<Snapshot> for TableActor {
+    type Result = MessageResult<Snapshot>;
+    fn handle(&mut self, _: Snapshot, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.battle.clone())
+    }
+}
+
+impl Handler<Apply> for TableActor {
+    type Result = AtomicResponse<Self, Result<TrackerBattle, TableError>>;
+
+    #[tracing::instrument(skip_all, fields(battle = %self.battle.id))]
+    fn handle(&mut self, msg: Apply, _ctx: &mut Self::Context) -> Self::Result {
+        let allowed = msg.user.role == Role::Admin
+            || self.battle.players.iter().any(|p| p.user_id == msg.user.id)
+            || msg.organizer == Some(msg.user.id);
+        let now = now_ms();
+        let mut next = self.battle.clone();
+        let result = if !allowed {
+            Err(TableError::Forbidden)
+        } else {
+            let name = match &msg.cmd {
+                TableCommand::Act(a) => format!("{a:?}")
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or("action")
+                    .to_string(),
+                TableCommand::AdvanceRound => "AdvanceRound".into(),
+                TableCommand::Complete(_) => "Complete".into(),
+            };
+            let r = match msg.cmd {
+                TableCommand::Act(a) => next.apply(a, now),
+                TableCommand::AdvanceRound => next.advance_round(now),
+                TableCommand::Complete(c) => next.complete(c, now),
+            };
+            r.map(|events| (name, events)).map_err(TableError::from)
+        };
+        let (name, events) = match result {
+            Ok(x) => x,
+            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+        };
+        next.alive_at = now;
+        let ops = vec![
+            tracker::save_op(&next),
+            audit_op(
+                Some(msg.user.id),
+                &format!("battle.{name}"),
+                Some(&next.id.to_string()),
+                None,
+                &json!({"status": next.status.as_str()}),
+            ),
+        ];
+        let persister = self.deps.persister.clone();
+        let hub = self.deps.hub.clone();
+        let evs = event_json(next.id, &events);
+        let id = next.id;
+        AtomicResponse::new(Box::pin(
+            async move {
+                match persister.send(Persist(ops)).await {
+                    Ok(Ok(())) => {
+                        for e in &evs {
+                            hub.publish(id, e).await;
+                        }
+                        Ok(())
+                    }
+                    Ok(Err(e)) => Err(TableError::Persist(e.to_string())),
+                    Err(_) => Err(TableError::Unavailable),
+                }
+            }
+            .into_actor(self)
+            .map(move |r, act, _ctx| {
+                r?;
+                act.battle = next;
+                Ok(act.battle.clone())
+            }),
+        ))
+    }
+}
+
+/// Maps battle ids to live actors, starting them on demand in the System arbiter.
+pub struct TableRegistry {
+    map: Arc<DashMap<Uuid, Addr<TableActor>>>,
+    arbiter: ArbiterHandle,
+    deps: TableDeps,
+}
+
+impl TableRegistry {
+    /// A registry whose actors run on `arbiter`.
+    pub fn new(deps: TableDeps, arbiter: ArbiterHandle) -> Arc<Self> {
+        Arc::new(Self {
+            map: Arc::new(DashMap::new()),
+            arbiter,
+            deps,
+        })
+    }
+
+    fn start(&self, battle: TrackerBattle) -> Addr<TableActor> {
+        let id = battle.id;
+        let deps = self.deps.clone();
+        let registry = self.map.clone();
+        self.map
+            .entry(id)
+            .or_insert_with(|| {
+                TableActor::start_in_arbiter(&self.arbiter, move |_| TableActor {
+                    battle,
+                    deps,
+                    registry,
+                })
+            })
+            .clone()
+    }
+
+    /// The live actor of a battle, loading it if needed; `None` if the battle does not exist.
+    pub async fn get(&self, id: Uuid) -> Result<Option<Addr<TableActor>>, StoreError> {
+        if let Some(a) = self.map.get(&id) {
+            if a.connected() {
+                return Ok(Some(a.clone()));
+            }
+        }
+        Ok(tracker::load_battle(&self.deps.db, id)
+            .await?
+            .map(|b| self.start(b)))
+    }
+
+    /// Restores battles in progress after a restart, not charging the downtime to any turn.
+    pub async fn restore(&self) -> Result<usize, StoreError> {
+        let now = now_ms();
+        let battles = tracker::in_progress(&self.deps.db).await?;
+        let n = battles.len();
+        for mut b in battles {
+            let since = b.alive_at.max(b.updated_at);
+            b.resume_after_restart(since, now);
+            self.start(b);
+        }
+        Ok(n)
+    }
+}

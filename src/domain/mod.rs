@@ -1,0 +1,4 @@
+//! Pure rules: no IO, no clock, no global RNG. Time and randomness are inputs.
+
+pub mod factions;
+pub mod tracker;

@@ -1,0 +1,66 @@
+//! The turn clock: time counts only while running.
+
+use serde::{Deserialize, Serialize};
+
+/// Turn clock state. `used_ms` accumulates running time up to `running_since`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clock {
+    /// Running time before `running_since`.
+    pub used_ms: i64,
+    /// When the clock last started running; `None` while paused.
+    pub running_since: Option<i64>,
+    /// When the current turn started.
+    pub turn_started_at: i64,
+    /// A `turn_timeout` was already emitted this turn.
+    pub timeout_emitted: bool,
+}
+
+impl Clock {
+    /// A running clock for a new turn.
+    pub fn started(now_ms: i64) -> Self {
+        Self {
+            used_ms: 0,
+            running_since: Some(now_ms),
+            turn_started_at: now_ms,
+            timeout_emitted: false,
+        }
+    }
+
+    /// A new turn's clock, paused if `prev` was paused.
+    pub fn started_like(prev: &Clock, now_ms: i64) -> Self {
+        let mut c = Self::started(now_ms);
+        if prev.is_paused() {
+            c.running_since = None;
+        }
+        c
+    }
+
+    /// Paused?
+    pub fn is_paused(&self) -> bool {
+        self.running_since.is_none()
+    }
+
+    /// Running time so far.
+    pub fn used(&self, now_ms: i64) -> i64 {
+        self.used_ms + self.running_since.map_or(0, |s| (now_ms - s).max(0))
+    }
+
+    /// Milliseconds left of `limit_ms`, never negative.
+    pub fn remaining_ms(&self, limit_ms: i64, now_ms: i64) -> i64 {
+        (limit_ms - self.used(now_ms)).max(0)
+    }
+
+    /// Stops counting.
+    pub fn pause(&mut self, now_ms: i64) {
+        if let Some(s) = self.running_since.take() {
+            self.used_ms += (now_ms - s).max(0);
+        }
+    }
+
+    /// Starts counting again.
+    pub fn resume(&mut self, now_ms: i64) {
+        if self.running_since.is_none() {
+            self.running_since = Some(now_ms);
+        }
+    }
+}

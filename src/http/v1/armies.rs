@@ -1,0 +1,227 @@
+//! /v1/armies and /v1/factions.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::domain::factions::{faction, FACTIONS};
+use crate::http::{
+    errors::V1Error,
+    extract::V1Auth,
+    pagination::{v1_page, Cursor, V1PageQuery},
+    AppState,
+};
+use crate::store::{armies::Army, now_ms};
+
+/// Create/replace body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArmyReq {
+    name: String,
+    faction_id: String,
+    #[serde(default)]
+    detachment: Option<String>,
+    points_value: i64,
+    #[serde(default)]
+    army_list: Option<Value>,
+}
+
+/// Checks the body: name, known faction, units within points.
+fn validate(r: &ArmyReq) -> Result<Value, V1Error> {
+    let name = r.name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(V1Error::field("name", "1 to 100 characters"));
+    }
+    if faction(&r.faction_id).is_none() {
+        return Err(V1Error::field(
+            "faction_id",
+            format!("unknown faction '{}' (see GET /v1/factions)", r.faction_id),
+        ));
+    }
+    if !(1..=100_000).contains(&r.points_value) {
+        return Err(V1Error::field(
+            "points_value",
+            "must be between 1 and 100000",
+        ));
+    }
+    let list = r.army_list.clone().unwrap_or_else(|| json!({"units": []}));
+    let units = list
+        .get("units")
+        .and_then(Value::as_array)
+        .ok_or_else(|| V1Error::field("army_list", "must be {\"units\": [...]}"))?;
+    if units.len() > 500 {
+        return Err(V1Error::field("army_list", "at most 500 units"));
+    }
+    let mut total = 0i64;
+    for (i, u) in units.iter().enumerate() {
+        let pts = u
+            .get("points")
+            .and_then(Value::as_i64)
+            .filter(|p| (0..=10_000).contains(p))
+            .ok_or_else(|| {
+                V1Error::field(
+                    "army_list",
+                    format!("unit {i}: points must be an integer 0..10000"),
+                )
+            })?;
+        if u.get("name")
+            .and_then(Value::as_str)
+            .is_none_or(|n| n.trim().is_empty())
+        {
+            return Err(V1Error::field(
+                "army_list",
+                format!("unit {i}: name is required"),
+            ));
+        }
+        total += pts;
+    }
+    if total > r.points_value {
+        return Err(V1Error::Validation {
+            message: format!(
+                "units total {total} points, over points_value {}",
+                r.points_value
+            ),
+            details: json!({"field": "army_list", "units_points": total, "points_value": r.points_value}),
+        });
+    }
+    Ok(list)
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    V1Auth(me): V1Auth,
+    body: web::Json<ArmyReq>,
+) -> Result<HttpResponse, V1Error> {
+    let list = validate(&body)?;
+    let now = now_ms();
+    let army = Army {
+        id: Uuid::new_v4(),
+        owner_id: me.id,
+        name: body.name.trim().into(),
+        faction_id: body.faction_id.clone(),
+        detachment: body.detachment.clone(),
+        points_value: body.points_value,
+        army_list: list,
+        created_at: now,
+        updated_at: now,
+    };
+    state.db.insert_army(&army).await?;
+    Ok(HttpResponse::Created().json(json!({ "army": army.to_api() })))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    owner_id: Option<Uuid>,
+    // Not `#[serde(flatten)]`: flattening turns every query value into a string.
+    limit: Option<u32>,
+    cursor: Option<String>,
+    offset: Option<u32>,
+}
+
+impl ListQuery {
+    fn page(&self) -> V1PageQuery {
+        V1PageQuery {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+            offset: self.offset,
+        }
+    }
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    _me: V1Auth,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, V1Error> {
+    let page = q.page().parse()?;
+    let after = page.after.map(|c| (c.k, c.id));
+    let rows = state
+        .db
+        .armies(q.owner_id, after, page.offset, page.limit + 1)
+        .await?;
+    let rows: Vec<(i64, String, Value)> = rows
+        .iter()
+        .map(|a| (a.created_at, a.id.to_string(), a.to_api()))
+        .collect();
+    let v = v1_page(rows, page.limit, |(k, id, _)| Cursor {
+        k: *k,
+        id: id.clone(),
+    });
+    let data: Vec<Value> = v["data"]
+        .as_array()
+        .map(|a| a.iter().map(|r| r[2].clone()).collect())
+        .unwrap_or_default();
+    Ok(HttpResponse::Ok().json(json!({ "data": data, "pagination": v["pagination"] })))
+}
+
+async fn load(state: &AppState, id: Uuid) -> Result<Army, V1Error> {
+    state
+        .db
+        .army(id)
+        .await?
+        .ok_or_else(|| V1Error::not_found("army"))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    _me: V1Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, V1Error> {
+    Ok(HttpResponse::Ok().json(json!({ "army": load(&state, *id).await?.to_api() })))
+}
+
+async fn replace(
+    state: web::Data<AppState>,
+    V1Auth(me): V1Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<ArmyReq>,
+) -> Result<HttpResponse, V1Error> {
+    let mut army = load(&state, *id).await?;
+    if !me.is_owner_or_admin(army.owner_id) {
+        return Err(V1Error::Forbidden(
+            "only the owner or an admin may change this army".into(),
+        ));
+    }
+    army.army_list = validate(&body)?;
+    army.name = body.name.trim().into();
+    army.faction_id = body.faction_id.clone();
+    army.detachment = body.detachment.clone();
+    army.points_value = body.points_value;
+    state.db.update_army(&army).await?;
+    Ok(HttpResponse::Ok().json(json!({ "army": load(&state, *id).await?.to_api() })))
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    V1Auth(me): V1Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, V1Error> {
+    let army = load(&state, *id).await?;
+    if !me.is_owner_or_admin(army.owner_id) {
+        return Err(V1Error::Forbidden(
+            "only the owner or an admin may delete this army".into(),
+        ));
+    }
+    if !state.db.delete_army_if_unused(*id).await? {
+        return Err(V1Error::Conflict {
+            code: "ARMY_IN_USE",
+            message: "army is used by an ongoing battle".into(),
+        });
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn factions() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "data": FACTIONS }))
+}
+
+/// Routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/factions", web::get().to(factions))
+        .route("/armies", web::post().to(create))
+        .route("/armies", web::get().to(list))
+        .route("/armies/{id}", web::get().to(get))
+        .route("/armies/{id}", web::put().to(replace))
+        .route("/armies/{id}", web::delete().to(delete));
+}
