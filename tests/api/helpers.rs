@@ -104,6 +104,26 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// Stops the server gracefully, stays down for `downtime`, and starts a new one on the
+    /// same database.
+    pub async fn restart(&mut self, downtime: std::time::Duration) {
+        if let Some(s) = self.server.take() {
+            tokio::task::spawn_blocking(move || s.stop())
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        tokio::time::sleep(downtime).await;
+        let c = self.config.clone();
+        let server = tokio::task::spawn_blocking(move || Background::start(c))
+            .await
+            .unwrap()
+            .expect("server restarts");
+        self.addr = server.addr;
+        self.base = format!("http://{}", server.addr);
+        self.server = Some(server);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

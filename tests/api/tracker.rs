@@ -262,3 +262,52 @@ async fn armies_factions_and_a_whole_battle_over_http_and_websocket() {
         .unwrap();
     assert_eq!(r.status(), 204);
 }
+
+#[tokio::test]
+async fn battle_in_progress_survives_restart_with_clock_paused_for_downtime() {
+    let mut app = spawn_app_with(|c| c.timer_update = std::time::Duration::from_millis(50)).await;
+    let (u1, t1, _) = app.register_v1("delta").await;
+    let (u2, t2, _) = app.register_v1("echo").await;
+    let a1: Value = army(&app, &t1, 100).await.json().await.unwrap();
+    let a2: Value = army(&app, &t2, 100).await.json().await.unwrap();
+    let r = app.post_auth("/v1/battles", &t1, &json!({"turn_time_limit": 600, "players": [
+        {"user_id": u1["id"], "army_id": a1["army"]["id"]}, {"user_id": u2["id"], "army_id": a2["army"]["id"]}]})).await;
+    let id = r.json::<Value>().await.unwrap()["battle"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .http
+        .patch(app.url(&format!("/v1/battles/{id}")))
+        .bearer_auth(&t1)
+        .json(&json!({"action": "start"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http
+        .patch(app.url(&format!("/v1/battles/{id}")))
+        .bearer_auth(&t1)
+        .json(&json!({"action": "update_scores", "player_id": u1["id"], "scores": {"primary": 4}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // 3 s of downtime must not be charged to the turn.
+    app.restart(std::time::Duration::from_secs(3)).await;
+
+    let b: Value = app
+        .get_auth(&format!("/v1/battles/{id}"), &t1)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(b["battle"]["status"], "in_progress");
+    assert_eq!(b["battle"]["players"][0]["scores"]["victory_points"], 4);
+    let left = b["battle"]["current_turn"]["time_remaining"]
+        .as_i64()
+        .unwrap();
+    assert!(left >= 598, "time_remaining {left}: downtime was charged");
+}
