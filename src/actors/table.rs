@@ -205,7 +205,7 @@ impl Handler<Apply> for TableActor {
                 &format!("battle.{name}"),
                 Some(&next.id.to_string()),
                 None,
-                &json!({"status": next.status.as_str()}),
+                &json!({"before": self.battle.to_api(now, rfc3339), "after": next.to_api(now, rfc3339)}),
             ),
         ];
         let persister = self.deps.persister.clone();

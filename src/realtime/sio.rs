@@ -155,9 +155,33 @@ async fn on_connect(s: SocketRef) {
     s.on("ping", |s: SocketRef| async move {
         let _ = s.emit("pong", &json!({}));
     });
+    // Table displays may follow a tracker battle over Socket.IO too (room `table:{id}`).
+    s.on("table:join", |s: SocketRef, TryData(d): TryData<Value>| async move {
+        match battle_id(d) {
+            Some(id) => s.join(format!("table:{id}")),
+            None => {
+                let _ = s.emit("error", &json!({"code": "VALIDATION_ERROR", "message": "table:join needs {battle_id: uuid}"}));
+            }
+        }
+    });
+    s.on(
+        "table:leave",
+        |s: SocketRef, TryData(d): TryData<Value>| async move {
+            if let Some(id) = battle_id(d) {
+                s.leave(format!("table:{id}"));
+            }
+        },
+    );
     s.on_disconnect(|| async move {
         METRICS.connections.with_label_values(&["socketio"]).dec();
     });
+}
+
+fn battle_id<E>(d: Result<Value, E>) -> Option<uuid::Uuid> {
+    d.ok()?
+        .get("battle_id")?
+        .as_str()
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
 }
 
 /// Builds the Socket.IO server.

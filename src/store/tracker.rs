@@ -110,3 +110,26 @@ pub async fn in_progress(db: &Db) -> Result<Vec<TrackerBattle>, StoreError> {
     };
     list_battles(db, &f, None, 0, 100_000).await
 }
+
+/// A battle's timeline from the audit log, oldest first.
+pub async fn battle_events(db: &Db, id: Uuid) -> Result<Vec<serde_json::Value>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT at, actor_id, action, details FROM audit_log WHERE target = $1 ORDER BY at, id",
+    )
+    .bind(id.to_string())
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let at: i64 = r.try_get("at").unwrap_or(0);
+            let details: String = r.try_get("details").unwrap_or_default();
+            serde_json::json!({
+                "at": super::rfc3339(at),
+                "actor_id": r.try_get::<Option<String>, _>("actor_id").ok().flatten(),
+                "action": r.try_get::<String, _>("action").unwrap_or_default(),
+                "details": serde_json::from_str::<serde_json::Value>(&details).unwrap_or_default(),
+            })
+        })
+        .collect())
+}

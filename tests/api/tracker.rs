@@ -252,6 +252,27 @@ async fn armies_factions_and_a_whole_battle_over_http_and_websocket() {
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "BATTLE_NOT_FOUND");
 
+    // The timeline: every change, who made it, before and after.
+    let ev: Value = app
+        .get_auth(&format!("/v1/battles/{id}/events"), &t1)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = ev["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions.first(), Some(&"battle.Start"));
+    assert_eq!(actions.last(), Some(&"battle.Complete"));
+    assert_eq!(
+        ev["data"][0]["details"]["before"]["status"], "setup",
+        "{ev}"
+    );
+    assert_eq!(ev["data"][0]["details"]["after"]["status"], "in_progress");
+
     // The army is free again.
     let r = app
         .http

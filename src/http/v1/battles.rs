@@ -310,12 +310,24 @@ async fn complete(
     command(&state, me, *id, TableCommand::Complete(c)).await
 }
 
+async fn events(
+    state: web::Data<AppState>,
+    _me: V1Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, V1Error> {
+    if !tracker::battle_exists(&state.db, *id).await? {
+        return Err(battle_not_found(*id));
+    }
+    Ok(HttpResponse::Ok().json(json!({ "data": tracker::battle_events(&state.db, *id).await? })))
+}
+
 /// Routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/battles", web::post().to(create))
         .route("/battles", web::get().to(list))
         .route("/battles/{id}", web::get().to(get))
         .route("/battles/{id}", web::patch().to(patch))
+        .route("/battles/{id}/events", web::get().to(events))
         .route("/battles/{id}/advance-round", web::post().to(advance))
         .route("/battles/{id}/complete", web::post().to(complete));
 }
