@@ -10,5 +10,6 @@ pub mod http;
 pub mod metrics;
 pub mod realtime;
 pub mod server;
+pub mod sim;
 pub mod store;
 pub mod telemetry;
