@@ -1,4 +1,5 @@
 //! Pure rules: no IO, no clock, no global RNG. Time and randomness are inputs.
 
 pub mod factions;
+pub mod pairing;
 pub mod tracker;
