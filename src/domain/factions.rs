@@ -1,4 +1,6 @@
-//! Reference data: Warhammer 40K (10th edition) factions, served at `GET /v1/factions`.
+//! Reference data: Warhammer 40K (10th edition) factions, served at `GET /v1/factions`, plus
+//! the matched-play primary missions and deployment maps of the Leviathan and Pariah Nexus
+//! mission packs, for clients that offer a pick list (a battle's `mission` stays free-form).
 
 use serde::Serialize;
 
@@ -9,12 +11,16 @@ pub struct Faction {
     pub id: &'static str,
     /// Display name.
     pub name: &'static str,
-    /// Grand alliance: Imperium, Chaos or Xenos.
-    pub alliance: &'static str,
+    /// Grand alliance (the factions list's group): `Imperium`, `Chaos` or `Xenos`.
+    pub grand_alliance: &'static str,
 }
 
-const fn f(id: &'static str, name: &'static str, alliance: &'static str) -> Faction {
-    Faction { id, name, alliance }
+const fn f(id: &'static str, name: &'static str, grand_alliance: &'static str) -> Faction {
+    Faction {
+        id,
+        name,
+        grand_alliance,
+    }
 }
 
 /// Every faction.
@@ -54,8 +60,100 @@ pub fn faction(id: &str) -> Option<&'static Faction> {
     FACTIONS.iter().find(|f| f.id == id)
 }
 
+/// A matched-play primary mission.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Mission {
+    /// Stable slug id (`msn_take_and_hold`).
+    pub id: &'static str,
+    /// Display name.
+    pub name: &'static str,
+    /// Mission packs it appears in (`leviathan`, `pariah_nexus`).
+    pub packs: &'static [&'static str],
+}
+
+const LEV: &[&str] = &["leviathan"];
+const PN: &[&str] = &["pariah_nexus"];
+const BOTH: &[&str] = &["leviathan", "pariah_nexus"];
+
+const fn m(id: &'static str, name: &'static str, packs: &'static [&'static str]) -> Mission {
+    Mission { id, name, packs }
+}
+
+/// Primary missions of the 10th-edition matched-play packs.
+pub const MISSIONS: &[Mission] = &[
+    m("msn_take_and_hold", "Take and Hold", BOTH),
+    m("msn_supply_drop", "Supply Drop", BOTH),
+    m("msn_purge_the_foe", "Purge the Foe", BOTH),
+    m("msn_scorched_earth", "Scorched Earth", BOTH),
+    m("msn_the_ritual", "The Ritual", BOTH),
+    m("msn_deploy_servo_skulls", "Deploy Servo-Skulls", LEV),
+    m("msn_sites_of_power", "Sites of Power", LEV),
+    m("msn_vital_ground", "Vital Ground", LEV),
+    m("msn_priority_targets", "Priority Targets", LEV),
+    m("msn_linchpin", "Linchpin", PN),
+    m("msn_hidden_supplies", "Hidden Supplies", PN),
+    m("msn_terraform", "Terraform", PN),
+    m("msn_burden_of_trust", "Burden of Trust", PN),
+    m("msn_unexploded_ordnance", "Unexploded Ordnance", PN),
+];
+
+/// A deployment map.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Deployment {
+    /// Stable slug id (`dep_dawn_of_war`).
+    pub id: &'static str,
+    /// Display name.
+    pub name: &'static str,
+}
+
+const fn d(id: &'static str, name: &'static str) -> Deployment {
+    Deployment { id, name }
+}
+
+/// Deployment maps shared by the Leviathan and Pariah Nexus packs.
+pub const DEPLOYMENTS: &[Deployment] = &[
+    d("dep_dawn_of_war", "Dawn of War"),
+    d("dep_hammer_and_anvil", "Hammer and Anvil"),
+    d("dep_search_and_destroy", "Search and Destroy"),
+    d("dep_sweeping_engagement", "Sweeping Engagement"),
+    d("dep_crucible_of_battle", "Crucible of Battle"),
+    d("dep_tipping_point", "Tipping Point"),
+];
+
+/// Looks a primary mission up by id.
+pub fn mission(id: &str) -> Option<&'static Mission> {
+    MISSIONS.iter().find(|m| m.id == id)
+}
+
+/// Looks a deployment up by id.
+pub fn deployment(id: &str) -> Option<&'static Deployment> {
+    DEPLOYMENTS.iter().find(|d| d.id == id)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reference_lists_are_well_formed() {
+        for f in super::FACTIONS {
+            assert!(f.id.starts_with("fac_"));
+            assert!(["Imperium", "Chaos", "Xenos"].contains(&f.grand_alliance));
+        }
+        let mut ids: Vec<_> = super::MISSIONS.iter().map(|m| m.id).collect();
+        ids.extend(super::DEPLOYMENTS.iter().map(|d| d.id));
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+        assert_eq!(
+            super::mission("msn_linchpin").map(|m| m.packs),
+            Some(&["pariah_nexus"][..])
+        );
+        assert!(super::deployment("dep_dawn_of_war").is_some());
+        assert!(super::faction("fac_unknown").is_none());
+        let j = serde_json::to_value(super::faction("fac_orks")).unwrap();
+        assert_eq!(j["grand_alliance"], "Xenos");
+    }
+
     #[test]
     fn ids_are_unique_and_custodes_exists() {
         let mut ids: Vec<_> = super::FACTIONS.iter().map(|f| f.id).collect();

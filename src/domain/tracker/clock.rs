@@ -13,6 +13,9 @@ pub struct Clock {
     pub turn_started_at: i64,
     /// A `turn_timeout` was already emitted this turn.
     pub timeout_emitted: bool,
+    /// `used` at the last phase boundary, so time per phase can be recorded.
+    #[serde(default)]
+    pub phase_mark_ms: i64,
 }
 
 impl Clock {
@@ -23,6 +26,7 @@ impl Clock {
             running_since: Some(now_ms),
             turn_started_at: now_ms,
             timeout_emitted: false,
+            phase_mark_ms: 0,
         }
     }
 
@@ -42,18 +46,22 @@ impl Clock {
 
     /// Running time so far.
     pub fn used(&self, now_ms: i64) -> i64 {
-        self.used_ms + self.running_since.map_or(0, |s| (now_ms - s).max(0))
+        // Saturating: a corrupt or far-future timestamp must not panic the actor.
+        self.used_ms.saturating_add(
+            self.running_since
+                .map_or(0, |s| now_ms.saturating_sub(s).max(0)),
+        )
     }
 
     /// Milliseconds left of `limit_ms`, never negative.
     pub fn remaining_ms(&self, limit_ms: i64, now_ms: i64) -> i64 {
-        (limit_ms - self.used(now_ms)).max(0)
+        limit_ms.saturating_sub(self.used(now_ms)).max(0)
     }
 
     /// Stops counting.
     pub fn pause(&mut self, now_ms: i64) {
         if let Some(s) = self.running_since.take() {
-            self.used_ms += (now_ms - s).max(0);
+            self.used_ms = self.used_ms.saturating_add(now_ms.saturating_sub(s).max(0));
         }
     }
 
@@ -62,5 +70,15 @@ impl Clock {
         if self.running_since.is_none() {
             self.running_since = Some(now_ms);
         }
+    }
+}
+
+impl Clock {
+    /// Running time since the last phase boundary; moves the boundary to now.
+    pub fn take_phase_time(&mut self, now_ms: i64) -> i64 {
+        let used = self.used(now_ms);
+        let spent = used.saturating_sub(self.phase_mark_ms).max(0);
+        self.phase_mark_ms = used;
+        spent
     }
 }

@@ -1,15 +1,39 @@
 //! The tabletop battle state machine: status, rounds, turns, phases, scores, command points,
-//! stratagems and the turn clock. Pure: every call that needs "now" takes `now_ms`.
+//! stratagems and the turn clock. Pure: every call that needs "now" takes `now_ms` (unix ms);
+//! the server formats times as RFC 3339 through the `rfc3339` callbacks of `to_api`/`to_json`.
+//!
+//! Rules (documented choices):
+//! - Status: `setup` → `in_progress` (`start`) → `completed` (`complete`) or `cancelled`
+//!   (`cancel`, from setup or in progress). Anything else is `InvalidState` (409).
+//! - Scores: `victory_points` is always primary + secondary + linchpin + challenge. A patch sets
+//!   the components it names; a `victory_points` sent without `primary` sets the total and
+//!   `primary` absorbs the difference (refused if the other components already exceed it); sent
+//!   with `primary` it must agree with the sum. Each value is 0..=1000.
+//! - Turns: `players[0]` goes first every round. `end_turn` hands over; after both turns the
+//!   round advances. After the last turn of `max_rounds` the clock stops and only `complete`
+//!   or `cancel` remain. `advance_round` skips to the next round's first turn, never past
+//!   `max_rounds`.
+//! - Command points: both players gain 1 CP at the start of every command phase (10th edition),
+//!   CP stay within 0..=99; a stratagem costing more than the CP held is refused.
+//! - Clock: `turn_time_limit` per turn, counting only while not paused; `turn_timeout` once per
+//!   turn, ending the turn only if `auto_end_turn_on_timeout`. Optional chess-clock mode
+//!   ([`ChessClock`]): a time bank per player and time per phase (extension beyond the spec).
 
+mod chess;
 mod clock;
+mod events;
 mod model;
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
+mod timing;
 
+pub use chess::ChessClock;
 pub use clock::Clock;
+pub use events::{TrackerEvent, TurnView};
 pub use model::*;
 
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// Why an action was refused.
@@ -35,33 +59,6 @@ fn invalid(field: &'static str, message: impl Into<String>) -> TrackerError {
     }
 }
 
-/// An event for table displays, shaped as the spec's WebSocket messages.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrackerEvent {
-    /// `score_update`, `round_advance`, `timer_update`, `phase_change`, `turn_change`,
-    /// `turn_timeout`, `battle_started`, `battle_paused`, `battle_resumed`, `battle_completed`,
-    /// `battle_cancelled`, `stratagem_used`, `command_points_changed`.
-    pub kind: &'static str,
-    /// Extra fields.
-    pub fields: Value,
-    /// When (unix ms).
-    pub at_ms: i64,
-}
-
-impl TrackerEvent {
-    /// The WebSocket JSON, `{type, battle_id, ..., timestamp}`.
-    pub fn to_json(&self, battle_id: Uuid, rfc3339: impl Fn(i64) -> String) -> Value {
-        let mut v =
-            json!({ "type": self.kind, "battle_id": battle_id, "timestamp": rfc3339(self.at_ms) });
-        if let (Some(obj), Some(extra)) = (v.as_object_mut(), self.fields.as_object()) {
-            for (k, x) in extra {
-                obj.insert(k.clone(), x.clone());
-            }
-        }
-        v
-    }
-}
-
 impl TrackerBattle {
     fn require(&self, ok: bool, what: &str) -> Result<(), TrackerError> {
         if ok {
@@ -81,38 +78,23 @@ impl TrackerBattle {
             .ok_or_else(|| invalid("player_id", "not a player of this battle"))
     }
 
-    fn ev(&self, kind: &'static str, fields: Value, now_ms: i64) -> TrackerEvent {
-        TrackerEvent {
-            kind,
-            fields,
-            at_ms: now_ms,
-        }
-    }
-
-    fn timer_fields(&self, now_ms: i64) -> Value {
-        json!({ "current_turn": {
-            "player_id": self.players[self.turn.player].user_id,
-            "phase": self.phases[self.turn.phase].as_str(),
-            "time_remaining": self.time_remaining_s(now_ms),
-        }})
-    }
-
-    /// A `timer_update` event for now.
-    pub fn timer_event(&self, now_ms: i64) -> TrackerEvent {
-        self.ev("timer_update", self.timer_fields(now_ms), now_ms)
-    }
-
-    /// Seconds left in the current turn (never negative).
-    pub fn time_remaining_s(&self, now_ms: i64) -> i64 {
-        self.clock
-            .remaining_ms(self.turn_time_limit as i64 * 1000, now_ms)
-            / 1000
-    }
-
-    /// Applies a PATCH action by `actor` at `now_ms`.
+    /// Applies a PATCH action at `now_ms`. All-or-nothing: on `Err` the battle is unchanged.
+    /// Who may act (players, organizer, admin) is the server's check, so no actor is taken here.
     pub fn apply(
         &mut self,
         action: Action,
+        now_ms: i64,
+    ) -> Result<Vec<TrackerEvent>, TrackerError> {
+        self.apply_as(action, None, now_ms)
+    }
+
+    /// [`Self::apply`] on behalf of `actor`: a `use_stratagem` without `player_id` is charged to
+    /// the actor when the actor is one of the players (stratagems such as Fire Overwatch are used
+    /// in the opponent's turn), otherwise to the player whose turn it is.
+    pub fn apply_as(
+        &mut self,
+        action: Action,
+        actor: Option<Uuid>,
         now_ms: i64,
     ) -> Result<Vec<TrackerEvent>, TrackerError> {
         use Status::*;
@@ -125,11 +107,11 @@ impl TrackerBattle {
                     .scores
                     .apply(&scores)
                     .map_err(|m| invalid("scores", m))?;
-                out.push(self.ev(
-                    "score_update",
-                    json!({"player_id": player_id, "scores": self.players[i].scores}),
-                    now_ms,
-                ));
+                out.push(TrackerEvent::ScoreUpdate {
+                    player_id,
+                    scores: self.players[i].scores,
+                    timestamp: now_ms,
+                });
             }
             Action::Start => {
                 self.require(self.status == Setup, "start")?;
@@ -142,15 +124,22 @@ impl TrackerBattle {
                 };
                 self.clock = Clock::started(now_ms);
                 self.command_phase_cp();
-                out.push(self.ev("battle_started", self.timer_fields(now_ms), now_ms));
+                out.push(TrackerEvent::BattleStarted {
+                    current_turn: self.turn_view(now_ms),
+                    timestamp: now_ms,
+                });
             }
             Action::NextPhase => {
                 self.require(self.status == InProgress, "change phase")?;
-                if self.turn.phase + 1 >= self.phases.len() {
+                if self.turn.phase.saturating_add(1) >= self.phases.len() {
                     return Err(invalid("phase", "already in the last phase; use end_turn"));
                 }
+                self.book_phase_time(now_ms);
                 self.turn.phase += 1;
-                out.push(self.ev("phase_change", self.timer_fields(now_ms), now_ms));
+                out.push(TrackerEvent::PhaseChange {
+                    current_turn: self.turn_view(now_ms),
+                    timestamp: now_ms,
+                });
             }
             Action::SetPhase { phase } => {
                 self.require(self.status == InProgress, "change phase")?;
@@ -159,8 +148,12 @@ impl TrackerBattle {
                     .iter()
                     .position(|p| *p == phase)
                     .ok_or_else(|| invalid("phase", "phase not used in this battle"))?;
+                self.book_phase_time(now_ms);
                 self.turn.phase = idx;
-                out.push(self.ev("phase_change", self.timer_fields(now_ms), now_ms));
+                out.push(TrackerEvent::PhaseChange {
+                    current_turn: self.turn_view(now_ms),
+                    timestamp: now_ms,
+                });
             }
             Action::EndTurn => {
                 self.require(self.status == InProgress, "end turn")?;
@@ -174,7 +167,9 @@ impl TrackerBattle {
                 self.require(self.status == InProgress, "use a stratagem")?;
                 let i = match player_id {
                     Some(p) => self.player_index(p)?,
-                    None => self.turn.player,
+                    None => actor
+                        .and_then(|a| self.players.iter().position(|p| p.user_id == a))
+                        .unwrap_or(self.turn.player),
                 };
                 let name = name.trim().to_string();
                 if name.is_empty() || name.len() > 100 {
@@ -194,12 +189,13 @@ impl TrackerBattle {
                 }
                 self.players[i].command_points -= cp_cost;
                 self.players[i].stratagems_used.push(name.clone());
-                out.push(self.ev(
-                    "stratagem_used",
-                    json!({"player_id": self.players[i].user_id, "name": name, "cp_cost": cp_cost,
-                    "command_points": self.players[i].command_points}),
-                    now_ms,
-                ));
+                out.push(TrackerEvent::StratagemUsed {
+                    player_id: self.players[i].user_id,
+                    name,
+                    cp_cost,
+                    command_points: self.players[i].command_points,
+                    timestamp: now_ms,
+                });
             }
             Action::AdjustCommandPoints { player_id, delta } => {
                 self.require(
@@ -213,11 +209,11 @@ impl TrackerBattle {
                     .filter(|v| (0..=99).contains(v))
                     .ok_or_else(|| invalid("delta", "command points must stay between 0 and 99"))?;
                 self.players[i].command_points = next;
-                out.push(self.ev(
-                    "command_points_changed",
-                    json!({"player_id": player_id, "command_points": next}),
-                    now_ms,
-                ));
+                out.push(TrackerEvent::CommandPointsChanged {
+                    player_id,
+                    command_points: next,
+                    timestamp: now_ms,
+                });
             }
             Action::Pause => {
                 self.require(
@@ -225,22 +221,33 @@ impl TrackerBattle {
                     "pause",
                 )?;
                 self.clock.pause(now_ms);
-                out.push(self.ev("battle_paused", self.timer_fields(now_ms), now_ms));
+                out.push(TrackerEvent::BattlePaused {
+                    current_turn: self.turn_view(now_ms),
+                    timestamp: now_ms,
+                });
             }
             Action::Resume => {
                 self.require(
-                    self.status == InProgress && self.clock.is_paused(),
+                    self.status == InProgress
+                        && self.clock.is_paused()
+                        && !self.final_turn_played(),
                     "resume",
                 )?;
                 self.clock.resume(now_ms);
-                out.push(self.ev("battle_resumed", self.timer_fields(now_ms), now_ms));
+                out.push(TrackerEvent::BattleResumed {
+                    current_turn: self.turn_view(now_ms),
+                    timestamp: now_ms,
+                });
             }
             Action::Cancel => {
                 self.require(matches!(self.status, Setup | InProgress), "cancel")?;
+                if self.status == InProgress {
+                    self.book_turn_time(now_ms);
+                }
                 self.status = Cancelled;
                 self.clock.pause(now_ms);
                 self.completed_at = Some(now_ms);
-                out.push(self.ev("battle_cancelled", json!({}), now_ms));
+                out.push(TrackerEvent::BattleCancelled { timestamp: now_ms });
             }
         }
         self.updated_at = now_ms;
@@ -250,34 +257,55 @@ impl TrackerBattle {
     /// Both players gain 1 CP at the start of each command phase (10th edition).
     fn command_phase_cp(&mut self) {
         for p in &mut self.players {
-            p.command_points = (p.command_points + 1).min(99);
+            p.command_points = p.command_points.saturating_add(1).clamp(0, 99);
         }
     }
 
     fn end_turn(&mut self, now_ms: i64) -> Result<Vec<TrackerEvent>, TrackerError> {
         let mut out = Vec::new();
-        self.turn.played_in_round += 1;
+        if self.final_turn_played() {
+            return Err(TrackerError::InvalidState(
+                "the final turn was played; complete the battle".into(),
+            ));
+        }
+        self.book_turn_time(now_ms);
+        self.turn.played_in_round = self.turn.played_in_round.saturating_add(1);
         if self.turn.played_in_round >= 2 {
             if self.current_round >= self.max_rounds {
                 // Last turn of the last round: the clock stops; completion is explicit.
                 self.clock.pause(now_ms);
-                out.push(self.ev("turn_change", json!({"final_turn_played": true}), now_ms));
+                out.push(TrackerEvent::TurnChange {
+                    current_turn: None,
+                    final_turn_played: true,
+                    timestamp: now_ms,
+                });
                 return Ok(out);
             }
             self.current_round += 1;
             self.turn.played_in_round = 0;
-            out.push(self.ev(
-                "round_advance",
-                json!({"current_round": self.current_round}),
-                now_ms,
-            ));
+            out.push(TrackerEvent::RoundAdvance {
+                current_round: self.current_round,
+                timestamp: now_ms,
+            });
         }
-        self.turn.player = 1 - self.turn.player;
+        self.turn.player = (self.turn.player + 1) % 2;
         self.turn.phase = 0;
         self.clock = Clock::started_like(&self.clock, now_ms);
         self.command_phase_cp();
-        out.push(self.ev("turn_change", self.timer_fields(now_ms), now_ms));
+        out.push(TrackerEvent::TurnChange {
+            current_turn: Some(self.turn_view(now_ms)),
+            final_turn_played: false,
+            timestamp: now_ms,
+        });
         Ok(out)
+    }
+
+    /// Both players have played their turn in the last round; only `complete` (or `cancel`)
+    /// is left.
+    pub fn final_turn_played(&self) -> bool {
+        self.status == Status::InProgress
+            && self.current_round >= self.max_rounds
+            && self.turn.played_in_round >= 2
     }
 
     /// `POST /advance-round`: next round, first player's turn, bounded by `max_rounds`.
@@ -289,6 +317,7 @@ impl TrackerBattle {
                 self.max_rounds
             )));
         }
+        self.book_turn_time(now_ms);
         self.current_round += 1;
         self.turn = Turn {
             player: 0,
@@ -298,11 +327,10 @@ impl TrackerBattle {
         self.clock = Clock::started_like(&self.clock, now_ms);
         self.command_phase_cp();
         self.updated_at = now_ms;
-        Ok(vec![self.ev(
-            "round_advance",
-            json!({"current_round": self.current_round}),
-            now_ms,
-        )])
+        Ok(vec![TrackerEvent::RoundAdvance {
+            current_round: self.current_round,
+            timestamp: now_ms,
+        }])
     }
 
     /// `POST /complete`: final scores, winner (from VP when absent; equal VP is a draw).
@@ -315,20 +343,18 @@ impl TrackerBattle {
             matches!(self.status, Status::Setup | Status::InProgress),
             "complete",
         )?;
+        // Scores are patched on a copy so a bad entry leaves the battle untouched.
+        let mut scores = [self.players[0].scores, self.players[1].scores];
         for (uid, patch) in &req.final_scores {
             let i = self.player_index(*uid)?;
-            self.players[i]
-                .scores
+            scores[i]
                 .apply(patch)
                 .map_err(|m| invalid("final_scores", m))?;
         }
         let winner = match req.winner_id {
             Some(w) => Some(self.players[self.player_index(w)?].user_id),
             None => {
-                let (a, b) = (
-                    self.players[0].scores.victory_points,
-                    self.players[1].scores.victory_points,
-                );
+                let (a, b) = (scores[0].victory_points, scores[1].victory_points);
                 match a.cmp(&b) {
                     std::cmp::Ordering::Greater => Some(self.players[0].user_id),
                     std::cmp::Ordering::Less => Some(self.players[1].user_id),
@@ -336,42 +362,20 @@ impl TrackerBattle {
                 }
             }
         };
+        if self.status == Status::InProgress && !self.final_turn_played() {
+            self.book_turn_time(now_ms);
+        }
+        self.players[0].scores = scores[0];
+        self.players[1].scores = scores[1];
         self.status = Status::Completed;
         self.winner_id = winner;
         self.clock.pause(now_ms);
         self.completed_at = Some(now_ms);
         self.updated_at = now_ms;
-        Ok(vec![self.ev("battle_completed", json!({"winner_id": winner,
-            "final_scores": {self.players[0].user_id.to_string(): self.players[0].scores, self.players[1].user_id.to_string(): self.players[1].scores}}), now_ms)])
-    }
-
-    /// Once per turn, when its time runs out: a `turn_timeout` (and, if the battle says so, the
-    /// turn ends by itself).
-    pub fn check_timeout(&mut self, now_ms: i64) -> Vec<TrackerEvent> {
-        if self.status != Status::InProgress || self.clock.timeout_emitted || self.clock.is_paused()
-        {
-            return Vec::new();
-        }
-        if self
-            .clock
-            .remaining_ms(self.turn_time_limit as i64 * 1000, now_ms)
-            > 0
-        {
-            return Vec::new();
-        }
-        self.clock.timeout_emitted = true;
-        let mut out = vec![self.ev("turn_timeout", self.timer_fields(now_ms), now_ms)];
-        if self.auto_end_turn_on_timeout {
-            out.extend(self.end_turn(now_ms).unwrap_or_default());
-        }
-        out
-    }
-
-    /// After a restart: the downtime does not count against the turn.
-    pub fn resume_after_restart(&mut self, down_since_ms: i64, now_ms: i64) {
-        if self.status == Status::InProgress && !self.clock.is_paused() {
-            self.clock.pause(down_since_ms.min(now_ms));
-            self.clock.resume(now_ms);
-        }
+        Ok(vec![TrackerEvent::BattleCompleted {
+            winner_id: winner,
+            final_scores: self.players.iter().map(|p| (p.user_id, p.scores)).collect(),
+            timestamp: now_ms,
+        }])
     }
 }

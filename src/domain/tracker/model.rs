@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::Clock;
+use super::{ChessClock, Clock};
 
 /// Battle status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +39,7 @@ impl Status {
 }
 
 /// A turn phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Command.
@@ -230,6 +230,9 @@ pub struct TrackerBattle {
     pub updated_at: i64,
     /// Unix ms.
     pub completed_at: Option<i64>,
+    /// Chess-clock mode (extension): per-player time banks instead of a per-turn limit.
+    #[serde(default)]
+    pub chess_clock: Option<ChessClock>,
     /// Last time a server held this battle live (checkpointed), for restart recovery.
     #[serde(default)]
     pub alive_at: i64,
@@ -348,6 +351,7 @@ impl TrackerBattle {
             created_at: now_ms,
             updated_at: now_ms,
             completed_at: None,
+            chess_clock: None,
             alive_at: now_ms,
         }
     }
@@ -356,8 +360,8 @@ impl TrackerBattle {
     pub fn to_api(&self, now_ms: i64, rfc3339: impl Fn(i64) -> String) -> Value {
         let current_turn = if self.status == Status::InProgress {
             json!({
-                "player_id": self.players[self.turn.player].user_id,
-                "phase": self.phases[self.turn.phase].as_str(),
+                "player_id": self.current_player_id(),
+                "phase": self.current_phase().map(Phase::as_str),
                 "start_time": rfc3339(self.clock.turn_started_at),
                 "time_remaining": self.time_remaining_s(now_ms),
                 "paused": self.clock.is_paused(),
@@ -379,6 +383,8 @@ impl TrackerBattle {
             "current_turn": current_turn,
             "players": self.players,
             "winner_id": self.winner_id,
+            "chess_clock": self.chess_clock,
+            "paused": self.status == Status::InProgress && self.clock.is_paused(),
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
             "completed_at": self.completed_at.map(&rfc3339),
