@@ -62,6 +62,8 @@ pub async fn open_db(config: &Config) -> Result<Db, StartError> {
     }
     let db = Db::connect(&config.database).await?;
     db.migrate().await?;
+    // Reference data: the robot catalogue (idempotent upsert).
+    db.seed_robots().await?;
     Ok(db)
 }
 

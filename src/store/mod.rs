@@ -5,6 +5,8 @@
 
 pub mod armies;
 pub mod audit;
+pub mod ledger;
+pub mod roster;
 pub mod tokens;
 pub mod tracker;
 pub mod users;

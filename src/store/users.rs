@@ -3,7 +3,11 @@
 use sqlx::{any::AnyRow, Row};
 use uuid::Uuid;
 
+use super::ledger::{self, Account, Currency, LedgerError, SystemAccount, Transfer, TransferKind};
 use super::{now_ms, Db, StoreError};
+
+/// GMO a new account starts with (DESIGN.md).
+pub const SIGNUP_GMO: i64 = 1000;
 use crate::auth::Role;
 
 /// A stored user.
@@ -86,10 +90,12 @@ impl Db {
     pub async fn create_user(&self, u: NewUser<'_>) -> Result<UserRecord, StoreError> {
         let id = Uuid::new_v4();
         let now = now_ms();
+        // The account, its signup grant and its starter robots commit together.
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO users (id, username, username_lower, email, email_lower, password_hash, \
-             display_name, role, avatar_url, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'player', '/avatars/default.png', $8, $8)",
+             display_name, role, avatar_url, gmo_balance, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'player', '/avatars/default.png', 0, $8, $8)",
         )
         .bind(id.to_string())
         .bind(u.username)
@@ -99,9 +105,23 @@ impl Db {
         .bind(u.password_hash)
         .bind(u.display_name)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::from_sqlx)?;
+        let grant = Transfer {
+            kind: TransferKind::SignupGrant,
+            currency: Currency::Gmo,
+            amount: SIGNUP_GMO,
+            from: Account::System(SystemAccount::Issuance),
+            to: Account::User(id),
+            reference: Some(id.to_string()),
+        };
+        ledger::post(&mut tx, &[grant]).await.map_err(|e| match e {
+            LedgerError::Store(s) => s,
+            other => StoreError::Conflict(other.to_string()),
+        })?;
+        super::roster::grant_starters(&mut tx, id, now).await?;
+        tx.commit().await.map_err(StoreError::from_sqlx)?;
         self.user_by_id(id).await?.ok_or(StoreError::NotFound)
     }
 
