@@ -341,3 +341,17 @@ impl Db {
         self.pool.begin().await.map_err(StoreError::from_sqlx)
     }
 }
+
+impl Db {
+    /// A user's ELDR balance in nano-ELDR.
+    pub async fn eldr_balance(&self, user: Uuid) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT eldr_balance FROM users WHERE id = $1")
+            .bind(user.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get("eldr_balance")?,
+            None => 0,
+        })
+    }
+}

@@ -3,6 +3,7 @@
 //! SQL here is kept portable: `$N` placeholders (SQLite accepts them), TEXT ids and JSON,
 //! BIGINT unix-ms timestamps and BIGINT money. Migrations live per backend in `migrations/`.
 
+pub mod algorithms;
 pub mod armies;
 pub mod audit;
 pub mod ledger;

@@ -1,10 +1,14 @@
 //! /v2: the robot battle API.
 
+pub mod algorithms;
 pub mod auth;
+pub mod robots;
 
 use actix_web::web;
 
 /// All /v2 routes (relative to the scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
+    robots::routes(cfg);
+    algorithms::routes(cfg);
 }
