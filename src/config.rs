@@ -81,6 +81,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Tracker `timer_update` period.
     pub timer_update: Duration,
+    /// `WARROOM_SEASON`: the live leaderboard season (>= 1); older seasons stay queryable.
+    pub season: i64,
 }
 
 /// Error reading configuration.
@@ -217,6 +219,16 @@ impl Config {
             )? as usize,
             shutdown_timeout: ms("WARROOM_SHUTDOWN_TIMEOUT_MS", 10_000)?,
             timer_update: ms("WARROOM_TIMER_UPDATE_MS", 1000)?,
+            season: match parse_num("WARROOM_SEASON", get("WARROOM_SEASON"), 1)? {
+                0 => {
+                    return Err(ConfigError::Invalid {
+                        key: "WARROOM_SEASON",
+                        value: "0".into(),
+                        reason: "seasons start at 1".into(),
+                    })
+                }
+                n => n as i64,
+            },
         })
     }
 
@@ -256,6 +268,7 @@ mod tests {
         assert_eq!(c.countdown, Duration::from_millis(3000));
         assert!(c.rate_limits.enabled);
         assert!(matches!(c.database, DatabaseTarget::Sqlite(ref u) if u.contains("warroom.db")));
+        assert_eq!(c.season, 1);
     }
 
     #[test]

@@ -89,6 +89,14 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         timer: config.timer_update,
     };
     let tables = TableRegistry::new(deps, actix::Arbiter::current());
+    let boards = crate::actors::leaderboard::load(&db, config.season).await?;
+    let leaderboard = crate::actors::leaderboard::Leaderboard::new(
+        db.clone(),
+        config.season,
+        boards,
+        crate::actors::leaderboard::sio_emitter(sio.io().clone()),
+    )
+    .start();
     let restored = tables.restore().await?;
     if restored > 0 {
         tracing::info!(
@@ -97,6 +105,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         );
     }
     Ok(AppState {
+        leaderboard,
         tables,
         config: Arc::new(config),
         db,

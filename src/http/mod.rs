@@ -16,7 +16,7 @@ use std::sync::Arc;
 use actix::Addr;
 use actix_web::{dev::ServiceResponse, middleware::from_fn, web, App, HttpResponse, ResponseError};
 
-use crate::actors::{persister::Persister, table::TableRegistry};
+use crate::actors::{leaderboard::Leaderboard, persister::Persister, table::TableRegistry};
 use crate::auth::{BanList, JwtKeys};
 use crate::config::Config;
 use crate::realtime::{sio::SioEntry, table_ws::TableHub};
@@ -44,6 +44,8 @@ pub struct AppState {
     pub hub: Arc<TableHub>,
     /// Live tracker battles.
     pub tables: Arc<TableRegistry>,
+    /// The live season's leaderboards.
+    pub leaderboard: Addr<Leaderboard>,
 }
 
 /// Builds the actix-web application.

@@ -172,6 +172,7 @@ async fn on_connect(s: SocketRef) {
             }
         },
     );
+    crate::realtime::leaderboard_events::register(&s);
     s.on_disconnect(|| async move {
         METRICS.connections.with_label_values(&["socketio"]).dec();
     });

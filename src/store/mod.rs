@@ -6,8 +6,10 @@
 pub mod algorithms;
 pub mod armies;
 pub mod audit;
+pub mod leaderboard;
 pub mod ledger;
 pub mod roster;
+pub mod stats;
 pub mod tokens;
 pub mod tracker;
 pub mod users;

@@ -4,6 +4,7 @@
 mod auth;
 mod errors;
 mod helpers;
+mod leaderboard;
 mod ops;
 mod realtime;
 mod tracker;

@@ -2,7 +2,9 @@
 
 pub mod algorithms;
 pub mod auth;
+pub mod leaderboard;
 pub mod robots;
+pub mod users;
 
 use actix_web::web;
 
@@ -11,4 +13,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     robots::routes(cfg);
     algorithms::routes(cfg);
+    users::routes(cfg);
+    leaderboard::routes(cfg);
 }

@@ -1,0 +1,384 @@
+//! One leaderboard (a season and a mode): entries by user, a rank index over all of them and
+//! one per favourite element. Pure data; the actor owns one per mode of the live season.
+
+use std::{
+    cmp::Ordering,
+    collections::{BTreeMap, HashMap},
+};
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::index::RankIndex;
+
+/// Ranks above this one get pushed to the `leaderboard` room (the spec: top-100 deltas).
+pub const TOP: usize = 100;
+
+/// What the board knows of a player.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The player.
+    pub user_id: Uuid,
+    /// Display name.
+    pub username: String,
+    /// Avatar.
+    pub avatar_url: Option<String>,
+    /// Account level.
+    pub level: i64,
+    /// Glicko-2 rating (exact; shown rounded).
+    pub rating: f64,
+    /// Wins this season in this mode.
+    pub wins: i64,
+    /// Losses this season in this mode.
+    pub losses: i64,
+    /// Element of the robots the player fields most, if they played.
+    pub favorite_element: Option<String>,
+}
+
+/// One line of a leaderboard response (and of a `leaderboard:updated` delta).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// 1-based rank.
+    pub rank: u64,
+    /// The player.
+    pub user_id: Uuid,
+    /// Display name.
+    pub username: String,
+    /// Avatar.
+    pub avatar_url: Option<String>,
+    /// Account level.
+    pub level: i64,
+    /// Rating, rounded.
+    pub rating: i64,
+    /// Wins.
+    pub wins: i64,
+    /// Losses.
+    pub losses: i64,
+    /// Wins out of decided games (wins + losses), in percent with one decimal.
+    pub win_rate: f64,
+}
+
+impl Row {
+    /// Builds a row; `win_rate` ignores draws, as the spec's example does (312/400 → 78.0).
+    pub fn new(rank: u64, e: &Entry) -> Self {
+        Self::from_parts(
+            rank,
+            e.user_id,
+            e.username.clone(),
+            e.avatar_url.clone(),
+            e.level,
+            e.rating,
+            e.wins,
+            e.losses,
+        )
+    }
+
+    /// Builds a row from loose fields (the SQL path for past seasons).
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        rank: u64,
+        user_id: Uuid,
+        username: String,
+        avatar_url: Option<String>,
+        level: i64,
+        rating: f64,
+        wins: i64,
+        losses: i64,
+    ) -> Self {
+        Self {
+            rank,
+            user_id,
+            username,
+            avatar_url,
+            level,
+            rating: rating.round() as i64,
+            wins,
+            losses,
+            win_rate: percent(wins, wins + losses),
+        }
+    }
+}
+
+/// `part / whole` in percent, one decimal; 0 when `whole` is 0.
+pub fn percent(part: i64, whole: i64) -> f64 {
+    if whole <= 0 {
+        0.0
+    } else {
+        (part as f64 * 1000.0 / whole as f64).round() / 10.0
+    }
+}
+
+/// Sort key: higher rating first, then user id ascending (the SQL order of past seasons).
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    rating: f64,
+    user: Uuid,
+}
+
+impl Key {
+    fn of(e: &Entry) -> Self {
+        Self {
+            rating: e.rating,
+            user: e.user_id,
+        }
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.rating
+            .total_cmp(&self.rating)
+            .then_with(|| self.user.cmp(&o.user))
+    }
+}
+impl PartialOrd for Key {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl PartialEq for Key {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Key {}
+
+/// A leaderboard with O(log n) rank lookups.
+#[derive(Debug, Default, Clone)]
+pub struct Board {
+    entries: HashMap<Uuid, Entry>,
+    all: RankIndex<Key>,
+    by_element: BTreeMap<String, RankIndex<Key>>,
+    /// Unix ms of the last change.
+    pub updated_at: i64,
+}
+
+impl Board {
+    /// Number of ranked players.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nobody is ranked.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn index_mut(&mut self, element: &Option<String>) -> Option<&mut RankIndex<Key>> {
+        element
+            .as_ref()
+            .map(|el| self.by_element.entry(el.clone()).or_default())
+    }
+
+    /// Inserts or replaces a player's entry. A `favorite_element` of `None` keeps the one
+    /// already known. Returns the rows whose top-100 rank or content changed (for the delta).
+    pub fn upsert(&mut self, mut e: Entry, now: i64) -> Vec<Row> {
+        self.updated_at = self.updated_at.max(now);
+        let old = self.entries.remove(&e.user_id);
+        let old_rank = old.as_ref().map(|o| {
+            let (k, rank) = (Key::of(o), self.all.rank(&Key::of(o)));
+            self.all.remove(&k);
+            if let Some(ix) = self.index_mut(&o.favorite_element) {
+                ix.remove(&k);
+            }
+            rank
+        });
+        if e.favorite_element.is_none() {
+            e.favorite_element = old.as_ref().and_then(|o| o.favorite_element.clone());
+        }
+        let k = Key::of(&e);
+        self.all.insert(k);
+        if let Some(ix) = self.index_mut(&e.favorite_element) {
+            ix.insert(k);
+        }
+        let new_rank = self.all.rank(&k);
+        let unchanged = old
+            .as_ref()
+            .is_some_and(|o| Row::new(0, o) == Row::new(0, &e));
+        self.entries.insert(e.user_id, e);
+        if unchanged && old_rank == Some(new_rank) {
+            return Vec::new();
+        }
+        // Everyone between the old and the new position moved by one place.
+        let lo = old_rank.map_or(new_rank, |o| o.min(new_rank));
+        let hi = old_rank.map_or(self.len() - 1, |o| o.max(new_rank));
+        if lo >= TOP {
+            return Vec::new();
+        }
+        self.rows_all(lo, hi.min(TOP - 1) + 1 - lo)
+    }
+
+    /// Changes a player's name and avatar; returns the changed row if it is in the top 100.
+    pub fn rename(&mut self, user: Uuid, username: &str, avatar_url: Option<&str>) -> Vec<Row> {
+        let Some(e) = self.entries.get_mut(&user) else {
+            return Vec::new();
+        };
+        e.username = username.to_string();
+        e.avatar_url = avatar_url.map(str::to_string);
+        let rank = self.all.rank(&Key::of(e));
+        if rank < TOP {
+            vec![Row::new(rank as u64 + 1, e)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn rows(&self, ix: &RankIndex<Key>, from: usize, n: usize) -> Vec<Row> {
+        ix.range(from, n)
+            .into_iter()
+            .zip(from..)
+            .filter_map(|(k, pos)| {
+                self.entries
+                    .get(&k.user)
+                    .map(|e| Row::new(pos as u64 + 1, e))
+            })
+            .collect()
+    }
+
+    fn rows_all(&self, from: usize, n: usize) -> Vec<Row> {
+        self.rows(&self.all, from, n)
+    }
+
+    /// A page and the total. With an element, both are within that element's players and
+    /// `rank` is the position in that filtered list.
+    pub fn page(&self, element: Option<&str>, limit: usize, offset: usize) -> (Vec<Row>, usize) {
+        match element {
+            None => (self.rows_all(offset, limit), self.len()),
+            Some(el) => match self.by_element.get(el) {
+                Some(ix) => (self.rows(ix, offset, limit), ix.len()),
+                None => (Vec::new(), 0),
+            },
+        }
+    }
+
+    /// 0-based rank of a player.
+    pub fn rank_of(&self, user: Uuid) -> Option<usize> {
+        self.entries.get(&user).map(|e| self.all.rank(&Key::of(e)))
+    }
+
+    /// A player's rank (0-based) and the rows within `radius` places of it.
+    pub fn around(&self, user: Uuid, radius: usize) -> Option<(usize, Vec<Row>)> {
+        let rank = self.rank_of(user)?;
+        let from = rank.saturating_sub(radius);
+        Some((rank, self.rows_all(from, rank + radius + 1 - from)))
+    }
+
+    /// The first `n` rows.
+    pub fn top(&self, n: usize) -> Vec<Row> {
+        self.rows_all(0, n)
+    }
+}
+
+/// Rows of `new` that differ from `old` at the same position (a refresh's delta).
+pub fn diff(old: &[Row], new: &[Row]) -> Vec<Row> {
+    new.iter()
+        .enumerate()
+        .filter(|(i, r)| old.get(*i) != Some(*r))
+        .map(|(_, r)| r.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u128, rating: f64, el: Option<&str>) -> Entry {
+        Entry {
+            user_id: Uuid::from_u128(n),
+            username: format!("u{n}"),
+            avatar_url: None,
+            level: 1,
+            rating,
+            wins: 3,
+            losses: 1,
+            favorite_element: el.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn ties_break_by_user_id_and_ranks_follow_rating() {
+        let mut b = Board::default();
+        for n in (1..=5).rev() {
+            b.upsert(entry(n, 1500.0, Some("VOLT")), 1);
+        }
+        let (rows, total) = b.page(None, 10, 0);
+        assert_eq!(total, 5);
+        let ids: Vec<u128> = rows.iter().map(|r| r.user_id.as_u128()).collect();
+        assert_eq!(ids, vec![1, 2, 3, 4, 5]);
+        assert_eq!(rows[0].win_rate, 75.0);
+        // User 4 climbs to first: ranks 1..=4 change.
+        let delta = b.upsert(entry(4, 1600.0, None), 2);
+        let ranks: Vec<(u64, u128)> = delta
+            .iter()
+            .map(|r| (r.rank, r.user_id.as_u128()))
+            .collect();
+        assert_eq!(ranks, vec![(1, 4), (2, 1), (3, 2), (4, 3)]);
+        assert_eq!(b.rank_of(Uuid::from_u128(4)), Some(0));
+        // Unchanged update: no delta.
+        assert!(b.upsert(entry(4, 1600.0, None), 3).is_empty());
+        // The element index kept user 4 (None kept VOLT).
+        assert_eq!(b.page(Some("VOLT"), 10, 0).1, 5);
+        assert_eq!(b.page(Some("PYRO"), 10, 0).1, 0);
+    }
+
+    #[test]
+    fn element_change_moves_between_indices() {
+        let mut b = Board::default();
+        b.upsert(entry(1, 1500.0, Some("VOLT")), 1);
+        b.upsert(entry(1, 1510.0, Some("PYRO")), 2);
+        assert_eq!(b.page(Some("VOLT"), 10, 0).1, 0);
+        let (rows, total) = b.page(Some("PYRO"), 10, 0);
+        assert_eq!((total, rows[0].rating), (1, 1510));
+    }
+
+    #[test]
+    fn deltas_stay_in_the_top_100() {
+        let mut b = Board::default();
+        for n in 0..300u128 {
+            b.upsert(entry(n, 3000.0 - n as f64, None), 1);
+        }
+        // Moving within ranks 200..300 is invisible to the top-100 room.
+        assert!(b.upsert(entry(250, 2780.5, None), 2).is_empty());
+        // From rank 251 to rank 51: ranks 51..=100 changed.
+        let d = b.upsert(entry(250, 2950.5, None), 3);
+        assert_eq!(d.first().map(|r| r.rank), Some(51));
+        assert_eq!(d.first().map(|r| r.user_id.as_u128()), Some(250));
+        assert_eq!(d.last().map(|r| r.rank), Some(100));
+        assert_eq!(d.len(), 50);
+        let (rank, rows) = b.around(Uuid::from_u128(0), 5).unwrap();
+        assert_eq!((rank, rows.len(), rows[0].rank), (0, 6, 1));
+        let (rank, rows) = b.around(Uuid::from_u128(10), 5).unwrap();
+        assert_eq!((rank, rows.len(), rows[0].rank), (10, 11, 6));
+        assert!(b.rename(Uuid::from_u128(299), "late", None).is_empty());
+        assert_eq!(
+            b.rename(Uuid::from_u128(0), "first", None)[0].username,
+            "first"
+        );
+    }
+
+    /// The rank-lookup figure for the report: 100k players, release-independent order of
+    /// magnitude (debug builds are ~10× slower than release).
+    #[test]
+    fn rank_lookup_cost_for_100k_players() {
+        let mut b = Board::default();
+        let n = 100_000u128;
+        let t0 = std::time::Instant::now();
+        for i in 0..n {
+            // A spread of ratings with many exact ties, as at a season's start.
+            let r = 1500.0 + ((i * 7919) % 1000) as f64 - 500.0;
+            b.upsert(
+                entry(i, if i % 3 == 0 { 1500.0 } else { r }, Some("VOLT")),
+                1,
+            );
+        }
+        let build = t0.elapsed();
+        let t1 = std::time::Instant::now();
+        let mut acc = 0usize;
+        for i in 0..n {
+            acc += b.rank_of(Uuid::from_u128((i * 31) % n)).unwrap();
+        }
+        let per = t1.elapsed() / n as u32;
+        assert!(acc > 0);
+        eprintln!("100k players: build {build:?}, rank lookup {per:?} each");
+    }
+}
