@@ -8,16 +8,21 @@
 
 pub mod board;
 pub mod index;
+mod messages;
+#[cfg(test)]
+mod tests;
 
 use std::{collections::HashMap, sync::Arc};
 
 use actix::prelude::*;
-use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::store::{now_ms, rfc3339, Db, StoreError};
-use board::{diff, Board, Entry, Row, TOP};
+use board::{diff, Board, Row, TOP};
+pub use messages::{
+    Around, AroundReply, Mode, Page, PageReply, ProfileChanged, RankOf, Refresh, Update,
+};
 
 /// Mailbox bound: a full mailbox is an error for the sender (DESIGN.md).
 pub const MAILBOX: usize = 4096;
@@ -25,35 +30,6 @@ pub const MAILBOX: usize = 4096;
 pub const ROOM: &str = "leaderboard";
 /// Event carrying a delta.
 pub const EVENT: &str = "leaderboard:updated";
-
-/// A leaderboard mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Mode {
-    /// Rated games.
-    Ranked,
-    /// Unrated games.
-    Casual,
-}
-
-impl Mode {
-    /// Stored and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Ranked => "RANKED",
-            Mode::Casual => "CASUAL",
-        }
-    }
-
-    /// Parses `RANKED` / `CASUAL` (any case).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_uppercase().as_str() {
-            "RANKED" => Some(Mode::Ranked),
-            "CASUAL" => Some(Mode::Casual),
-            _ => None,
-        }
-    }
-}
 
 /// Sends one `leaderboard:updated` payload to the room. A function, so tests can capture it.
 pub type Emitter = Arc<dyn Fn(Value) + Send + Sync>;
@@ -68,135 +44,35 @@ pub fn sio_emitter(io: socketioxide::SocketIo) -> Emitter {
     })
 }
 
-/// A player's new standing after a battle. `favorite_element: None` keeps the known one.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Update {
-    /// Season of the battle; updates for other than the live season are ignored.
-    pub season: i64,
-    /// Mode.
-    pub mode: Mode,
-    /// The player.
-    pub user_id: Uuid,
-    /// Display name.
-    pub username: String,
-    /// Avatar.
-    pub avatar_url: Option<String>,
-    /// Account level.
-    pub level: i64,
-    /// Rating after the battle.
-    pub rating: f64,
-    /// Season wins in this mode.
-    pub wins: i64,
-    /// Season losses in this mode.
-    pub losses: i64,
-    /// Most fielded element (`Db::favorite_element`), if known.
-    pub favorite_element: Option<String>,
+/// Builds the [`Update`] for a player from committed rows (user, `ratings`, favourite element):
+/// what battle settlement sends after its transaction. `None` when the player has no rating
+/// row for that season and mode.
+#[tracing::instrument(skip(db))]
+pub async fn update_from_db(
+    db: &Db,
+    user: Uuid,
+    season: i64,
+    mode: Mode,
+) -> Result<Option<Update>, StoreError> {
+    let Some(u) = db.user_by_id(user).await? else {
+        return Ok(None);
+    };
+    let Some(r) = db.rating_record(user, season, mode.as_str()).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Update {
+        season,
+        mode,
+        user_id: user,
+        username: u.username,
+        avatar_url: u.avatar_url,
+        level: u.level,
+        rating: r.rating,
+        wins: r.wins,
+        losses: r.losses,
+        favorite_element: db.favorite_element(user).await?,
+    }))
 }
-
-impl Update {
-    fn entry(self) -> Entry {
-        Entry {
-            user_id: self.user_id,
-            username: self.username,
-            avatar_url: self.avatar_url,
-            level: self.level,
-            rating: self.rating,
-            wins: self.wins,
-            losses: self.losses,
-            favorite_element: self.favorite_element,
-        }
-    }
-}
-
-/// A player renamed or changed avatar (`PATCH /users/me`).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct ProfileChanged {
-    /// The player.
-    pub user_id: Uuid,
-    /// New name.
-    pub username: String,
-    /// New avatar.
-    pub avatar_url: Option<String>,
-}
-
-/// A page of the live board; replies `None` when `season` is not the live season.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "Option<PageReply>")]
-pub struct Page {
-    /// Season.
-    pub season: i64,
-    /// Mode.
-    pub mode: Mode,
-    /// Only players whose favourite element is this (wire name, e.g. `VOLT`).
-    pub element: Option<String>,
-    /// Page size.
-    pub limit: usize,
-    /// Rows to skip.
-    pub offset: usize,
-}
-
-/// `GET /leaderboard` body.
-#[derive(Debug, Clone, Serialize)]
-pub struct PageReply {
-    /// Season.
-    pub season: i64,
-    /// Last change, RFC 3339.
-    pub updated_at: String,
-    /// Rows.
-    pub data: Vec<Row>,
-    /// Players on the board (after the element filter).
-    pub total: usize,
-}
-
-/// A player's rank and neighbours; replies `None` when `season` is not the live season.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "Option<AroundReply>")]
-pub struct Around {
-    /// Season.
-    pub season: i64,
-    /// Mode.
-    pub mode: Mode,
-    /// The player.
-    pub user_id: Uuid,
-    /// Places either side (the spec: 5).
-    pub radius: usize,
-}
-
-/// `GET /leaderboard/me` body.
-#[derive(Debug, Clone, Serialize)]
-pub struct AroundReply {
-    /// Season.
-    pub season: i64,
-    /// Mode.
-    pub mode: Mode,
-    /// Last change, RFC 3339.
-    pub updated_at: String,
-    /// 1-based rank; `null` when unranked (no game in this season and mode).
-    pub rank: Option<u64>,
-    /// Players on the board.
-    pub total: usize,
-    /// The player's row and up to `radius` rows either side, in rank order.
-    pub data: Vec<Row>,
-}
-
-/// 1-based rank of a player on the live board (`None`: unranked or not the live season).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "Option<u64>")]
-pub struct RankOf {
-    /// Season.
-    pub season: i64,
-    /// Mode.
-    pub mode: Mode,
-    /// The player.
-    pub user_id: Uuid,
-}
-
-/// Rebuild from the database; replies with the number of entries loaded.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "Result<usize, String>")]
-pub struct Refresh;
 
 /// Changes that arrive while a rebuild loads; replayed on top of it (they are absolute values,
 /// so replaying one the load already saw is harmless).
@@ -228,7 +104,7 @@ pub async fn load(db: &Db, season: i64) -> Result<HashMap<Mode, Board>, StoreErr
             continue;
         };
         if let Some(b) = boards.get_mut(&mode) {
-            b.upsert(r.entry, r.updated_at);
+            b.place(r.entry, r.updated_at);
         }
     }
     Ok(boards)
@@ -253,10 +129,12 @@ impl Leaderboard {
             .flatten()
     }
 
-    fn publish(&self, mode: Mode, entries: Vec<Row>) {
-        if !entries.is_empty() {
-            (self.emit)(json!({ "season": self.season, "mode": mode, "entries": entries }));
-        }
+    /// Sends a delta. `total` lets a client drop rows past the end when the board shrank
+    /// (a refresh may remove players, e.g. banned ones).
+    fn publish(&self, mode: Mode, entries: Vec<Row>, total: usize) {
+        (self.emit)(json!({
+            "season": self.season, "mode": mode, "total": total, "entries": entries
+        }));
     }
 
     fn apply(&mut self, r: Replay) {
@@ -266,21 +144,21 @@ impl Leaderboard {
                     return;
                 }
                 let mode = u.mode;
-                let delta = self
-                    .boards
-                    .entry(mode)
-                    .or_default()
-                    .upsert(u.entry(), now_ms());
-                self.publish(mode, delta);
+                let board = self.boards.entry(mode).or_default();
+                let delta = board.upsert(u.entry(), now_ms());
+                let total = board.len();
+                if !delta.is_empty() {
+                    self.publish(mode, delta, total);
+                }
             }
             Replay::Profile(p) => {
                 for mode in [Mode::Ranked, Mode::Casual] {
-                    let delta = self.boards.entry(mode).or_default().rename(
-                        p.user_id,
-                        &p.username,
-                        p.avatar_url.as_deref(),
-                    );
-                    self.publish(mode, delta);
+                    let board = self.boards.entry(mode).or_default();
+                    let delta = board.rename(p.user_id, &p.username, p.avatar_url.as_deref());
+                    let total = board.len();
+                    if !delta.is_empty() {
+                        self.publish(mode, delta, total);
+                    }
                 }
             }
         }
@@ -382,10 +260,7 @@ impl Handler<Refresh> for Leaderboard {
                     // Replay silently: the delta is computed below against the old tops.
                     if let Replay::Update(u) = r {
                         if u.season == season {
-                            boards
-                                .entry(u.mode)
-                                .or_default()
-                                .upsert(u.entry(), now_ms());
+                            boards.entry(u.mode).or_default().place(u.entry(), now_ms());
                         }
                     } else if let Replay::Profile(p) = r {
                         for b in boards.values_mut() {
@@ -402,8 +277,11 @@ impl Handler<Refresh> for Leaderboard {
                         .unwrap_or_default();
                     let new = boards.entry(mode).or_default();
                     total += new.len();
-                    let delta = diff(&old, &new.top(TOP));
-                    act.publish(mode, delta);
+                    let top = new.top(TOP);
+                    let delta = diff(&old, &top);
+                    if !delta.is_empty() || top.len() < old.len() {
+                        act.publish(mode, delta, new.len());
+                    }
                 }
                 act.boards = boards;
                 Ok(total)
