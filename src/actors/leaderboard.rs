@@ -10,6 +10,8 @@ pub mod board;
 pub mod index;
 mod messages;
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 use std::{collections::HashMap, sync::Arc};

@@ -386,6 +386,20 @@ mod tests {
         }
         let per = t1.elapsed() / n as u32;
         assert!(acc > 0);
-        eprintln!("100k players: build {build:?}, rank lookup {per:?} each");
+        let depth: usize = b.entries.values().map(|e| b.all.depth(&Key::of(e))).sum();
+        let (avg, max) = (
+            depth as f64 / n as f64,
+            b.entries
+                .values()
+                .map(|e| b.all.depth(&Key::of(e)))
+                .max()
+                .unwrap_or(0),
+        );
+        // Expected depth of a treap is about 2·ln(n) ≈ 23 here; fail loudly if it degenerates.
+        assert!(avg < 40.0 && max < 80, "avg depth {avg}, max {max}");
+        eprintln!(
+            "100k players: build {build:?}, rank lookup {per:?} each (debug build), \
+             nodes visited avg {avg:.1} max {max}"
+        );
     }
 }

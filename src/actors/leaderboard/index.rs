@@ -232,6 +232,22 @@ impl<K: Ord> RankIndex<K> {
         None
     }
 
+    /// Nodes visited to find `key` (tests: the cost figure behind O(log n)).
+    #[cfg(test)]
+    pub fn depth(&self, key: &K) -> usize {
+        let (mut t, mut d) = (self.root, 0);
+        while t != NIL {
+            d += 1;
+            let n = &self.nodes[t as usize];
+            match key.cmp(&n.key) {
+                Ordering::Less => t = n.left,
+                Ordering::Greater => t = n.right,
+                Ordering::Equal => break,
+            }
+        }
+        d
+    }
+
     /// Up to `n` keys from position `from`, in order.
     pub fn range(&self, from: usize, n: usize) -> Vec<&K> {
         (from..from.saturating_add(n))
