@@ -61,6 +61,8 @@ pub struct Config {
     pub tick: Duration,
     /// From match found to first tick.
     pub countdown: Duration,
+    /// `WARROOM_SEASON`: the current ranked season (older ones stay queryable).
+    pub season: i64,
     /// Rate limits.
     pub rate_limits: RateLimits,
     /// EVM JSON-RPC endpoint; unset means the embedded dev chain.
@@ -202,6 +204,7 @@ impl Config {
             jwt_secret: get("WARROOM_JWT_SECRET"),
             tick: ms("WARROOM_TICK_MS", 750)?,
             countdown: ms("WARROOM_COUNTDOWN_MS", 3000)?,
+            season: parse_num("WARROOM_SEASON", get("WARROOM_SEASON"), 1)? as i64,
             rate_limits,
             chain_rpc_url: get("CHAIN_RPC_URL"),
             log: get("WARROOM_LOG").unwrap_or_else(|| "info".into()),

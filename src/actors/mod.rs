@@ -1,4 +1,7 @@
 //! Actors own live state and timers; handlers message them and await the reply.
 
+pub mod battle;
+pub mod game;
+pub mod matchmaker;
 pub mod persister;
 pub mod table;

@@ -44,6 +44,8 @@ pub struct AppState {
     pub hub: Arc<TableHub>,
     /// Live tracker battles.
     pub tables: Arc<TableRegistry>,
+    /// The robot game: matchmakers and live battles.
+    pub game: Arc<crate::actors::game::Game>,
 }
 
 /// Builds the actix-web application.

@@ -100,6 +100,8 @@ pub struct SioAuth {
     pub keys: JwtKeys,
     /// Ban list.
     pub bans: Arc<BanList>,
+    /// The robot game, set once it is built.
+    pub game: crate::actors::game::GameCell,
 }
 
 /// Refusal sent as `connect_error`; the message starts with the error code.
@@ -172,8 +174,10 @@ async fn on_connect(s: SocketRef) {
             }
         },
     );
-    s.on_disconnect(|| async move {
+    crate::realtime::robot_events::register(&s);
+    s.on_disconnect(|s: SocketRef, State(ctx): State<SioAuth>| async move {
         METRICS.connections.with_label_values(&["socketio"]).dec();
+        crate::realtime::robot_events::disconnected(s, ctx).await;
     });
 }
 
@@ -185,10 +189,14 @@ fn battle_id<E>(d: Result<Value, E>) -> Option<uuid::Uuid> {
 }
 
 /// Builds the Socket.IO server.
-pub fn build(keys: JwtKeys, bans: Arc<BanList>) -> Arc<dyn SioEntry> {
+pub fn build(
+    keys: JwtKeys,
+    bans: Arc<BanList>,
+    game: crate::actors::game::GameCell,
+) -> Arc<dyn SioEntry> {
     let (svc, io) = SocketIo::builder()
         .req_path(SIO_PATH)
-        .with_state(SioAuth { keys, bans })
+        .with_state(SioAuth { keys, bans, game })
         .build_svc();
     io.ns("/", on_connect.with(authenticate));
     Arc::new(LocalSio { svc, io })

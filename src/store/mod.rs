@@ -7,6 +7,7 @@ pub mod algorithms;
 pub mod armies;
 pub mod audit;
 pub mod ledger;
+pub mod robot_battles;
 pub mod roster;
 pub mod tokens;
 pub mod tracker;

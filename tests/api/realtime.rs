@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use crate::helpers::spawn_app;
 
 /// Connects a Socket.IO v4 client and collects named events into a channel.
-async fn sio_client(
+pub async fn sio_client(
     base: &str,
     query_token: Option<&str>,
     auth_token: Option<&str>,
@@ -48,7 +48,7 @@ async fn sio_client(
 
 /// rust_socketio returns from `connect` before the server's CONNECT ack, and a server drops
 /// events that precede it, so keep pinging until the first pong.
-async fn ping_until_pong(
+pub async fn ping_until_pong(
     client: &rust_socketio::asynchronous::Client,
     rx: &mut mpsc::UnboundedReceiver<(String, Value)>,
 ) {

@@ -2,6 +2,7 @@
 
 pub mod algorithms;
 pub mod auth;
+pub mod battles;
 pub mod robots;
 
 use actix_web::web;
@@ -11,4 +12,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     robots::routes(cfg);
     algorithms::routes(cfg);
+    battles::routes(cfg);
 }
