@@ -231,8 +231,10 @@ impl BattleActor {
                         id, &mode, season, players, algorithms, wager, result, total, &hash,
                     )
                     .await;
-                announce(&game, id, room, players, result, total, settled.ok()).await;
+                // Free the players before telling them, so a client that re-queues on
+                // `battle:ended` is not refused with BATTLE_IN_PROGRESS.
                 game.finished(id, players);
+                announce(&game, id, room, players, result, total, settled.ok()).await;
             }
             .into_actor(self)
             .map(|_, _, ctx| ctx.stop()),

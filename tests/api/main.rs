@@ -2,6 +2,7 @@
 //! Set `WARROOM_TEST_POSTGRES=postgres://...` to run them on Postgres instead of SQLite.
 
 mod auth;
+mod battles;
 mod errors;
 mod helpers;
 mod ops;
