@@ -22,8 +22,9 @@ use crate::sim::battle::{Battle, TickEvent, Winner};
 use crate::store::now_ms;
 use crate::store::robot_battles::{NewRobotBattle, Settled};
 
-/// Ticks between checkpoints of `current_tick` (restart resumes from the last one).
-const CHECKPOINT_EVERY: u32 = 5;
+/// Ticks between checkpoints of `current_tick` (restart resumes from the last one). Every
+/// tick: the persister group-commits them, so this costs one row per tick, batched.
+const CHECKPOINT_EVERY: u32 = 1;
 const MAILBOX: usize = 1024;
 
 /// Everything needed to (re)start a battle actor.
