@@ -63,6 +63,11 @@ pub struct Config {
     pub countdown: Duration,
     /// `WARROOM_SEASON`: the current ranked season (older ones stay queryable).
     pub season: i64,
+    /// `WARROOM_SIO_PING_MS`: engine.io ping interval; a peer silent for interval + timeout
+    /// (`WARROOM_SIO_PING_TIMEOUT_MS`) is dropped.
+    pub sio_ping: (Duration, Duration),
+    /// `WARROOM_QUEUE_GRACE_MS`: how long a queued player may be offline before leaving the queue.
+    pub queue_grace: Duration,
     /// Rate limits.
     pub rate_limits: RateLimits,
     /// EVM JSON-RPC endpoint; unset means the embedded dev chain.
@@ -205,6 +210,11 @@ impl Config {
             tick: ms("WARROOM_TICK_MS", 750)?,
             countdown: ms("WARROOM_COUNTDOWN_MS", 3000)?,
             season: parse_num("WARROOM_SEASON", get("WARROOM_SEASON"), 1)? as i64,
+            queue_grace: ms("WARROOM_QUEUE_GRACE_MS", 5000)?,
+            sio_ping: (
+                ms("WARROOM_SIO_PING_MS", 25_000)?,
+                ms("WARROOM_SIO_PING_TIMEOUT_MS", 20_000)?,
+            ),
             rate_limits,
             chain_rpc_url: get("CHAIN_RPC_URL"),
             log: get("WARROOM_LOG").unwrap_or_else(|| "info".into()),

@@ -28,7 +28,10 @@ fn simulate(file: &std::path::Path, summary: bool) -> Result<(), String> {
         serde_json::json!({ "lcg_seed": seed, "engine_version": warroom::sim::ENGINE_VERSION,
             "outcome": log.outcome, "log_hash": log.log_hash, "ticks": log.ticks })
     };
-    println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+    );
     Ok(())
 }
 

@@ -81,14 +81,21 @@ fn sigterm_exits_cleanly_and_promote_works() {
 #[test]
 fn simulate_prints_the_golden_log_hash() {
     let dir = tempfile::tempdir().unwrap();
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sim/spec_example.json");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sim/spec_example.json"
+    );
     let golden: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
     let out = warroom(dir.path())
         .args(["simulate", fixture])
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["log_hash"], golden["log_hash"]);
     assert_eq!(

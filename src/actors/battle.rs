@@ -22,9 +22,6 @@ use crate::sim::battle::{Battle, TickEvent, Winner};
 use crate::store::now_ms;
 use crate::store::robot_battles::{NewRobotBattle, Settled};
 
-/// Ticks between checkpoints of `current_tick` (restart resumes from the last one). Every
-/// tick: the persister group-commits them, so this costs one row per tick, batched.
-const CHECKPOINT_EVERY: u32 = 1;
 const MAILBOX: usize = 1024;
 
 /// Everything needed to (re)start a battle actor.
@@ -186,7 +183,9 @@ impl BattleActor {
             "battle:tick",
             payload,
         );
-        if t.tick % CHECKPOINT_EVERY == 0 {
+        // Checkpoint every tick (restart resumes from the last one); the persister
+        // group-commits them, so this is one row per tick in shared batches.
+        {
             let _ = self.game.persister.try_send(Persist(vec![WriteOp::Exec {
                 sql: "UPDATE robot_battles SET current_tick = $1 WHERE id = $2 AND status = 'IN_PROGRESS'",
                 args: vec![SqlValue::I64(i64::from(t.tick)), SqlValue::Text(self.id.to_string())],

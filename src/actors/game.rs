@@ -165,12 +165,18 @@ pub struct Game {
     pub countdown: Duration,
     /// Current season.
     pub season: i64,
+    /// Offline time before a queued player leaves the queue.
+    pub queue_grace: Duration,
     /// Live battles.
     pub battles: DashMap<Uuid, Addr<BattleActor>>,
     /// user → live battle.
     pub in_battle: DashMap<Uuid, Uuid>,
     /// user → mode they queue in.
     pub queued: DashMap<Uuid, Mode>,
+    /// Connected users' session actors.
+    pub sessions: DashMap<Uuid, Addr<super::session::Session>>,
+    /// Where actors started from non-actix threads (Socket.IO handlers) run.
+    pub arbiter: actix::ArbiterHandle,
     matchmakers: OnceLock<(Addr<Matchmaker>, Addr<Matchmaker>)>,
 }
 
@@ -183,20 +189,21 @@ impl Game {
         db: Db,
         sio: Arc<dyn SioEntry>,
         persister: Addr<Persister>,
-        tick: Duration,
-        countdown: Duration,
-        season: i64,
+        config: &crate::config::Config,
     ) -> Arc<Game> {
         let game = Arc::new(Game {
             db,
             sio,
             persister,
-            tick,
-            countdown,
-            season,
+            tick: config.tick,
+            countdown: config.countdown,
+            season: config.season,
+            queue_grace: config.queue_grace,
             battles: DashMap::new(),
             in_battle: DashMap::new(),
             queued: DashMap::new(),
+            sessions: DashMap::new(),
+            arbiter: actix::Arbiter::current(),
             matchmakers: OnceLock::new(),
         });
         let ranked = Matchmaker::launch(Mode::Ranked, game.clone());
@@ -384,6 +391,19 @@ impl Game {
         let addr = BattleActor::launch(self.clone(), setup);
         self.battles.insert(id, addr);
         METRICS.live_battles.set(self.battles.len() as i64);
+    }
+
+    /// Bans take effect at once for the live game: the user leaves any queue and every socket
+    /// of theirs is disconnected.
+    pub async fn kick(self: &Arc<Self>, user: Uuid) {
+        match self.sessions.get(&user).map(|s| s.clone()) {
+            Some(s) => {
+                let _ = s.send(super::session::Kick).await;
+            }
+            None => {
+                crate::realtime::robot_events::leave_queue(self, user).await;
+            }
+        }
     }
 
     /// Unregisters a finished battle.

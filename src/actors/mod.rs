@@ -4,4 +4,5 @@ pub mod battle;
 pub mod game;
 pub mod matchmaker;
 pub mod persister;
+pub mod session;
 pub mod table;

@@ -3,7 +3,6 @@
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
@@ -14,9 +13,7 @@ use super::sio::{socket_user, SioAuth};
 use crate::actors::battle::{Emote, JoinRoom, Ready};
 use crate::actors::game::{Game, GameError, QueueRequest};
 use crate::actors::matchmaker::{Join, Leave};
-
-/// How long a queued player may be offline before leaving the queue.
-pub const QUEUE_GRACE: Duration = Duration::from_secs(5);
+use crate::actors::session::{Connected as SessionConnected, Disconnected, Session};
 
 fn err(s: &SocketRef, code: &str, message: impl Into<String>) {
     let _ = s.emit("error", &json!({ "code": code, "message": message.into() }));
@@ -192,27 +189,22 @@ pub fn register(s: &SocketRef) {
     );
 }
 
-/// Called when a socket goes: a queued player who stays away past the grace period leaves
-/// the queue.
+/// Called when a socket connects: its user's session counts it.
+pub fn connected(s: &SocketRef, ctx: &SioAuth) {
+    if let (Some(user), Some(game)) = (socket_user(s), game(ctx)) {
+        let _ = Session::of(&game, user.id).try_send(SessionConnected);
+    }
+}
+
+/// Called when a socket goes: the session starts the queue grace period when it was the
+/// user's last socket.
 pub async fn disconnected(s: SocketRef, ctx: SioAuth) {
     let (Some(user), Some(game)) = (socket_user(&s), game(&ctx)) else {
         return;
     };
-    if !game.queued.contains_key(&user.id) {
-        return;
+    if let Some(session) = game.sessions.get(&user.id).map(|a| a.clone()) {
+        let _ = session.send(Disconnected).await;
     }
-    tokio::spawn(async move {
-        tokio::time::sleep(QUEUE_GRACE).await;
-        if game
-            .sio
-            .io()
-            .to(format!("user:{}", user.id))
-            .sockets()
-            .is_empty()
-        {
-            leave_queue(&game, user.id).await;
-        }
-    });
 }
 
 /// Validates and enqueues; shared by `queue:join` and `POST /battles/queue`.

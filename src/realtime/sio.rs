@@ -150,7 +150,7 @@ pub fn socket_user(s: &SocketRef) -> Option<AuthUser> {
     s.extensions.get::<AuthUser>()
 }
 
-async fn on_connect(s: SocketRef) {
+async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     let Some(user) = socket_user(&s) else { return };
     METRICS.connections.with_label_values(&["socketio"]).inc();
     s.join(format!("user:{}", user.id));
@@ -175,6 +175,7 @@ async fn on_connect(s: SocketRef) {
         },
     );
     crate::realtime::robot_events::register(&s);
+    crate::realtime::robot_events::connected(&s, &ctx);
     s.on_disconnect(|s: SocketRef, State(ctx): State<SioAuth>| async move {
         METRICS.connections.with_label_values(&["socketio"]).dec();
         crate::realtime::robot_events::disconnected(s, ctx).await;
@@ -193,9 +194,12 @@ pub fn build(
     keys: JwtKeys,
     bans: Arc<BanList>,
     game: crate::actors::game::GameCell,
+    ping: (std::time::Duration, std::time::Duration),
 ) -> Arc<dyn SioEntry> {
     let (svc, io) = SocketIo::builder()
         .req_path(SIO_PATH)
+        .ping_interval(ping.0)
+        .ping_timeout(ping.1)
         .with_state(SioAuth { keys, bans, game })
         .build_svc();
     io.ns("/", on_connect.with(authenticate));

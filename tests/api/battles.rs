@@ -397,12 +397,29 @@ async fn a_battle_in_progress_resumes_after_a_restart() {
     .await;
     let (_, a_tok, a_robot, a, mut a_rx) = player(&app, "restartA").await;
     let (_, _, b_robot, b, mut b_rx) = player(&app, "restartB").await;
-    a.emit("queue:join", json!({"mode": "RANKED", "robot_id": a_robot, "gmo_wager": 50})).await.unwrap();
-    b.emit("queue:join", json!({"mode": "RANKED", "robot_id": b_robot, "gmo_wager": 50})).await.unwrap();
-    let battle = next(&mut a_rx, "queue:matched").await["battle_id"].as_str().unwrap().to_string();
+    a.emit(
+        "queue:join",
+        json!({"mode": "RANKED", "robot_id": a_robot, "gmo_wager": 50}),
+    )
+    .await
+    .unwrap();
+    b.emit(
+        "queue:join",
+        json!({"mode": "RANKED", "robot_id": b_robot, "gmo_wager": 50}),
+    )
+    .await
+    .unwrap();
+    let battle = next(&mut a_rx, "queue:matched").await["battle_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     next(&mut b_rx, "queue:matched").await;
-    a.emit("battle:ready", json!({"battle_id": battle})).await.unwrap();
-    b.emit("battle:ready", json!({"battle_id": battle})).await.unwrap();
+    a.emit("battle:ready", json!({"battle_id": battle}))
+        .await
+        .unwrap();
+    b.emit("battle:ready", json!({"battle_id": battle}))
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     while seen.len() < 3 {
         seen.push(next(&mut a_rx, "battle:tick").await);
@@ -410,12 +427,32 @@ async fn a_battle_in_progress_resumes_after_a_restart() {
     app.restart(Duration::from_millis(100)).await;
 
     // Log back in on the new process and pick the battle up where we left it.
-    let r = app.post("/v2/auth/login", &json!({"email": "restartA@example.com", "password": "Secret-pass1"})).await;
-    let tok: String = r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().into();
-    let (a2, mut a2_rx) = sio_client(&app.base, Some(&tok), None, TransportType::Websocket, EVENTS).await;
+    let r = app
+        .post(
+            "/v2/auth/login",
+            &json!({"email": "restartA@example.com", "password": "Secret-pass1"}),
+        )
+        .await;
+    let tok: String = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .into();
+    let (a2, mut a2_rx) = sio_client(
+        &app.base,
+        Some(&tok),
+        None,
+        TransportType::Websocket,
+        EVENTS,
+    )
+    .await;
     ping_until_pong(&a2, &mut a2_rx).await;
     let last = seen.last().unwrap()["tick"].as_u64().unwrap();
-    a2.emit("battle:join", json!({"battle_id": battle, "since_tick": last})).await.unwrap();
+    a2.emit(
+        "battle:join",
+        json!({"battle_id": battle, "since_tick": last}),
+    )
+    .await
+    .unwrap();
     let (rest, end) = ticks_until_end(&mut a2_rx).await;
     // Ticks replayed after the last checkpoint may repeat; none may be missing.
     let mut all = numbers(&seen);
@@ -424,7 +461,62 @@ async fn a_battle_in_progress_resumes_after_a_restart() {
     let n = end["total_ticks"].as_u64().unwrap();
     assert_eq!(all, (1..=n).collect::<Vec<_>>());
     // The resumed battle is the same battle: its replay verifies against the stored hash.
-    let rep = app.get_auth(&format!("/v2/battles/{battle}/replay"), &tok).await;
+    let rep = app
+        .get_auth(&format!("/v2/battles/{battle}/replay"), &tok)
+        .await;
     assert_eq!(rep.status(), 200);
     let _ = (a_tok, a, b);
+}
+
+#[tokio::test]
+async fn a_queued_player_who_disconnects_leaves_the_queue_after_the_grace_period() {
+    let app = spawn_app_with(|c| {
+        c.queue_grace = Duration::from_millis(300);
+        // A short heartbeat, so a vanished transport is noticed quickly.
+        c.sio_ping = (Duration::from_millis(300), Duration::from_millis(300));
+    })
+    .await;
+    let (_, tok) = app.register_v2("flaky").await;
+    let mine: Value = app
+        .get_auth("/v2/users/me/robots", &tok)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let robot = mine["data"][0]["user_robot_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Polling: rust_socketio's websocket transport sometimes abandons its first connection
+    // and reconnects, leaving the server a second, still-answering socket for this user.
+    let (a, mut rx) = sio_client(&app.base, Some(&tok), None, TransportType::Polling, EVENTS).await;
+    ping_until_pong(&a, &mut rx).await;
+    a.emit("queue:join", json!({"mode": "CASUAL", "robot_id": robot}))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut rx, "queue:updated").await["position"], 1);
+    let st: Value = app
+        .get_auth("/v2/battles/queue/status", &tok)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["status"], "WAITING");
+    a.disconnect().await.unwrap();
+    // Poll the public status until the session actor's grace timer has fired.
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = app
+            .get_auth("/v2/battles/queue/status", &tok)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["status"]
+            .clone();
+        if status == "IDLE" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "IDLE");
 }

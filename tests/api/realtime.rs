@@ -58,7 +58,11 @@ pub async fn ping_until_pong(
     rx: &mut mpsc::UnboundedReceiver<(String, Value)>,
 ) {
     for _ in 0..50 {
-        client.emit("ping", json!({})).await.unwrap();
+        // An emit can fail while the client swaps transports (polling → websocket); retry.
+        if client.emit("ping", json!({})).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
         if let Ok(Some((name, _v))) =
             tokio::time::timeout(Duration::from_millis(200), rx.recv()).await
         {
