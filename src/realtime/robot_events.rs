@@ -31,8 +31,10 @@ fn game(ctx: &SioAuth) -> Option<Arc<Game>> {
     ctx.game.get().cloned()
 }
 
-/// `{battle_id}` (and optional `since_tick`) payloads.
-fn battle_ref(d: &Result<Value, impl std::fmt::Display>) -> Result<(Uuid, Option<u32>), String> {
+/// Parses `{battle_id}` (and optional `since_tick`) payloads of `battle:*` and `spectate:*`.
+pub fn battle_ref(
+    d: &Result<Value, impl std::fmt::Display>,
+) -> Result<(Uuid, Option<u32>), String> {
     let v = d
         .as_ref()
         .map_err(|e| format!("payload must be a JSON object: {e}"))?;
