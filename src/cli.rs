@@ -22,6 +22,14 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Play one robot battle offline from a BattleInputs JSON file and print its log.
+    Simulate {
+        /// Path to the inputs (`{seed, biome, max_ticks?, p1: {robot, rule_tree?, upgrades?, pilot?}, p2}`).
+        file: std::path::PathBuf,
+        /// Print only the outcome and log hash, not every tick.
+        #[arg(long)]
+        summary: bool,
+    },
     /// Manage users.
     User {
         /// User action.

@@ -61,6 +61,13 @@ pub struct Config {
     pub tick: Duration,
     /// From match found to first tick.
     pub countdown: Duration,
+    /// `WARROOM_SEASON`: the current ranked season (older ones stay queryable).
+    pub season: i64,
+    /// `WARROOM_SIO_PING_MS`: engine.io ping interval; a peer silent for interval + timeout
+    /// (`WARROOM_SIO_PING_TIMEOUT_MS`) is dropped.
+    pub sio_ping: (Duration, Duration),
+    /// `WARROOM_QUEUE_GRACE_MS`: how long a queued player may be offline before leaving the queue.
+    pub queue_grace: Duration,
     /// Rate limits.
     pub rate_limits: RateLimits,
     /// EVM JSON-RPC endpoint; unset means the embedded dev chain.
@@ -81,8 +88,6 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Tracker `timer_update` period.
     pub timer_update: Duration,
-    /// `WARROOM_SEASON`: the live leaderboard season (>= 1); older seasons stay queryable.
-    pub season: i64,
 }
 
 /// Error reading configuration.
@@ -204,6 +209,21 @@ impl Config {
             jwt_secret: get("WARROOM_JWT_SECRET"),
             tick: ms("WARROOM_TICK_MS", 750)?,
             countdown: ms("WARROOM_COUNTDOWN_MS", 3000)?,
+            season: match parse_num("WARROOM_SEASON", get("WARROOM_SEASON"), 1)? {
+                0 => {
+                    return Err(ConfigError::Invalid {
+                        key: "WARROOM_SEASON",
+                        value: "0".into(),
+                        reason: "seasons start at 1".into(),
+                    })
+                }
+                n => n as i64,
+            },
+            queue_grace: ms("WARROOM_QUEUE_GRACE_MS", 5000)?,
+            sio_ping: (
+                ms("WARROOM_SIO_PING_MS", 25_000)?,
+                ms("WARROOM_SIO_PING_TIMEOUT_MS", 20_000)?,
+            ),
             rate_limits,
             chain_rpc_url: get("CHAIN_RPC_URL"),
             log: get("WARROOM_LOG").unwrap_or_else(|| "info".into()),
@@ -219,16 +239,6 @@ impl Config {
             )? as usize,
             shutdown_timeout: ms("WARROOM_SHUTDOWN_TIMEOUT_MS", 10_000)?,
             timer_update: ms("WARROOM_TIMER_UPDATE_MS", 1000)?,
-            season: match parse_num("WARROOM_SEASON", get("WARROOM_SEASON"), 1)? {
-                0 => {
-                    return Err(ConfigError::Invalid {
-                        key: "WARROOM_SEASON",
-                        value: "0".into(),
-                        reason: "seasons start at 1".into(),
-                    })
-                }
-                n => n as i64,
-            },
         })
     }
 

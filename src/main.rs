@@ -8,6 +8,33 @@ use warroom::{
     server, telemetry,
 };
 
+/// `warroom simulate FILE.json`: no server, no database; the engine alone.
+fn simulate(file: &std::path::Path, summary: bool) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    // Golden fixtures wrap the inputs as `{engine_version, inputs, log_hash}`.
+    if let Some(inner) = json.get_mut("inputs") {
+        json = inner.take();
+    }
+    let inputs: warroom::sim::battle::BattleInputs =
+        serde_json::from_value(json).map_err(|e| format!("{}: {e}", file.display()))?;
+    let seed = inputs.seed;
+    let log = warroom::sim::battle::run_to_end(inputs).map_err(|e| e.to_string())?;
+    let out = if summary {
+        serde_json::json!({ "lcg_seed": seed, "engine_version": warroom::sim::ENGINE_VERSION,
+            "outcome": log.outcome, "log_hash": log.log_hash })
+    } else {
+        serde_json::json!({ "lcg_seed": seed, "engine_version": warroom::sim::ENGINE_VERSION,
+            "outcome": log.outcome, "log_hash": log.log_hash, "ticks": log.ticks })
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match Config::load() {
@@ -28,6 +55,7 @@ fn main() -> ExitCode {
                 .map(|_| println!("migrations applied"))
                 .map_err(|e| e.to_string())
         }),
+        Command::Simulate { file, summary } => simulate(&file, summary),
         Command::User {
             action: UserCommand::Promote { name, role },
         } => match role.parse::<Role>() {

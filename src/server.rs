@@ -79,7 +79,13 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         ctx.set_mailbox_capacity(MAILBOX);
         Persister::new(db.clone(), config.persist_max_wait, config.persist_max_rows)
     });
-    let sio = sio::build(keys.clone(), bans.clone());
+    let game_cell = crate::actors::game::GameCell::default();
+    let sio = sio::build(
+        keys.clone(),
+        bans.clone(),
+        game_cell.clone(),
+        config.sio_ping,
+    );
     let hub = TableHub::new(config.rate_limits.v1_ws_per_user, sio.clone());
     let limits = Limiters::new(&config.rate_limits);
     let deps = TableDeps {
@@ -104,8 +110,16 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
             "tracker battles restored with their clocks paused for the downtime"
         );
     }
+    let game =
+        crate::actors::game::Game::start(db.clone(), sio.clone(), persister.clone(), &config);
+    let _ = game_cell.set(game.clone());
+    let resumed = game.resume().await?;
+    if resumed > 0 {
+        tracing::info!(resumed, "robot battles resumed");
+    }
     Ok(AppState {
         leaderboard,
+        game,
         tables,
         config: Arc::new(config),
         db,

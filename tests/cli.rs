@@ -77,3 +77,37 @@ fn sigterm_exits_cleanly_and_promote_works() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn simulate_prints_the_golden_log_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sim/spec_example.json"
+    );
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let out = warroom(dir.path())
+        .args(["simulate", fixture])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["log_hash"], golden["log_hash"]);
+    assert_eq!(
+        v["ticks"].as_array().unwrap().len() as u64,
+        v["outcome"]["total_ticks"].as_u64().unwrap()
+    );
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"seed": 1, "biome": "MOON"}"#).unwrap();
+    let out = warroom(dir.path())
+        .args(["simulate", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("biome"));
+}

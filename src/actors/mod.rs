@@ -1,5 +1,9 @@
 //! Actors own live state and timers; handlers message them and await the reply.
 
+pub mod battle;
+pub mod game;
 pub mod leaderboard;
+pub mod matchmaker;
 pub mod persister;
+pub mod session;
 pub mod table;

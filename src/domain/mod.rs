@@ -3,4 +3,5 @@
 pub mod factions;
 pub mod money;
 pub mod pairing;
+pub mod settlement;
 pub mod tracker;

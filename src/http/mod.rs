@@ -46,6 +46,8 @@ pub struct AppState {
     pub tables: Arc<TableRegistry>,
     /// The live season's leaderboards.
     pub leaderboard: Addr<Leaderboard>,
+    /// The robot game: matchmakers and live battles.
+    pub game: Arc<crate::actors::game::Game>,
 }
 
 /// Builds the actix-web application.

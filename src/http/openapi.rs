@@ -32,6 +32,12 @@ impl Modify for Bearer {
         ops::healthz, ops::readyz, ops::metrics,
         v1::auth::register, v1::auth::login, v1::auth::refresh, v1::auth::logout, v1::auth::profile,
         v2::auth::register, v2::auth::login, v2::auth::refresh, v2::auth::logout,
+        v2::robots::list, v2::robots::get, v2::robots::mine, v2::robots::purchase, v2::robots::patch,
+        v2::algorithms::list, v2::algorithms::create, v2::algorithms::get, v2::algorithms::replace,
+        v2::algorithms::archive, v2::algorithms::validate, v2::algorithms::activate,
+        v2::algorithms::simulate,
+        v2::battles::queue, v2::battles::leave, v2::battles::status, v2::battles::get,
+        v2::battles::replay, v2::battles::history, v2::battles::live,
     ),
     modifiers(&Bearer)
 )]

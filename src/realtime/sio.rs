@@ -100,6 +100,8 @@ pub struct SioAuth {
     pub keys: JwtKeys,
     /// Ban list.
     pub bans: Arc<BanList>,
+    /// The robot game, set once it is built.
+    pub game: crate::actors::game::GameCell,
 }
 
 /// Refusal sent as `connect_error`; the message starts with the error code.
@@ -148,7 +150,7 @@ pub fn socket_user(s: &SocketRef) -> Option<AuthUser> {
     s.extensions.get::<AuthUser>()
 }
 
-async fn on_connect(s: SocketRef) {
+async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     let Some(user) = socket_user(&s) else { return };
     METRICS.connections.with_label_values(&["socketio"]).inc();
     s.join(format!("user:{}", user.id));
@@ -172,9 +174,12 @@ async fn on_connect(s: SocketRef) {
             }
         },
     );
+    crate::realtime::robot_events::register(&s);
     crate::realtime::leaderboard_events::register(&s);
-    s.on_disconnect(|| async move {
+    crate::realtime::robot_events::connected(&s, &ctx);
+    s.on_disconnect(|s: SocketRef, State(ctx): State<SioAuth>| async move {
         METRICS.connections.with_label_values(&["socketio"]).dec();
+        crate::realtime::robot_events::disconnected(s, ctx).await;
     });
 }
 
@@ -186,10 +191,17 @@ fn battle_id<E>(d: Result<Value, E>) -> Option<uuid::Uuid> {
 }
 
 /// Builds the Socket.IO server.
-pub fn build(keys: JwtKeys, bans: Arc<BanList>) -> Arc<dyn SioEntry> {
+pub fn build(
+    keys: JwtKeys,
+    bans: Arc<BanList>,
+    game: crate::actors::game::GameCell,
+    ping: (std::time::Duration, std::time::Duration),
+) -> Arc<dyn SioEntry> {
     let (svc, io) = SocketIo::builder()
         .req_path(SIO_PATH)
-        .with_state(SioAuth { keys, bans })
+        .ping_interval(ping.0)
+        .ping_timeout(ping.1)
+        .with_state(SioAuth { keys, bans, game })
         .build_svc();
     io.ns("/", on_connect.with(authenticate));
     Arc::new(LocalSio { svc, io })

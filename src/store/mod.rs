@@ -8,6 +8,7 @@ pub mod armies;
 pub mod audit;
 pub mod leaderboard;
 pub mod ledger;
+pub mod robot_battles;
 pub mod roster;
 pub mod stats;
 pub mod tokens;

@@ -2,9 +2,11 @@
 //! Set `WARROOM_TEST_POSTGRES=postgres://...` to run them on Postgres instead of SQLite.
 
 mod auth;
+mod battles;
 mod errors;
 mod helpers;
 mod leaderboard;
 mod ops;
 mod realtime;
+mod robots;
 mod tracker;

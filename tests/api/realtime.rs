@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use crate::helpers::spawn_app;
 
 /// Connects a Socket.IO v4 client and collects named events into a channel.
-async fn sio_client(
+pub async fn sio_client(
     base: &str,
     query_token: Option<&str>,
     auth_token: Option<&str>,
@@ -38,6 +38,11 @@ async fn sio_client(
                     Payload::Text(mut v) => v.pop().unwrap_or(Value::Null),
                     _ => Value::Null,
                 };
+                // rust_socketio reports its own transport hiccups as an `error` event with a
+                // string payload; server `error` events are objects `{code, message}`.
+                if name == "error" && v.is_string() {
+                    return;
+                }
                 let _ = tx.send((name, v));
             }
             .boxed()
@@ -48,16 +53,20 @@ async fn sio_client(
 
 /// rust_socketio returns from `connect` before the server's CONNECT ack, and a server drops
 /// events that precede it, so keep pinging until the first pong.
-async fn ping_until_pong(
+pub async fn ping_until_pong(
     client: &rust_socketio::asynchronous::Client,
     rx: &mut mpsc::UnboundedReceiver<(String, Value)>,
 ) {
     for _ in 0..50 {
-        client.emit("ping", json!({})).await.unwrap();
-        if let Ok(Some((name, _))) =
+        // An emit can fail while the client swaps transports (polling → websocket); retry.
+        if client.emit("ping", json!({})).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        if let Ok(Some((name, _v))) =
             tokio::time::timeout(Duration::from_millis(200), rx.recv()).await
         {
-            assert_eq!(name, "pong");
+            assert_eq!(name, "pong", "{:?}", _v);
             return;
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod algorithms;
 pub mod auth;
+pub mod battles;
 pub mod leaderboard;
 pub mod robots;
 pub mod users;
@@ -13,6 +14,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     robots::routes(cfg);
     algorithms::routes(cfg);
+    battles::routes(cfg);
     users::routes(cfg);
     leaderboard::routes(cfg);
 }

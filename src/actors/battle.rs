@@ -1,0 +1,415 @@
+//! `BattleActor`: one live robot battle. It owns the engine, the countdown and the tick
+//! timer, keeps the ticks sent so far (for late joiners and reconnects), and settles the
+//! result in one transaction before announcing it.
+//!
+//! Ticks are scheduled against the battle's start instant (tick n is due at
+//! `start + n * tick`), never "one interval after the last one", so delays do not add up.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use serde_json::{json, Value};
+use socketioxide::extract::SocketRef;
+use uuid::Uuid;
+
+use super::game::Game;
+use crate::actors::persister::{Persist, SqlValue, WriteOp};
+use crate::domain::settlement::Result3;
+use crate::metrics::METRICS;
+use crate::realtime::emit;
+use crate::sim::battle::{Battle, TickEvent, Winner};
+use crate::store::now_ms;
+use crate::store::robot_battles::{NewRobotBattle, Settled};
+
+const MAILBOX: usize = 1024;
+
+/// Everything needed to (re)start a battle actor.
+pub struct BattleSetup {
+    /// Battle id.
+    pub id: Uuid,
+    /// Stored record.
+    pub record: NewRobotBattle,
+    /// Some(tick) when resuming a battle that had started.
+    pub resume_at: Option<u32>,
+}
+
+impl BattleSetup {
+    /// A setup.
+    pub fn new(id: Uuid, record: NewRobotBattle, resume_at: Option<u32>) -> BattleSetup {
+        BattleSetup {
+            id,
+            record,
+            resume_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Countdown,
+    Running,
+    Ended,
+}
+
+/// The actor.
+pub struct BattleActor {
+    game: Arc<Game>,
+    id: Uuid,
+    record: NewRobotBattle,
+    engine: Battle,
+    ticks: Vec<Value>,
+    phase: Phase,
+    ready: [bool; 2],
+    start: Option<Instant>,
+    countdown: Option<SpawnHandle>,
+    room: String,
+}
+
+impl BattleActor {
+    /// Starts the actor (resuming by re-simulation when `resume_at` is set).
+    pub fn launch(game: Arc<Game>, setup: BattleSetup) -> Addr<BattleActor> {
+        let engine = match Battle::new(setup.record.inputs.clone()) {
+            Ok(b) => b,
+            Err(e) => {
+                // Inputs were validated before storing; a failure here is a bug worth a log.
+                tracing::error!(error = %e, battle = %setup.id, "battle inputs rejected");
+                Battle::new(crate::sim::battle::BattleInputs {
+                    max_ticks: 1,
+                    ..setup.record.inputs.clone()
+                })
+                .expect("fallback inputs")
+            }
+        };
+        let mut actor = BattleActor {
+            room: format!("battle:{}", setup.id),
+            game,
+            id: setup.id,
+            record: setup.record,
+            engine,
+            ticks: Vec::new(),
+            phase: Phase::Countdown,
+            ready: [false; 2],
+            start: None,
+            countdown: None,
+        };
+        if let Some(at) = setup.resume_at {
+            // Rebuild the ticks already sent so catch-up still works after a restart.
+            let now = now_ms();
+            while actor.engine.tick() < at {
+                match actor.engine.step() {
+                    Some(t) => {
+                        let p = actor.payload(&t, now);
+                        actor.ticks.push(p);
+                    }
+                    None => break,
+                }
+            }
+            actor.phase = Phase::Running;
+        }
+        BattleActor::create(move |ctx| {
+            ctx.set_mailbox_capacity(MAILBOX);
+            actor
+        })
+    }
+
+    fn payload(&self, t: &TickEvent, ts: i64) -> Value {
+        let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            // The spec's live names (p1_state/p2_state) beside the replay names (p1/p2).
+            if let Some(p1) = m.get("p1").cloned() {
+                m.insert("p1_state".into(), p1);
+            }
+            if let Some(p2) = m.get("p2").cloned() {
+                m.insert("p2_state".into(), p2);
+            }
+            m.insert("battle_id".into(), self.id.to_string().into());
+            m.insert("ts".into(), ts.into());
+        }
+        v
+    }
+
+    fn players(&self) -> (Uuid, Uuid) {
+        (self.record.p1.user, self.record.p2.user)
+    }
+
+    fn begin(&mut self, ctx: &mut Context<Self>) {
+        if self.phase != Phase::Countdown {
+            return;
+        }
+        if let Some(h) = self.countdown.take() {
+            ctx.cancel_future(h);
+        }
+        self.phase = Phase::Running;
+        let db = self.game.db.clone();
+        let id = self.id;
+        ctx.spawn(
+            async move {
+                let _ = db.mark_robot_battle_started(id, now_ms()).await;
+            }
+            .into_actor(self),
+        );
+        self.start = Some(Instant::now());
+        self.schedule(ctx);
+    }
+
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
+        let start = *self.start.get_or_insert_with(Instant::now);
+        let next = self.engine.tick() + 1;
+        let due = start + self.game.tick * next;
+        let now = Instant::now();
+        ctx.run_later(due.saturating_duration_since(now), move |a, ctx| {
+            METRICS
+                .tick_lateness
+                .observe(Instant::now().saturating_duration_since(due).as_secs_f64());
+            a.on_tick(ctx);
+        });
+    }
+
+    fn on_tick(&mut self, ctx: &mut Context<Self>) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        let Some(t) = self.engine.step() else {
+            self.finish(ctx);
+            return;
+        };
+        let payload = self.payload(&t, now_ms());
+        self.ticks.push(payload.clone());
+        emit::to_room(
+            self.game.sio.io(),
+            self.room.clone(),
+            Vec::new(),
+            "battle:tick",
+            payload,
+        );
+        // Checkpoint every tick (restart resumes from the last one); the persister
+        // group-commits them, so this is one row per tick in shared batches.
+        {
+            let _ = self.game.persister.try_send(Persist(vec![WriteOp::Exec {
+                sql: "UPDATE robot_battles SET current_tick = $1 WHERE id = $2 AND status = 'IN_PROGRESS'",
+                args: vec![SqlValue::I64(i64::from(t.tick)), SqlValue::Text(self.id.to_string())],
+            }]));
+        }
+        if self.engine.is_over() {
+            self.finish(ctx);
+        } else {
+            self.schedule(ctx);
+        }
+    }
+
+    fn finish(&mut self, ctx: &mut Context<Self>) {
+        if self.phase == Phase::Ended {
+            return;
+        }
+        self.phase = Phase::Ended;
+        let Some(outcome) = self.engine.outcome() else {
+            return;
+        };
+        let result = match outcome.winner {
+            Winner::P1 => Result3::P1,
+            Winner::P2 => Result3::P2,
+            Winner::Draw => Result3::Draw,
+        };
+        let game = self.game.clone();
+        let (id, mode, season, wager) = (
+            self.id,
+            self.record.mode.clone(),
+            self.record.season,
+            self.record.wager,
+        );
+        let algorithms = (self.record.p1.algorithm, self.record.p2.algorithm);
+        let players = self.players();
+        let hash = self.engine.log_hash();
+        let total = outcome.total_ticks;
+        let room = self.room.clone();
+        ctx.wait(
+            async move {
+                let settled = game
+                    .db
+                    .settle_robot_battle(
+                        id, &mode, season, players, algorithms, wager, result, total, &hash,
+                    )
+                    .await;
+                // Free the players before telling them, so a client that re-queues on
+                // `battle:ended` is not refused with BATTLE_IN_PROGRESS.
+                game.finished(id, players);
+                announce(&game, id, room, players, result, total, settled.ok()).await;
+            }
+            .into_actor(self)
+            .map(|_, _, ctx| ctx.stop()),
+        );
+    }
+}
+
+async fn announce(
+    game: &Game,
+    id: Uuid,
+    room: String,
+    players: (Uuid, Uuid),
+    result: Result3,
+    total: u32,
+    settled: Option<Settled>,
+) {
+    let winner = match result {
+        Result3::P1 => Some(players.0),
+        Result3::P2 => Some(players.1),
+        Result3::Draw => None,
+    };
+    let base = json!({
+        "battle_id": id, "winner_id": winner, "is_draw": winner.is_none(), "total_ticks": total,
+        "eldr_delta": "0.0",
+    });
+    let io = game.sio.io();
+    let (d1, d2) = settled
+        .as_ref()
+        .map_or(((0, 0.0), (0, 0.0)), |s| (s.p1, s.p2));
+    for (user, (gmo, rating)) in [(players.0, d1), (players.1, d2)] {
+        let mut v = base.clone();
+        v["gmo_delta"] = gmo.into();
+        v["rating_delta"] = ((rating * 10.0).round() / 10.0).into();
+        emit::to_user(io, user, "battle:ended", v);
+    }
+    // Spectators: the same event without personal deltas.
+    let mut v = base;
+    v["gmo_delta"] = 0.into();
+    v["rating_delta"] = 0.into();
+    emit::to_room(
+        io,
+        room,
+        vec![format!("user:{}", players.0), format!("user:{}", players.1)],
+        "battle:ended",
+        v,
+    );
+    for u in [players.0, players.1] {
+        game.push_balance(u).await;
+    }
+}
+
+impl Actor for BattleActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        METRICS.actors.with_label_values(&["battle"]).inc();
+        if self.phase == Phase::Running {
+            // Resumed after a restart: carry on from here.
+            self.schedule(ctx);
+            return;
+        }
+        let countdown = self.game.countdown;
+        emit::to_room(
+            self.game.sio.io(),
+            self.room.clone(),
+            Vec::new(),
+            "battle:starting",
+            json!({ "battle_id": self.id, "countdown_ms": countdown.as_millis() as u64 }),
+        );
+        self.countdown = Some(ctx.run_later(countdown, |a, ctx| a.begin(ctx)));
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        METRICS.actors.with_label_values(&["battle"]).dec();
+    }
+}
+
+/// A socket joins the battle room (player or spectator). It first gets one
+/// `battle:tick_batch` with every tick after `since_tick` (all of them when absent), then
+/// live ticks: the join and the batch happen between two ticks, so nothing is missed or
+/// repeated.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct JoinRoom {
+    /// The socket.
+    pub socket: SocketRef,
+    /// Last tick the client already has.
+    pub since_tick: Option<u32>,
+}
+
+impl Handler<JoinRoom> for BattleActor {
+    type Result = ();
+
+    #[tracing::instrument(skip_all, fields(battle = %self.id))]
+    fn handle(&mut self, msg: JoinRoom, _: &mut Context<Self>) {
+        msg.socket.join(self.room.clone());
+        let since = msg.since_tick.unwrap_or(0) as usize;
+        let ticks: Vec<&Value> = self.ticks.iter().skip(since).collect();
+        let _ = msg.socket.emit(
+            "battle:tick_batch",
+            &json!({ "battle_id": self.id, "ticks": ticks, "phase": match self.phase {
+                Phase::Countdown => "COUNTDOWN", Phase::Running => "IN_PROGRESS", Phase::Ended => "COMPLETED" } }),
+        );
+    }
+}
+
+/// `battle:ready` from a player.
+#[derive(Message)]
+#[rtype(result = "Result<(), &'static str>")]
+pub struct Ready(pub Uuid);
+
+impl Handler<Ready> for BattleActor {
+    type Result = Result<(), &'static str>;
+
+    #[tracing::instrument(skip_all, fields(battle = %self.id))]
+    fn handle(&mut self, msg: Ready, ctx: &mut Context<Self>) -> Self::Result {
+        let (p1, p2) = self.players();
+        let side = if msg.0 == p1 {
+            0
+        } else if msg.0 == p2 {
+            1
+        } else {
+            return Err("only the battle's players can be ready");
+        };
+        self.ready[side] = true;
+        if self.ready == [true, true] {
+            self.begin(ctx);
+        }
+        Ok(())
+    }
+}
+
+/// `battle:emote` from a player.
+#[derive(Message)]
+#[rtype(result = "Result<(), &'static str>")]
+pub struct Emote {
+    /// Sender.
+    pub user: Uuid,
+    /// Emote id (validated by the caller).
+    pub emote_id: String,
+}
+
+impl Handler<Emote> for BattleActor {
+    type Result = Result<(), &'static str>;
+
+    fn handle(&mut self, msg: Emote, _: &mut Context<Self>) -> Self::Result {
+        let (p1, p2) = self.players();
+        if msg.user != p1 && msg.user != p2 {
+            return Err("only the battle's players can emote");
+        }
+        emit::to_room(
+            self.game.sio.io(),
+            self.room.clone(),
+            Vec::new(),
+            "battle:emote_received",
+            json!({ "battle_id": self.id, "from_player": msg.user, "emote_id": msg.emote_id }),
+        );
+        Ok(())
+    }
+}
+
+/// Summary for `GET /battles/live`.
+#[derive(Message)]
+#[rtype(result = "Value")]
+pub struct LiveSummary;
+
+impl Handler<LiveSummary> for BattleActor {
+    type Result = MessageResult<LiveSummary>;
+
+    fn handle(&mut self, _: LiveSummary, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(json!({
+            "id": self.id, "mode": self.record.mode, "biome": self.record.inputs.biome,
+            "player1": self.record.p1.snapshot, "player2": self.record.p2.snapshot,
+            "status": match self.phase { Phase::Countdown => "COUNTDOWN", Phase::Running => "IN_PROGRESS", Phase::Ended => "COMPLETED" },
+            "tick": self.engine.tick(), "gmo_wagered": self.record.wager,
+        }))
+    }
+}

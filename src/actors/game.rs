@@ -1,0 +1,476 @@
+//! The robot game's live side: registries of battle actors, queued and battling users, and
+//! the two matchmakers. HTTP handlers and Socket.IO handlers both come through here.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use actix::Addr;
+use dashmap::DashMap;
+use rand::Rng;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::battle::{BattleActor, BattleSetup};
+use super::matchmaker::{Matchmaker, Ticket};
+use crate::actors::persister::Persister;
+use crate::metrics::METRICS;
+use crate::realtime::{emit, sio::SioEntry};
+use crate::sim::ai;
+use crate::sim::battle::{BattleInputs, Fighter, DEFAULT_MAX_TICKS};
+use crate::sim::catalog::Biome;
+use crate::sim::rules;
+use crate::store::robot_battles::{CreateError, NewRobotBattle, SideRecord};
+use crate::store::{Db, StoreError};
+
+/// RANKED or CASUAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Rated.
+    Ranked,
+    /// Unrated.
+    Casual,
+}
+
+impl Mode {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Ranked => "RANKED",
+            Mode::Casual => "CASUAL",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "RANKED" => Some(Mode::Ranked),
+            "CASUAL" => Some(Mode::Casual),
+            _ => None,
+        }
+    }
+}
+
+/// Errors of the live game, mapped to the spec's codes by each surface.
+#[derive(Debug, thiserror::Error)]
+pub enum GameError {
+    /// 400 VALIDATION_ERROR.
+    #[error("{0}")]
+    Validation(String),
+    /// 400 ALGORITHM_INVALID.
+    #[error("rule tree failed validation: {0}")]
+    AlgorithmInvalid(String),
+    /// 400 INSUFFICIENT_GMO.
+    #[error("not enough GMO for the wager")]
+    InsufficientGmo,
+    /// 404.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 403.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 409 ALREADY_IN_QUEUE.
+    #[error("already in the matchmaking queue")]
+    AlreadyInQueue,
+    /// 409 BATTLE_IN_PROGRESS.
+    #[error("already in an active battle")]
+    BattleInProgress,
+    /// 503: an actor's mailbox is full or it is gone.
+    #[error("service busy, try again")]
+    Busy,
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl GameError {
+    /// The spec's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GameError::Validation(_) => "VALIDATION_ERROR",
+            GameError::AlgorithmInvalid(_) => "ALGORITHM_INVALID",
+            GameError::InsufficientGmo => "INSUFFICIENT_GMO",
+            GameError::NotFound(_) => "NOT_FOUND",
+            GameError::Forbidden(_) => "FORBIDDEN",
+            GameError::AlreadyInQueue => "ALREADY_IN_QUEUE",
+            GameError::BattleInProgress => "BATTLE_IN_PROGRESS",
+            GameError::Busy => "SERVICE_UNAVAILABLE",
+            GameError::Store(_) => "INTERNAL_ERROR",
+        }
+    }
+}
+
+/// A queue request (`POST /battles/queue` body or `queue:join` payload), already typed.
+#[derive(Debug, Clone)]
+pub struct QueueRequest {
+    /// Mode.
+    pub mode: Mode,
+    /// `user_robot_id` or catalogue robot id.
+    pub robot_id: Uuid,
+    /// Algorithm; None → the active one, else the built-in default.
+    pub algorithm_id: Option<Uuid>,
+    /// Pilot (optional).
+    pub pilot_id: Option<Uuid>,
+    /// Stake.
+    pub gmo_wager: i64,
+}
+
+impl QueueRequest {
+    /// Parses the spec's JSON shape.
+    pub fn parse(v: &Value) -> Result<QueueRequest, GameError> {
+        let bad = |m: &str| GameError::Validation(m.to_string());
+        let obj = v.as_object().ok_or_else(|| bad("expected an object"))?;
+        let mode = obj
+            .get("mode")
+            .and_then(Value::as_str)
+            .and_then(Mode::parse)
+            .ok_or_else(|| bad("mode must be RANKED or CASUAL"))?;
+        let uuid = |k: &str| -> Result<Option<Uuid>, GameError> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Uuid::parse_str(s)
+                    .map(Some)
+                    .map_err(|_| GameError::Validation(format!("{k} must be a uuid"))),
+                Some(_) => Err(GameError::Validation(format!("{k} must be a uuid string"))),
+            }
+        };
+        let robot_id = uuid("robot_id")?.ok_or_else(|| bad("robot_id is required"))?;
+        let gmo_wager = match obj.get("gmo_wager") {
+            None | Some(Value::Null) => 0,
+            Some(w) => w
+                .as_i64()
+                .filter(|w| (0..=1_000_000_000).contains(w))
+                .ok_or_else(|| bad("gmo_wager must be a whole number ≥ 0"))?,
+        };
+        Ok(QueueRequest {
+            mode,
+            robot_id,
+            algorithm_id: uuid("algorithm_id")?,
+            pilot_id: uuid("pilot_id")?,
+            gmo_wager,
+        })
+    }
+}
+
+/// Shared handle to the live game.
+pub struct Game {
+    /// Storage.
+    pub db: Db,
+    /// Socket.IO emitter.
+    pub sio: Arc<dyn SioEntry>,
+    /// Persister for checkpoints.
+    pub persister: Addr<Persister>,
+    /// Tick interval.
+    pub tick: Duration,
+    /// Countdown before the first tick.
+    pub countdown: Duration,
+    /// Current season.
+    pub season: i64,
+    /// Offline time before a queued player leaves the queue.
+    pub queue_grace: Duration,
+    /// Live battles.
+    pub battles: DashMap<Uuid, Addr<BattleActor>>,
+    /// user → live battle.
+    pub in_battle: DashMap<Uuid, Uuid>,
+    /// user → mode they queue in.
+    pub queued: DashMap<Uuid, Mode>,
+    /// Connected users' session actors.
+    pub sessions: DashMap<Uuid, Addr<super::session::Session>>,
+    /// Where actors started from non-actix threads (Socket.IO handlers) run.
+    pub arbiter: actix::ArbiterHandle,
+    matchmakers: OnceLock<(Addr<Matchmaker>, Addr<Matchmaker>)>,
+}
+
+/// Late-bound access for the Socket.IO handlers (built before the game exists).
+pub type GameCell = Arc<OnceLock<Arc<Game>>>;
+
+impl Game {
+    /// Creates the game and starts both matchmakers on the current arbiter.
+    pub fn start(
+        db: Db,
+        sio: Arc<dyn SioEntry>,
+        persister: Addr<Persister>,
+        config: &crate::config::Config,
+    ) -> Arc<Game> {
+        let game = Arc::new(Game {
+            db,
+            sio,
+            persister,
+            tick: config.tick,
+            countdown: config.countdown,
+            season: config.season,
+            queue_grace: config.queue_grace,
+            battles: DashMap::new(),
+            in_battle: DashMap::new(),
+            queued: DashMap::new(),
+            sessions: DashMap::new(),
+            arbiter: actix::Arbiter::current(),
+            matchmakers: OnceLock::new(),
+        });
+        let ranked = Matchmaker::launch(Mode::Ranked, game.clone());
+        let casual = Matchmaker::launch(Mode::Casual, game.clone());
+        let _ = game.matchmakers.set((ranked, casual));
+        game
+    }
+
+    /// The matchmaker of a mode.
+    pub fn matchmaker(&self, mode: Mode) -> Option<&Addr<Matchmaker>> {
+        self.matchmakers.get().map(|(r, c)| match mode {
+            Mode::Ranked => r,
+            Mode::Casual => c,
+        })
+    }
+
+    /// Checks a queue request against the user's roster, algorithms and balance, and builds
+    /// the ticket.
+    #[tracing::instrument(skip(self, req))]
+    pub async fn ticket(&self, user: Uuid, req: &QueueRequest) -> Result<Ticket, GameError> {
+        if self.in_battle.contains_key(&user) {
+            return Err(GameError::BattleInProgress);
+        }
+        if self.queued.contains_key(&user) {
+            return Err(GameError::AlreadyInQueue);
+        }
+        let owned = self
+            .db
+            .owned_robot(user, req.robot_id)
+            .await?
+            .ok_or(GameError::NotFound("robot in your roster"))?;
+        let (tree, algorithm) = match req.algorithm_id {
+            Some(id) => {
+                let a = self
+                    .db
+                    .algorithm(id)
+                    .await?
+                    .filter(|a| a.user_id == user)
+                    .ok_or(GameError::NotFound("algorithm"))?;
+                let v = rules::validate(&a.rule_tree, None);
+                let tree = v
+                    .tree
+                    .ok_or_else(|| GameError::AlgorithmInvalid(v.errors.join("; ")))?;
+                (tree, Some(a.id))
+            }
+            None => match self.db.active_algorithm(user).await? {
+                Some(a) => match rules::validate(&a.rule_tree, None).tree {
+                    Some(t) => (t, Some(a.id)),
+                    None => (ai::default_tree(), None),
+                },
+                None => (ai::default_tree(), None),
+            },
+        };
+        let me = self
+            .db
+            .user_by_id(user)
+            .await?
+            .ok_or(GameError::NotFound("user"))?;
+        if me.gmo_balance < req.gmo_wager {
+            return Err(GameError::InsufficientGmo);
+        }
+        let rating = self
+            .db
+            .current_rating(user, self.season, req.mode.as_str())
+            .await?;
+        let mut fighter = Fighter::new(owned.robot, tree);
+        fighter.upgrades = owned.upgrades;
+        let snapshot = json!({
+            "id": user, "username": me.username, "avatar_url": me.avatar_url, "level": me.level,
+            "rating": rating.round() as i64,
+            "robot": owned.to_json(), "pilot": Value::Null,
+        });
+        Ok(Ticket::new(
+            user,
+            req.mode,
+            rating,
+            req.gmo_wager,
+            fighter,
+            algorithm,
+            snapshot,
+        ))
+    }
+
+    /// Pairs two tickets into a battle: stores it with both wagers escrowed, then starts its
+    /// actor. A ticket whose owner could no longer cover the wager is dropped; the other
+    /// goes back to the queue.
+    #[tracing::instrument(skip_all)]
+    pub async fn start_match(self: Arc<Self>, a: Ticket, b: Ticket) {
+        let id = Uuid::new_v4();
+        let (seed, biome) = {
+            let mut rng = rand::rng();
+            (
+                rng.random_range(1..=i32::MAX as u64),
+                Biome::ALL[rng.random_range(0..Biome::ALL.len())],
+            )
+        };
+        let wager = a.wager.min(b.wager);
+        let new = NewRobotBattle {
+            id,
+            mode: a.mode.as_str().into(),
+            season: self.season,
+            p1: SideRecord {
+                user: a.user,
+                algorithm: a.algorithm,
+                snapshot: a.snapshot.clone(),
+            },
+            p2: SideRecord {
+                user: b.user,
+                algorithm: b.algorithm,
+                snapshot: b.snapshot.clone(),
+            },
+            inputs: BattleInputs {
+                seed,
+                biome,
+                max_ticks: DEFAULT_MAX_TICKS,
+                p1: a.fighter.clone(),
+                p2: b.fighter.clone(),
+            },
+            wager,
+        };
+        match self.db.create_robot_battle(&new).await {
+            Ok(()) => {}
+            Err(CreateError::Insufficient(poor)) => {
+                let (gone, stays) = if poor == a.user { (a, b) } else { (b, a) };
+                self.queued.remove(&gone.user);
+                emit::to_user(
+                    self.sio.io(),
+                    gone.user,
+                    "error",
+                    json!({"code": "INSUFFICIENT_GMO", "message": "you left the queue: not enough GMO for the wager"}),
+                );
+                if let Some(mm) = self.matchmaker(stays.mode) {
+                    let _ = mm.try_send(super::matchmaker::Requeue(stays));
+                }
+                return;
+            }
+            Err(CreateError::Store(e)) => {
+                tracing::error!(error = %e, "could not store a new battle");
+                for t in [a, b] {
+                    self.queued.remove(&t.user);
+                    emit::to_user(
+                        self.sio.io(),
+                        t.user,
+                        "error",
+                        json!({"code": "INTERNAL_ERROR", "message": "match failed, please queue again"}),
+                    );
+                }
+                return;
+            }
+        }
+        for t in [&a, &b] {
+            self.queued.remove(&t.user);
+            self.in_battle.insert(t.user, id);
+        }
+        let start_ms = self.countdown.as_millis() as i64;
+        for (me, them) in [(&a, &b), (&b, &a)] {
+            emit::to_user(
+                self.sio.io(),
+                me.user,
+                "queue:matched",
+                json!({
+                    "battle_id": id, "opponent": them.snapshot, "biome": biome, "estimated_start_ms": start_ms,
+                }),
+            );
+            // Players' sockets follow their battle without having to ask.
+            let _ = self
+                .sio
+                .io()
+                .to(format!("user:{}", me.user))
+                .join(format!("battle:{id}"))
+                .await;
+        }
+        let setup = BattleSetup::new(id, new, None);
+        self.launch(setup);
+        if wager > 0 {
+            for u in [a.user, b.user] {
+                self.push_balance(u).await;
+            }
+        }
+    }
+
+    /// Starts (or resumes) a battle actor and registers it.
+    pub fn launch(self: &Arc<Self>, setup: BattleSetup) {
+        let id = setup.id;
+        let addr = BattleActor::launch(self.clone(), setup);
+        self.battles.insert(id, addr);
+        METRICS.live_battles.set(self.battles.len() as i64);
+    }
+
+    /// Bans take effect at once for the live game: the user leaves any queue and every socket
+    /// of theirs is disconnected.
+    pub async fn kick(self: &Arc<Self>, user: Uuid) {
+        match self.sessions.get(&user).map(|s| s.clone()) {
+            Some(s) => {
+                let _ = s.send(super::session::Kick).await;
+            }
+            None => {
+                crate::realtime::robot_events::leave_queue(self, user).await;
+            }
+        }
+    }
+
+    /// Unregisters a finished battle.
+    pub fn finished(&self, id: Uuid, players: (Uuid, Uuid)) {
+        self.battles.remove(&id);
+        for p in [players.0, players.1] {
+            self.in_battle.remove_if(&p, |_, b| *b == id);
+        }
+        METRICS.live_battles.set(self.battles.len() as i64);
+    }
+
+    /// Emits `balance:updated` to a user.
+    pub async fn push_balance(&self, user: Uuid) {
+        let Ok(Some(u)) = self.db.user_by_id(user).await else {
+            return;
+        };
+        let eldr = self.db.eldr_balance(user).await.unwrap_or(0);
+        emit::to_user(
+            self.sio.io(),
+            user,
+            "balance:updated",
+            json!({
+                "gmo_balance": u.gmo_balance, "eldr_balance": crate::domain::money::eldr_string(eldr),
+            }),
+        );
+    }
+
+    /// Resumes unfinished battles after a restart; voids those from another engine version.
+    pub async fn resume(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let mut resumed = 0;
+        for row in self.db.unfinished_robot_battles().await? {
+            let inputs: Option<BattleInputs> = serde_json::from_str(&row.inputs).ok();
+            match inputs {
+                Some(inputs) if row.engine_version == i64::from(crate::sim::ENGINE_VERSION) => {
+                    for p in [row.p1, row.p2] {
+                        self.in_battle.insert(p, row.id);
+                    }
+                    let new = NewRobotBattle {
+                        id: row.id,
+                        mode: row.mode.clone(),
+                        season: row.season,
+                        p1: SideRecord {
+                            user: row.p1,
+                            algorithm: row.algorithms.0,
+                            snapshot: row.snapshots.0.clone(),
+                        },
+                        p2: SideRecord {
+                            user: row.p2,
+                            algorithm: row.algorithms.1,
+                            snapshot: row.snapshots.1.clone(),
+                        },
+                        inputs,
+                        wager: row.wager,
+                    };
+                    let at =
+                        (row.status == "IN_PROGRESS").then_some(row.current_tick.max(0) as u32);
+                    self.launch(BattleSetup::new(row.id, new, at));
+                    resumed += 1;
+                }
+                _ => {
+                    tracing::warn!(battle = %row.id, "engine version changed: battle voided, wagers refunded");
+                    self.db
+                        .void_robot_battle(row.id, (row.p1, row.p2), row.wager)
+                        .await?;
+                }
+            }
+        }
+        Ok(resumed)
+    }
+}

@@ -1,0 +1,312 @@
+//! One matchmaker per mode. Tickets are kept by rating; each pass pairs neighbours whose
+//! rating gap fits the wider of their two windows. A window starts at
+//! [`BASE_RANGE`] and widens by [`RANGE_STEP`] every [`WIDEN_EVERY`] of waiting, up to
+//! [`MAX_RANGE`] (documented in README).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::game::{Game, GameError, Mode};
+use crate::metrics::METRICS;
+use crate::realtime::emit;
+use crate::sim::battle::Fighter;
+
+/// Starting rating window (±).
+pub const BASE_RANGE: u32 = 100;
+/// Added per [`WIDEN_EVERY`] waited.
+pub const RANGE_STEP: u32 = 50;
+/// Widening period.
+pub const WIDEN_EVERY: Duration = Duration::from_secs(5);
+/// Widest window.
+pub const MAX_RANGE: u32 = 1000;
+/// How often the queue is scanned.
+pub const PASS_EVERY: Duration = Duration::from_millis(200);
+const MAILBOX: usize = 4096;
+
+/// A player waiting for a match.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    /// Queue entry id.
+    pub queue_id: Uuid,
+    /// Player.
+    pub user: Uuid,
+    /// Mode.
+    pub mode: Mode,
+    /// Rating in this mode and season.
+    pub rating: f64,
+    /// Stake.
+    pub wager: i64,
+    /// Robot, upgrades and tree.
+    pub fighter: Fighter,
+    /// Algorithm played.
+    pub algorithm: Option<Uuid>,
+    /// Public snapshot for the opponent and the battle record.
+    pub snapshot: serde_json::Value,
+    since: Instant,
+    last_sent: Option<(usize, u32)>,
+}
+
+impl Ticket {
+    /// A ticket that starts waiting now.
+    pub fn new(
+        user: Uuid,
+        mode: Mode,
+        rating: f64,
+        wager: i64,
+        fighter: Fighter,
+        algorithm: Option<Uuid>,
+        snapshot: serde_json::Value,
+    ) -> Ticket {
+        Ticket {
+            queue_id: Uuid::new_v4(),
+            user,
+            mode,
+            rating,
+            wager,
+            fighter,
+            algorithm,
+            snapshot,
+            since: Instant::now(),
+            last_sent: None,
+        }
+    }
+
+    /// This ticket's window after waiting `waited`.
+    pub fn range(&self, now: Instant) -> u32 {
+        let steps = (now.saturating_duration_since(self.since).as_millis()
+            / WIDEN_EVERY.as_millis()) as u32;
+        (BASE_RANGE + steps.saturating_mul(RANGE_STEP)).min(MAX_RANGE)
+    }
+}
+
+/// Accepted ticket.
+#[derive(Debug, Clone)]
+pub struct JoinAck {
+    /// Queue entry id.
+    pub queue_id: Uuid,
+    /// Estimate from recent matches.
+    pub estimated_wait_s: u64,
+}
+
+/// Where a user stands.
+#[derive(Debug, Clone)]
+pub struct QueueStatus {
+    /// 1-based, by waiting time.
+    pub position: usize,
+    /// Current window.
+    pub rating_range: u32,
+    /// Seconds waited.
+    pub waited_s: u64,
+}
+
+/// Enqueue.
+#[derive(Message)]
+#[rtype(result = "Result<JoinAck, GameError>")]
+pub struct Join(pub Ticket);
+
+/// Put back a ticket whose match fell through (keeps its waiting time).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Requeue(pub Ticket);
+
+/// Leave; true if the user was queued here.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct Leave(pub Uuid);
+
+/// Where is this user.
+#[derive(Message)]
+#[rtype(result = "Option<QueueStatus>")]
+pub struct Status(pub Uuid);
+
+/// The matchmaker of one mode.
+pub struct Matchmaker {
+    mode: Mode,
+    game: Arc<Game>,
+    /// In arrival order (position = index + 1).
+    tickets: Vec<Ticket>,
+    recent_waits: VecDeque<Duration>,
+}
+
+impl Matchmaker {
+    /// Starts the actor.
+    pub fn launch(mode: Mode, game: Arc<Game>) -> Addr<Matchmaker> {
+        Matchmaker::create(move |ctx| {
+            ctx.set_mailbox_capacity(MAILBOX);
+            Matchmaker {
+                mode,
+                game,
+                tickets: Vec::new(),
+                recent_waits: VecDeque::new(),
+            }
+        })
+    }
+
+    fn estimate(&self) -> u64 {
+        if self.recent_waits.is_empty() {
+            // No history yet: a lone player waits for the next arrival; say so plainly.
+            return if self.tickets.is_empty() { 30 } else { 1 };
+        }
+        let total: Duration = self.recent_waits.iter().sum();
+        (total / self.recent_waits.len() as u32).as_secs().max(1)
+    }
+
+    fn pass(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let mut order: Vec<usize> = (0..self.tickets.len()).collect();
+        order.sort_by(|&a, &b| self.tickets[a].rating.total_cmp(&self.tickets[b].rating));
+        let mut taken = vec![false; self.tickets.len()];
+        let mut pairs = Vec::new();
+        for w in 0..order.len().saturating_sub(1) {
+            let (i, j) = (order[w], order[w + 1]);
+            if taken[i] || taken[j] {
+                continue;
+            }
+            let (a, b) = (&self.tickets[i], &self.tickets[j]);
+            let window = a.range(now).max(b.range(now)) as f64;
+            if (a.rating - b.rating).abs() <= window {
+                taken[i] = true;
+                taken[j] = true;
+                pairs.push((i, j));
+            }
+        }
+        if !pairs.is_empty() {
+            let mut matched = Vec::new();
+            let mut rest = Vec::new();
+            for (k, t) in self.tickets.drain(..).enumerate() {
+                if taken[k] {
+                    matched.push((k, t))
+                } else {
+                    rest.push(t)
+                }
+            }
+            self.tickets = rest;
+            for (i, j) in pairs {
+                let a = matched
+                    .iter()
+                    .position(|(k, _)| *k == i)
+                    .map(|p| matched[p].1.clone());
+                let b = matched
+                    .iter()
+                    .position(|(k, _)| *k == j)
+                    .map(|p| matched[p].1.clone());
+                if let (Some(a), Some(b)) = (a, b) {
+                    for t in [&a, &b] {
+                        self.recent_waits
+                            .push_back(now.saturating_duration_since(t.since));
+                    }
+                    while self.recent_waits.len() > 40 {
+                        self.recent_waits.pop_front();
+                    }
+                    // The older ticket plays as P1.
+                    let (p1, p2) = if a.since <= b.since { (a, b) } else { (b, a) };
+                    ctx.spawn(self.game.clone().start_match(p1, p2).into_actor(self));
+                }
+            }
+        }
+        METRICS
+            .queue_size
+            .with_label_values(&[self.mode.as_str()])
+            .set(self.tickets.len() as i64);
+        let io = self.game.sio.io().clone();
+        for (pos, t) in self.tickets.iter_mut().enumerate() {
+            let now_state = (pos + 1, t.range(now));
+            if t.last_sent != Some(now_state) {
+                t.last_sent = Some(now_state);
+                emit::to_user(
+                    &io,
+                    t.user,
+                    "queue:updated",
+                    json!({
+                        "mode": self.mode.as_str(), "position": now_state.0, "rating_range": now_state.1,
+                    }),
+                );
+            }
+        }
+    }
+}
+
+impl Actor for Matchmaker {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(PASS_EVERY, |mm, ctx| mm.pass(ctx));
+    }
+}
+
+impl Handler<Join> for Matchmaker {
+    type Result = Result<JoinAck, GameError>;
+
+    #[tracing::instrument(skip_all, fields(user = %msg.0.user))]
+    fn handle(&mut self, msg: Join, ctx: &mut Context<Self>) -> Self::Result {
+        let t = msg.0;
+        if self.tickets.iter().any(|x| x.user == t.user) {
+            return Err(GameError::AlreadyInQueue);
+        }
+        // `queued` is the cross-mode guard: one queue per user.
+        match self.game.queued.entry(t.user) {
+            dashmap::Entry::Occupied(_) => return Err(GameError::AlreadyInQueue),
+            dashmap::Entry::Vacant(v) => {
+                v.insert(self.mode);
+            }
+        }
+        let ack = JoinAck {
+            queue_id: t.queue_id,
+            estimated_wait_s: self.estimate(),
+        };
+        self.tickets.push(t);
+        self.pass(ctx);
+        Ok(ack)
+    }
+}
+
+impl Handler<Requeue> for Matchmaker {
+    type Result = ();
+
+    fn handle(&mut self, msg: Requeue, _: &mut Context<Self>) {
+        self.game.queued.insert(msg.0.user, self.mode);
+        let mut t = msg.0;
+        t.last_sent = None;
+        self.tickets.push(t);
+    }
+}
+
+impl Handler<Leave> for Matchmaker {
+    type Result = bool;
+
+    #[tracing::instrument(skip_all, fields(user = %msg.0))]
+    fn handle(&mut self, msg: Leave, _: &mut Context<Self>) -> bool {
+        let before = self.tickets.len();
+        self.tickets.retain(|t| t.user != msg.0);
+        let left = self.tickets.len() != before;
+        if left {
+            self.game.queued.remove(&msg.0);
+            METRICS
+                .queue_size
+                .with_label_values(&[self.mode.as_str()])
+                .set(self.tickets.len() as i64);
+        }
+        left
+    }
+}
+
+impl Handler<Status> for Matchmaker {
+    type Result = Option<QueueStatus>;
+
+    fn handle(&mut self, msg: Status, _: &mut Context<Self>) -> Option<QueueStatus> {
+        let now = Instant::now();
+        self.tickets.iter().position(|t| t.user == msg.0).map(|p| {
+            let t = &self.tickets[p];
+            QueueStatus {
+                position: p + 1,
+                rating_range: t.range(now),
+                waited_s: now.saturating_duration_since(t.since).as_secs(),
+            }
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! Emitting from actors without reordering: a room emit on the local adapter completes on its
+//! first poll, so it is polled inline (events leave in the order the actor produced them).
+//! With a remote adapter that needs IO, the rest is spawned.
+
+use std::task::Context;
+
+use futures_util::{task::noop_waker_ref, FutureExt};
+use serde_json::Value;
+use socketioxide::SocketIo;
+
+/// Emits `event` with `data` to every socket in `room`, except sockets in `except` rooms.
+pub fn to_room(io: &SocketIo, room: String, except: Vec<String>, event: &'static str, data: Value) {
+    let io = io.clone();
+    let mut fut = Box::pin(async move {
+        let mut op = io.to(room);
+        if !except.is_empty() {
+            op = op.except(except);
+        }
+        let _ = op.emit(event, &data).await;
+    });
+    let mut cx = Context::from_waker(noop_waker_ref());
+    if fut.poll_unpin(&mut cx).is_pending() {
+        actix::spawn(fut);
+    }
+}
+
+/// Emits to one user's private room `user:{id}`.
+pub fn to_user(io: &SocketIo, user: uuid::Uuid, event: &'static str, data: Value) {
+    to_room(io, format!("user:{user}"), Vec::new(), event, data);
+}

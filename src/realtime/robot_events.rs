@@ -1,0 +1,233 @@
+//! Socket.IO events of the robot game (spec "WebSocket Events"). Each handler parses its
+//! payload once; a bad payload gets an `error {code, message}` and the socket stays up.
+
+use std::num::NonZeroU32;
+use std::sync::{Arc, OnceLock};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::{json, Value};
+use socketioxide::extract::{SocketRef, State, TryData};
+use uuid::Uuid;
+
+use super::sio::{socket_user, SioAuth};
+use crate::actors::battle::{Emote, JoinRoom, Ready};
+use crate::actors::game::{Game, GameError, QueueRequest};
+use crate::actors::matchmaker::{Join, Leave};
+use crate::actors::session::{Connected as SessionConnected, Disconnected, Session};
+
+fn err(s: &SocketRef, code: &str, message: impl Into<String>) {
+    let _ = s.emit("error", &json!({ "code": code, "message": message.into() }));
+}
+
+fn emote_limiter() -> &'static DefaultKeyedRateLimiter<Uuid> {
+    static L: OnceLock<DefaultKeyedRateLimiter<Uuid>> = OnceLock::new();
+    L.get_or_init(|| {
+        let burst = NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN);
+        RateLimiter::keyed(Quota::per_second(NonZeroU32::MIN).allow_burst(burst))
+    })
+}
+
+fn game(ctx: &SioAuth) -> Option<Arc<Game>> {
+    ctx.game.get().cloned()
+}
+
+/// Parses `{battle_id}` (and optional `since_tick`) payloads of `battle:*` and `spectate:*`.
+pub fn battle_ref(
+    d: &Result<Value, impl std::fmt::Display>,
+) -> Result<(Uuid, Option<u32>), String> {
+    let v = d
+        .as_ref()
+        .map_err(|e| format!("payload must be a JSON object: {e}"))?;
+    let id = v
+        .get("battle_id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or("battle_id (uuid string) is required")?;
+    let since = match v.get("since_tick") {
+        None | Some(Value::Null) => None,
+        Some(n) => Some(
+            n.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or("since_tick must be a whole number ≥ 0")?,
+        ),
+    };
+    Ok((id, since))
+}
+
+async fn join_battle(s: SocketRef, d: Result<Value, impl std::fmt::Display>, ctx: SioAuth) {
+    let (id, since) = match battle_ref(&d) {
+        Ok(x) => x,
+        Err(m) => return err(&s, "VALIDATION_ERROR", m),
+    };
+    let Some(game) = game(&ctx) else { return };
+    match game.battles.get(&id).map(|a| a.clone()) {
+        Some(addr) => {
+            if addr
+                .send(JoinRoom {
+                    socket: s.clone(),
+                    since_tick: since,
+                })
+                .await
+                .is_err()
+            {
+                err(&s, "NOT_FOUND", "battle has ended");
+            }
+        }
+        None => err(
+            &s,
+            "NOT_FOUND",
+            "no live battle with that id (see GET /v2/battles/:id/replay)",
+        ),
+    }
+}
+
+/// Registers the game's handlers on a freshly connected socket.
+pub fn register(s: &SocketRef) {
+    s.on(
+        "battle:join",
+        |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
+            join_battle(s, d, ctx).await
+        },
+    );
+    s.on(
+        "spectate:join",
+        |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
+            join_battle(s, d, ctx).await
+        },
+    );
+    for ev in ["battle:leave", "spectate:leave"] {
+        s.on(ev, |s: SocketRef, TryData(d): TryData<Value>| async move {
+            match battle_ref(&d) {
+                Ok((id, _)) => s.leave(format!("battle:{id}")),
+                Err(m) => err(&s, "VALIDATION_ERROR", m),
+            }
+        });
+    }
+    s.on(
+        "battle:ready",
+        |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
+            let Some(user) = socket_user(&s) else { return };
+            let (id, _) = match battle_ref(&d) {
+                Ok(x) => x,
+                Err(m) => return err(&s, "VALIDATION_ERROR", m),
+            };
+            let Some(addr) = game(&ctx).and_then(|g| g.battles.get(&id).map(|a| a.clone())) else {
+                return err(&s, "NOT_FOUND", "no live battle with that id");
+            };
+            match addr.send(Ready(user.id)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(m)) => err(&s, "FORBIDDEN", m),
+                Err(_) => err(&s, "NOT_FOUND", "battle has ended"),
+            }
+        },
+    );
+    s.on(
+        "battle:emote",
+        |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
+            let Some(user) = socket_user(&s) else { return };
+            let (id, _) = match battle_ref(&d) {
+                Ok(x) => x,
+                Err(m) => return err(&s, "VALIDATION_ERROR", m),
+            };
+            let emote = d
+                .as_ref()
+                .ok()
+                .and_then(|v| v.get("emote_id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let Some(emote) = emote.filter(|e| {
+                !e.is_empty()
+                    && e.len() <= 32
+                    && e.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            }) else {
+                return err(
+                    &s,
+                    "VALIDATION_ERROR",
+                    "emote_id must be 1-32 characters [A-Za-z0-9_-]",
+                );
+            };
+            if emote_limiter().check_key(&user.id).is_err() {
+                return err(&s, "RATE_LIMITED", "too many emotes; wait a second");
+            }
+            let Some(addr) = game(&ctx).and_then(|g| g.battles.get(&id).map(|a| a.clone())) else {
+                return err(&s, "NOT_FOUND", "no live battle with that id");
+            };
+            match addr
+                .send(Emote {
+                    user: user.id,
+                    emote_id: emote,
+                })
+                .await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(m)) => err(&s, "FORBIDDEN", m),
+                Err(_) => err(&s, "NOT_FOUND", "battle has ended"),
+            }
+        },
+    );
+    s.on("queue:join", |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
+        let Some(user) = socket_user(&s) else { return };
+        let Some(game) = game(&ctx) else { return };
+        let req = match d.map_err(|e| GameError::Validation(e.to_string())).and_then(|v| QueueRequest::parse(&v)) {
+            Ok(r) => r,
+            Err(e) => return err(&s, e.code(), e.to_string()),
+        };
+        match enqueue(&game, user.id, &req).await {
+            Ok((queue_id, wait)) => {
+                let _ = s.emit("queue:joined", &json!({ "queue_id": queue_id, "estimated_wait_s": wait, "mode": req.mode.as_str() }));
+            }
+            Err(e) => err(&s, e.code(), e.to_string()),
+        }
+    });
+    s.on(
+        "queue:leave",
+        |s: SocketRef, State(ctx): State<SioAuth>| async move {
+            let Some(user) = socket_user(&s) else { return };
+            if let Some(game) = game(&ctx) {
+                leave_queue(&game, user.id).await;
+            }
+        },
+    );
+}
+
+/// Called when a socket connects: its user's session counts it.
+pub fn connected(s: &SocketRef, ctx: &SioAuth) {
+    if let (Some(user), Some(game)) = (socket_user(s), game(ctx)) {
+        let _ = Session::of(&game, user.id).try_send(SessionConnected);
+    }
+}
+
+/// Called when a socket goes: the session starts the queue grace period when it was the
+/// user's last socket.
+pub async fn disconnected(s: SocketRef, ctx: SioAuth) {
+    let (Some(user), Some(game)) = (socket_user(&s), game(&ctx)) else {
+        return;
+    };
+    if let Some(session) = game.sessions.get(&user.id).map(|a| a.clone()) {
+        let _ = session.send(Disconnected).await;
+    }
+}
+
+/// Validates and enqueues; shared by `queue:join` and `POST /battles/queue`.
+pub async fn enqueue(
+    game: &Arc<Game>,
+    user: Uuid,
+    req: &QueueRequest,
+) -> Result<(Uuid, u64), GameError> {
+    let ticket = game.ticket(user, req).await?;
+    let mm = game.matchmaker(req.mode).ok_or(GameError::Busy)?;
+    let ack = mm.send(Join(ticket)).await.map_err(|_| GameError::Busy)??;
+    Ok((ack.queue_id, ack.estimated_wait_s))
+}
+
+/// Leaves whichever queue the user is in; true if they were queued.
+pub async fn leave_queue(game: &Arc<Game>, user: Uuid) -> bool {
+    let Some(mode) = game.queued.get(&user).map(|m| *m) else {
+        return false;
+    };
+    match game.matchmaker(mode) {
+        Some(mm) => mm.send(Leave(user)).await.unwrap_or(false),
+        None => false,
+    }
+}
