@@ -1,7 +1,8 @@
 //! Leaderboard actor: the live season's boards (one per mode) in memory, with O(log n) rank
-//! lookups, rebuilt from `ratings` at start and on `Refresh`. Battle settlement sends `Update`;
-//! changes that touch the top 100 go to the Socket.IO room `leaderboard` as
-//! `leaderboard:updated {season, mode, entries}`.
+//! lookups, rebuilt from `ratings` at start and on `Refresh`, and kept current by a sync of
+//! changed `ratings` rows every second (`sync.rs`) and by `Update` messages (immediate).
+//! Changes that touch the top 100 go to the Socket.IO room `leaderboard` as
+//! `leaderboard:updated {season, mode, total, entries}`.
 //!
 //! Past seasons are not held here: the HTTP layer serves them from SQL (see
 //! `store::leaderboard`).
@@ -11,10 +12,14 @@ pub mod index;
 mod messages;
 #[cfg(test)]
 mod props;
+mod sync;
 #[cfg(test)]
 mod tests;
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use actix::prelude::*;
 use serde_json::{json, Value};
@@ -92,6 +97,19 @@ pub struct Leaderboard {
     emit: Emitter,
     refreshing: usize,
     replay: Vec<Replay>,
+    /// Latest `ratings.updated_at` applied from the database.
+    synced_to: i64,
+    syncing: bool,
+    /// Per (mode, player): `updated_at` of the last row the sync applied, or the arrival time
+    /// of the last `Update`. The sync only applies strictly newer rows.
+    seen: HashMap<(Mode, Uuid), i64>,
+    /// Players changed by messages while a sync read was in flight: that read may predate
+    /// the change, so its rows for them are dropped.
+    touched: HashSet<Uuid>,
+}
+
+fn watermark(boards: &HashMap<Mode, Board>) -> i64 {
+    boards.values().map(|b| b.updated_at).max().unwrap_or(0)
 }
 
 /// Loads the live season's boards.
@@ -101,12 +119,13 @@ pub async fn load(db: &Db, season: i64) -> Result<HashMap<Mode, Board>, StoreErr
         .into_iter()
         .map(|m| (m, Board::default()))
         .collect();
-    for r in db.season_ratings(season).await? {
+    for r in db.season_ratings(season, None).await? {
         let Some(mode) = Mode::parse(&r.mode) else {
             continue;
         };
         if let Some(b) = boards.get_mut(&mode) {
-            b.place(r.entry, r.updated_at);
+            b.place(r.entry);
+            b.updated_at = b.updated_at.max(r.updated_at);
         }
     }
     Ok(boards)
@@ -118,10 +137,14 @@ impl Leaderboard {
         Self {
             db,
             season,
+            synced_to: watermark(&boards),
             boards,
             emit,
             refreshing: 0,
             replay: Vec::new(),
+            syncing: false,
+            seen: HashMap::new(),
+            touched: HashSet::new(),
         }
     }
 
@@ -166,7 +189,20 @@ impl Leaderboard {
         }
     }
 
+    /// A change from a message: applied now, replayed after a rebuild in progress, and
+    /// shielded from an older sync read.
     fn record(&mut self, r: Replay) {
+        let user = match &r {
+            Replay::Update(u) => {
+                let seen = self.seen.entry((u.mode, u.user_id)).or_default();
+                *seen = (*seen).max(now_ms());
+                u.user_id
+            }
+            Replay::Profile(p) => p.user_id,
+        };
+        if self.syncing {
+            self.touched.insert(user);
+        }
         if self.refreshing > 0 {
             self.replay.push(r.clone());
         }
@@ -179,6 +215,7 @@ impl Actor for Leaderboard {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(MAILBOX);
+        ctx.run_interval(sync::SYNC_EVERY, |act, ctx| act.sync(ctx));
     }
 }
 
@@ -262,7 +299,7 @@ impl Handler<Refresh> for Leaderboard {
                     // Replay silently: the delta is computed below against the old tops.
                     if let Replay::Update(u) = r {
                         if u.season == season {
-                            boards.entry(u.mode).or_default().place(u.entry(), now_ms());
+                            boards.entry(u.mode).or_default().place(u.entry());
                         }
                     } else if let Replay::Profile(p) = r {
                         for b in boards.values_mut() {
@@ -285,6 +322,10 @@ impl Handler<Refresh> for Leaderboard {
                         act.publish(mode, delta, new.len());
                     }
                 }
+                act.synced_to = act.synced_to.max(watermark(&boards));
+                // The rebuild read everything: the next sync may re-apply any row (unchanged
+                // rows emit nothing).
+                act.seen.clear();
                 act.boards = boards;
                 Ok(total)
             },

@@ -96,19 +96,41 @@ impl Db {
         Ok(self.battle_summary(user).await?.favorite_element)
     }
 
-    /// Every rating of `season` with its player, for the actor's rebuild.
+    /// The ratings of `season` with their players: all of them (the actor's rebuild), or
+    /// those changed at or after `since` (unix ms; its incremental sync).
     #[tracing::instrument(skip(self))]
-    pub async fn season_ratings(&self, season: i64) -> Result<Vec<LoadedRating>, StoreError> {
-        let favs = self.favorite_elements().await?;
+    pub async fn season_ratings(
+        &self,
+        season: i64,
+        since: Option<i64>,
+    ) -> Result<Vec<LoadedRating>, StoreError> {
         let sql = format!(
             "SELECT {BOARD_COLUMNS}, r.mode AS mode, r.updated_at AS updated_at \
              FROM ratings r JOIN users u ON u.id = r.user_id \
-             WHERE r.season = $1 AND u.banned = 0"
+             WHERE r.season = $1 AND u.banned = 0 AND r.updated_at >= $2"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(season)
+            .bind(since.unwrap_or(i64::MIN))
             .fetch_all(&self.pool)
             .await?;
+        // Favourites: one pass over all battles for a rebuild, per player for a few changes.
+        let favs = match since {
+            None => self.favorite_elements().await?,
+            Some(_) => {
+                let mut favs = HashMap::new();
+                for r in &rows {
+                    let id = Uuid::parse_str(&r.try_get::<String, _>("user_id")?)
+                        .map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
+                    if let std::collections::hash_map::Entry::Vacant(v) = favs.entry(id) {
+                        if let Some(el) = self.favorite_element(id).await? {
+                            v.insert(el);
+                        }
+                    }
+                }
+                favs
+            }
+        };
         rows.iter()
             .map(|r| {
                 let row = board_row(r, 0)?;

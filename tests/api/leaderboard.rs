@@ -1,7 +1,8 @@
-//! Users, stats and the leaderboard: real HTTP and a real Socket.IO client. Battles and ratings
-//! are written with SQL (the battle actor that fills them lives elsewhere), then the server is
-//! asked to rebuild (admin refresh, or a restart: the index is rebuilt at start).
+//! Users, stats and the leaderboard: real HTTP and a real Socket.IO client. Most fixtures are
+//! written with SQL, then picked up by a rebuild (admin refresh, a restart) or by the actor's
+//! sync of the ratings table; `battle` plays a real ranked battle end to end instead.
 
+mod battle;
 mod board;
 mod socket;
 mod support;

@@ -173,10 +173,11 @@ impl Board {
     /// Inserts or replaces a player's entry. A `favorite_element` of `None` keeps the one
     /// already known. Returns the rows whose top-100 rank or content changed (for the delta).
     pub fn upsert(&mut self, e: Entry, now: i64) -> Vec<Row> {
-        let (old_rank, new_rank, unchanged) = self.place(e, now);
+        let (old_rank, new_rank, unchanged) = self.place(e);
         if unchanged && old_rank == Some(new_rank) {
             return Vec::new();
         }
+        self.updated_at = self.updated_at.max(now);
         // Everyone between the old and the new position moved by one place.
         let lo = old_rank.map_or(new_rank, |o| o.min(new_rank));
         let hi = old_rank.map_or(self.len() - 1, |o| o.max(new_rank));
@@ -186,10 +187,9 @@ impl Board {
         self.rows_all(lo, hi.min(TOP - 1) + 1 - lo)
     }
 
-    /// [`Self::upsert`] without building the delta (bulk loads): returns the old 0-based rank,
-    /// the new one, and whether the visible row is unchanged.
-    pub fn place(&mut self, mut e: Entry, now: i64) -> (Option<usize>, usize, bool) {
-        self.updated_at = self.updated_at.max(now);
+    /// [`Self::upsert`] without building the delta nor touching `updated_at` (bulk loads):
+    /// returns the old 0-based rank, the new one, and whether the visible row is unchanged.
+    pub fn place(&mut self, mut e: Entry) -> (Option<usize>, usize, bool) {
         let old = self.entries.remove(&e.user_id);
         let old_rank = old.as_ref().map(|o| {
             let (k, rank) = (Key::of(o), self.all.rank(&Key::of(o)));

@@ -63,6 +63,22 @@ pub struct Update {
 }
 
 impl Update {
+    /// The message for a board entry.
+    pub(super) fn from_entry(season: i64, mode: Mode, e: Entry) -> Self {
+        Self {
+            season,
+            mode,
+            user_id: e.user_id,
+            username: e.username,
+            avatar_url: e.avatar_url,
+            level: e.level,
+            rating: e.rating,
+            wins: e.wins,
+            losses: e.losses,
+            favorite_element: e.favorite_element,
+        }
+    }
+
     pub(super) fn entry(self) -> Entry {
         Entry {
             user_id: self.user_id,

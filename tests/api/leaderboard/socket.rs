@@ -74,14 +74,51 @@ async fn emit_acked(client: &rust_socketio::asynchronous::Client, event: &str) -
         .unwrap()
 }
 
-async fn next_update(rx: &mut Events) -> Value {
-    loop {
-        let (name, v) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
-            .await
-            .expect("leaderboard:updated")
-            .unwrap();
-        if name == "leaderboard:updated" {
-            return v;
+/// A client's copy of the top 100, kept from `leaderboard:updated` deltas only.
+#[derive(Default)]
+struct Top(Vec<Value>);
+
+impl Top {
+    fn apply(&mut self, d: &Value) {
+        for row in d["entries"].as_array().unwrap() {
+            let at = row["rank"].as_u64().unwrap() as usize - 1;
+            assert!(at <= self.0.len(), "a delta left a gap: {d}");
+            if at == self.0.len() {
+                self.0.push(row.clone());
+            } else {
+                self.0[at] = row.clone();
+            }
+        }
+        self.0.truncate(d["total"].as_u64().unwrap() as usize);
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|r| r["username"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Applies deltas until the copy lists `want` (deltas may come from a refresh or from the
+    /// actor's sync of the ratings table, whichever sees a change first).
+    async fn until(&mut self, rx: &mut Events, want: &[&str]) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, rx.recv()).await {
+                Ok(Some((n, d))) if n == "leaderboard:updated" => {
+                    assert_eq!(
+                        (d["season"].as_i64(), d["mode"].as_str()),
+                        (Some(1), Some("RANKED"))
+                    );
+                    self.apply(&d);
+                    if self.names() == want {
+                        return d;
+                    }
+                }
+                Ok(Some(_)) => continue,
+                _ => panic!("top never became {want:?}, got {:?}", self.names()),
+            }
         }
     }
 }
@@ -94,53 +131,42 @@ async fn leaderboard_socket_room_gets_top_100_deltas() {
     let a = alice["id"].as_str().unwrap().to_string();
     let admin = admin_token(&app, &db, "boss").await;
     let b = insert_user(&db, "bob").await;
-    rate(&db, &a, 1, "RANKED", 1600.0, 2, 0).await;
-    rate(&db, &b, 1, "RANKED", 1500.0, 0, 2).await;
-
     let (client, mut rx) = socket(&app, &token).await;
     assert_eq!(
         emit_acked(&client, "leaderboard:join").await["joined"],
         true
     );
-    // A rebuild that changes the top 100 pushes the changed rows.
+    let mut top = Top::default();
+
+    // New ratings rows, then a rebuild: the room learns the new top.
+    rate(&db, &a, 1, "RANKED", 1600.0, 2, 0).await;
+    rate(&db, &b, 1, "RANKED", 1500.0, 0, 2).await;
     refresh(&app, &admin).await;
-    let d = next_update(&mut rx).await;
-    assert_eq!(
-        (
-            d["season"].as_i64(),
-            d["mode"].as_str(),
-            d["total"].as_i64()
-        ),
-        (Some(1), Some("RANKED"), Some(2))
-    );
-    assert_eq!(
-        (
-            names(&json!({"data": d["entries"]})),
-            ranks(&json!({"data": d["entries"]}))
-        ),
-        (vec!["alice".to_string(), "bob".into()], vec![1, 2])
-    );
+    top.until(&mut rx, &["alice", "bob"]).await;
 
     // A rename of a top-100 player is a one-row delta.
     let (s, _) = patch(&app, &token, json!({"username": "alice_v2"})).await;
     assert_eq!(s, 200);
-    let d = next_update(&mut rx).await;
+    let d = top.until(&mut rx, &["alice_v2", "bob"]).await;
     assert_eq!(
         d["entries"],
         json!([{"rank": 1, "user_id": a, "username": "alice_v2", "avatar_url": "/avatars/default.png",
-        "level": 1, "rating": 1600, "wins": 2, "losses": 0, "win_rate": 100.0}])
+            "level": 1, "rating": 1600, "wins": 2, "losses": 0, "win_rate": 100.0}])
     );
-    // Bob overtakes alice (written to SQL, then rebuilt): both rows change.
+
+    // Bob overtakes alice in the database (as settlement writes it); no refresh: the actor's
+    // sync of the ratings table picks it up within a second or so.
+    let now = chrono::Utc::now().timestamp_millis();
     exec(
         &db,
-        "UPDATE ratings SET rating = 1700 WHERE user_id = $1",
-        &[json!(b)],
+        "UPDATE ratings SET rating = 1700, wins = 1, updated_at = $1 WHERE user_id = $2",
+        &[json!(now), json!(b)],
     )
     .await;
-    refresh(&app, &admin).await;
-    let d = next_update(&mut rx).await;
-    assert_eq!(ranks(&json!({"data": d["entries"]})), vec![1, 2]);
-    assert_eq!(d["entries"][0]["username"], "bob");
+    top.until(&mut rx, &["bob", "alice_v2"]).await;
+    assert_eq!(top.0[0]["wins"], 1);
+    let (_, board) = get_json(&app, "/v2/leaderboard", &token).await;
+    assert_eq!(names(&board), vec!["bob", "alice_v2"]);
 
     // After leaving, nothing more arrives.
     assert_eq!(
@@ -149,12 +175,12 @@ async fn leaderboard_socket_room_gets_top_100_deltas() {
     );
     exec(
         &db,
-        "UPDATE ratings SET rating = 1400 WHERE user_id = $1",
-        &[json!(b)],
+        "UPDATE ratings SET rating = 1400, updated_at = $1 WHERE user_id = $2",
+        &[json!(now + 1), json!(b)],
     )
     .await;
     refresh(&app, &admin).await;
-    let quiet = tokio::time::timeout(Duration::from_millis(500), async {
+    let quiet = tokio::time::timeout(Duration::from_millis(1500), async {
         loop {
             if let Some((n, _)) = rx.recv().await {
                 if n == "leaderboard:updated" {
@@ -165,5 +191,7 @@ async fn leaderboard_socket_room_gets_top_100_deltas() {
     })
     .await;
     assert!(quiet.is_err(), "no delta after leaving");
+    let (_, board) = get_json(&app, "/v2/leaderboard", &token).await;
+    assert_eq!(names(&board), vec!["alice_v2", "bob"]);
     client.disconnect().await.unwrap();
 }
