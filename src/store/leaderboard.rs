@@ -96,8 +96,9 @@ impl Db {
         Ok(self.battle_summary(user).await?.favorite_element)
     }
 
-    /// The ratings of `season` with their players: all of them (the actor's rebuild), or
-    /// those changed at or after `since` (unix ms; its incremental sync).
+    /// The ratings of `season` with their players: all of them with favourite elements (the
+    /// actor's rebuild), or those changed at or after `since` (unix ms; its incremental sync)
+    /// without: the sync looks favourites up only for the rows it will apply.
     #[tracing::instrument(skip(self))]
     pub async fn season_ratings(
         &self,
@@ -114,22 +115,9 @@ impl Db {
             .bind(since.unwrap_or(i64::MIN))
             .fetch_all(&self.pool)
             .await?;
-        // Favourites: one pass over all battles for a rebuild, per player for a few changes.
         let favs = match since {
             None => self.favorite_elements().await?,
-            Some(_) => {
-                let mut favs = HashMap::new();
-                for r in &rows {
-                    let id = Uuid::parse_str(&r.try_get::<String, _>("user_id")?)
-                        .map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
-                    if let std::collections::hash_map::Entry::Vacant(v) = favs.entry(id) {
-                        if let Some(el) = self.favorite_element(id).await? {
-                            v.insert(el);
-                        }
-                    }
-                }
-                favs
-            }
+            Some(_) => HashMap::new(),
         };
         rows.iter()
             .map(|r| {

@@ -2,6 +2,9 @@
 //! since its watermark and applies them with deltas. The boards so follow every writer
 //! (settlement on this node or another, an operator's fix) even when no `Update` is sent;
 //! an `Update` only makes a change visible sooner.
+//!
+//! Two steps: read the changed rows, keep those newer than what the actor holds, then look up
+//! the favourite element of just those players (one indexed query each) and apply them.
 
 use std::time::Duration;
 
@@ -17,7 +20,7 @@ pub const SYNC_EVERY: Duration = Duration::from_secs(1);
 const SYNC_OVERLAP_MS: i64 = 5_000;
 
 impl Leaderboard {
-    /// Starts one sync read unless one is in flight or a rebuild is loading.
+    /// Starts one sync unless one is in flight or a rebuild is loading.
     pub(super) fn sync(&mut self, ctx: &mut Context<Self>) {
         if self.syncing || self.refreshing > 0 {
             return;
@@ -25,36 +28,59 @@ impl Leaderboard {
         self.syncing = true;
         let (db, season) = (self.db.clone(), self.season);
         let since = self.synced_to.saturating_sub(SYNC_OVERLAP_MS);
-        let fut = async move { db.season_ratings(season, Some(since)).await };
-        ctx.spawn(fut.into_actor(self).map(|rows, act, _| {
-            act.syncing = false;
-            let touched = std::mem::take(&mut act.touched);
-            match rows {
+        let read = async move { db.season_ratings(season, Some(since)).await };
+        ctx.spawn(read.into_actor(self).then(|rows, act, _| {
+            let fresh: Vec<LoadedRating> = match rows {
                 // A rebuild started meanwhile reads everything anyway.
-                Ok(_) if act.refreshing > 0 => {}
-                Ok(rows) => {
-                    for r in rows
-                        .into_iter()
-                        .filter(|r| !touched.contains(&r.entry.user_id))
-                    {
+                Ok(_) if act.refreshing > 0 => Vec::new(),
+                Ok(rows) => rows.into_iter().filter(|r| act.is_newer(r)).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "leaderboard sync failed");
+                    Vec::new()
+                }
+            };
+            let db = act.db.clone();
+            async move {
+                let mut out = Vec::with_capacity(fresh.len());
+                for mut r in fresh {
+                    r.entry.favorite_element =
+                        db.favorite_element(r.entry.user_id).await.ok().flatten();
+                    out.push(r);
+                }
+                out
+            }
+            .into_actor(act)
+            .map(|rows, act, _| {
+                act.syncing = false;
+                let touched = std::mem::take(&mut act.touched);
+                if act.refreshing > 0 {
+                    return;
+                }
+                for r in rows {
+                    // A message changed this player after the read: the row may be older.
+                    if !touched.contains(&r.entry.user_id) && act.is_newer(&r) {
                         act.apply_synced(r);
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "leaderboard sync failed"),
-            }
+            })
         }));
     }
 
-    fn apply_synced(&mut self, r: LoadedRating) {
+    /// True when the row is newer than what the actor holds for that player and mode.
+    fn is_newer(&mut self, r: &LoadedRating) -> bool {
         self.synced_to = self.synced_to.max(r.updated_at);
+        Mode::parse(&r.mode).is_some_and(|mode| {
+            self.seen
+                .get(&(mode, r.entry.user_id))
+                .is_none_or(|seen| r.updated_at > *seen)
+        })
+    }
+
+    fn apply_synced(&mut self, r: LoadedRating) {
         let Some(mode) = Mode::parse(&r.mode) else {
             return;
         };
-        let seen = self.seen.entry((mode, r.entry.user_id)).or_insert(i64::MIN);
-        if r.updated_at <= *seen {
-            return;
-        }
-        *seen = r.updated_at;
+        self.seen.insert((mode, r.entry.user_id), r.updated_at);
         self.apply(Replay::Update(Update::from_entry(
             self.season,
             mode,
