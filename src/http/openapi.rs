@@ -38,6 +38,8 @@ impl Modify for Bearer {
         v2::algorithms::simulate,
         v2::battles::queue, v2::battles::leave, v2::battles::status, v2::battles::get,
         v2::battles::replay, v2::battles::history, v2::battles::live,
+        v2::users::me, v2::users::patch_me, v2::users::stats, v2::users::public,
+        v2::leaderboard::list, v2::leaderboard::me, v2::leaderboard::refresh,
     ),
     modifiers(&Bearer)
 )]

@@ -64,6 +64,25 @@ async fn leaderboard_users_me_and_patch() {
     }
     let r = app.http.get(app.url("/v2/users/me")).send().await.unwrap();
     assert_eq!(r.status(), 401);
+    let doc: serde_json::Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for p in [
+        "/v2/users/me",
+        "/v2/users/me/stats",
+        "/v2/users/{id}",
+        "/v2/leaderboard",
+        "/v2/leaderboard/me",
+        "/v2/admin/leaderboard/refresh",
+    ] {
+        assert!(doc["paths"][p].is_object(), "openapi lacks {p}");
+    }
 }
 
 #[tokio::test]
