@@ -244,8 +244,11 @@ impl Handler<Page> for Leaderboard {
         Some(PageReply {
             season: m.season,
             updated_at: rfc3339(b.updated_at),
+            has_more: m.offset + data.len() < total,
             data,
             total,
+            limit: m.limit,
+            offset: m.offset,
         })
     }
 }

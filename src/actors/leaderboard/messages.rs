@@ -132,6 +132,12 @@ pub struct PageReply {
     pub data: Vec<Row>,
     /// Players on the board (after the element filter).
     pub total: usize,
+    /// Page size (the spec's common pagination fields).
+    pub limit: usize,
+    /// Rows skipped.
+    pub offset: usize,
+    /// More rows after this page.
+    pub has_more: bool,
 }
 
 /// A player's rank and neighbours; replies `None` when `season` is not the live season.

@@ -112,11 +112,15 @@ pub async fn list(
             i64::from(page.offset),
         )
         .await?;
+    let has_more = i64::from(page.offset) + (past.rows.len() as i64) < past.total;
     Ok(HttpResponse::Ok().json(json!({
         "season": b.season,
         "updated_at": past.updated_at.map(rfc3339),
         "data": past.rows,
         "total": past.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "has_more": has_more,
     })))
 }
 

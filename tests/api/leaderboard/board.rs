@@ -54,6 +54,14 @@ async fn leaderboard_ranks_neighbours_filters_and_validation() {
     );
     assert!(top["updated_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(names(&top), vec!["p00", "p01", "p02", "p03", "p04"]);
+    assert_eq!(
+        (
+            top["limit"].as_u64(),
+            top["offset"].as_u64(),
+            top["has_more"].as_bool()
+        ),
+        (Some(5), Some(0), Some(true))
+    );
     assert_eq!(ranks(&top), vec![1, 2, 3, 4, 5]);
     let row = &top["data"][0];
     assert_eq!(
@@ -69,6 +77,7 @@ async fn leaderboard_ranks_neighbours_filters_and_validation() {
     let (_, next) = get_json(&app, "/v2/leaderboard?limit=5&offset=5", &token).await;
     assert_eq!(names(&next), vec!["p05", "p06", "alice", "p07", "p08"]);
     let (_, tail) = get_json(&app, "/v2/leaderboard?offset=10", &token).await;
+    assert_eq!(tail["has_more"], false);
     let (x, y) = if ids[10] < ids[13] {
         ("p10", "p13")
     } else {
@@ -191,6 +200,10 @@ async fn leaderboard_seasons_are_isolated_and_past_ones_queryable() {
         .unwrap()
         .starts_with("2026-01-01"));
     let (_, page2) = get_json(&app, "/v2/leaderboard?season=1&limit=2&offset=2", &token).await;
+    assert_eq!(
+        (past["has_more"].as_bool(), page2["has_more"].as_bool()),
+        (Some(true), Some(false))
+    );
     assert_eq!(
         (names(&page2), ranks(&page2)),
         (vec!["carol".to_string()], vec![3])
