@@ -28,7 +28,7 @@ use uuid::Uuid;
 use crate::store::{now_ms, rfc3339, Db, StoreError};
 use board::{diff, Board, Row, TOP};
 pub use messages::{
-    Around, AroundReply, Mode, Page, PageReply, ProfileChanged, RankOf, Refresh, Update,
+    Around, AroundReply, Mode, Page, PageReply, ProfileChanged, RankOf, Refresh, Remove, Update,
 };
 
 /// Mailbox bound: a full mailbox is an error for the sender (DESIGN.md).
@@ -87,6 +87,7 @@ pub async fn update_from_db(
 enum Replay {
     Update(Update),
     Profile(ProfileChanged),
+    Remove(Remove),
 }
 
 /// The actor.
@@ -186,6 +187,16 @@ impl Leaderboard {
                     }
                 }
             }
+            Replay::Remove(r) => {
+                for mode in [Mode::Ranked, Mode::Casual] {
+                    let board = self.boards.entry(mode).or_default();
+                    // Published even without rows: `total` shrank, the client trims.
+                    if let Some(delta) = board.remove(r.user_id, now_ms()) {
+                        let total = board.len();
+                        self.publish(mode, delta, total);
+                    }
+                }
+            }
         }
     }
 
@@ -199,6 +210,7 @@ impl Leaderboard {
                 u.user_id
             }
             Replay::Profile(p) => p.user_id,
+            Replay::Remove(r) => r.user_id,
         };
         if self.syncing {
             self.touched.insert(user);
@@ -232,6 +244,14 @@ impl Handler<ProfileChanged> for Leaderboard {
     #[tracing::instrument(skip_all, fields(user = %m.user_id))]
     fn handle(&mut self, m: ProfileChanged, _: &mut Self::Context) {
         self.record(Replay::Profile(m));
+    }
+}
+
+impl Handler<Remove> for Leaderboard {
+    type Result = ();
+    #[tracing::instrument(skip_all, fields(user = %m.user_id))]
+    fn handle(&mut self, m: Remove, _: &mut Self::Context) {
+        self.record(Replay::Remove(m));
     }
 }
 
@@ -307,6 +327,10 @@ impl Handler<Refresh> for Leaderboard {
                     } else if let Replay::Profile(p) = r {
                         for b in boards.values_mut() {
                             b.rename(p.user_id, &p.username, p.avatar_url.as_deref());
+                        }
+                    } else if let Replay::Remove(r) = r {
+                        for b in boards.values_mut() {
+                            b.remove(r.user_id, now_ms());
                         }
                     }
                 }

@@ -215,6 +215,20 @@ impl Board {
         (old_rank, new_rank, unchanged)
     }
 
+    /// Takes a player off the board (a ban). `Some(rows)` when the top 100 changed: the rows
+    /// that moved up a place (none when the player was last; `len` tells clients to trim).
+    pub fn remove(&mut self, user: Uuid, now: i64) -> Option<Vec<Row>> {
+        let e = self.entries.remove(&user)?;
+        let k = Key::of(&e);
+        let rank = self.all.rank(&k);
+        self.all.remove(&k);
+        if let Some(ix) = self.index_mut(&e.favorite_element) {
+            ix.remove(&k);
+        }
+        self.updated_at = self.updated_at.max(now);
+        (rank < TOP).then(|| self.rows_all(rank, self.len().min(TOP).saturating_sub(rank)))
+    }
+
     /// Changes a player's name and avatar; returns the changed row if it is in the top 100.
     pub fn rename(&mut self, user: Uuid, username: &str, avatar_url: Option<&str>) -> Vec<Row> {
         let Some(e) = self.entries.get_mut(&user) else {

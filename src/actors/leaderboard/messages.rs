@@ -105,6 +105,15 @@ pub struct ProfileChanged {
     pub avatar_url: Option<String>,
 }
 
+/// Takes a player off the live boards (e.g. when banned). A later rating change or rebuild
+/// brings them back unless they are still banned (rebuilds and the sync skip banned players).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Remove {
+    /// The player.
+    pub user_id: Uuid,
+}
+
 /// A page of the live board; replies `None` when `season` is not the live season.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "Option<PageReply>")]

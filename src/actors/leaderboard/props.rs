@@ -14,6 +14,8 @@ struct Op {
     rating: u16,
     wins: u8,
     element: Option<usize>,
+    /// Take the player off instead (a ban).
+    remove: bool,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -23,12 +25,14 @@ fn op() -> impl Strategy<Value = Op> {
         1490u16..1510,
         0u8..3,
         proptest::option::of(0usize..3),
+        proptest::bool::weighted(0.1),
     )
-        .prop_map(|(user, rating, wins, element)| Op {
+        .prop_map(|(user, rating, wins, element, remove)| Op {
             user,
             rating,
             wins,
             element,
+            remove,
         })
 }
 
@@ -72,6 +76,23 @@ proptest! {
         for (t, o) in ops.iter().enumerate() {
             let mut e = entry(o);
             let prev = model.iter().position(|m| m.user_id == e.user_id);
+            if o.remove {
+                if let Some(i) = prev {
+                    model.remove(i);
+                }
+                let in_top = client.iter().any(|r| r.user_id == e.user_id);
+                let delta = board.remove(e.user_id, t as i64);
+                prop_assert_eq!(delta.is_some(), in_top);
+                for row in delta.unwrap_or_default() {
+                    let at = row.rank as usize - 1;
+                    prop_assert!(at < client.len());
+                    client[at] = row;
+                }
+                client.truncate(model.len());
+                let want = rows(&sorted(&model));
+                prop_assert_eq!(&client[..], &want[..want.len().min(TOP)]);
+                continue;
+            }
             if e.favorite_element.is_none() {
                 // `None` keeps the known element.
                 e.favorite_element = prev.and_then(|i| model[i].favorite_element.clone());

@@ -140,5 +140,12 @@ fn update_page_around_rank_and_refresh() {
         assert_eq!((d.len(), d[0]["total"].as_u64()), (1, Some(1)));
         assert!(d[0]["entries"].as_array().unwrap().is_empty());
         assert_eq!(lb.send(RankOf { season: 1, mode: Mode::Ranked, user_id: a }).await.unwrap(), None);
+
+        // A ban takes the player off: the room hears the board shrank.
+        lb.send(Remove { user_id: c }).await.unwrap();
+        let d = take();
+        assert_eq!((d.len(), d[0]["total"].as_u64()), (1, Some(0)));
+        let rank = RankOf { season: 1, mode: Mode::Ranked, user_id: c };
+        assert_eq!(lb.send(rank).await.unwrap(), None);
     });
 }
