@@ -2,3 +2,4 @@
 
 pub mod persister;
 pub mod table;
+pub mod tournament;

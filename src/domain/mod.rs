@@ -2,4 +2,5 @@
 
 pub mod factions;
 pub mod pairing;
+pub mod tournament;
 pub mod tracker;

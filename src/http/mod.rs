@@ -44,6 +44,8 @@ pub struct AppState {
     pub hub: Arc<TableHub>,
     /// Live tracker battles.
     pub tables: Arc<TableRegistry>,
+    /// Tournament actors (round clocks, results).
+    pub tournaments: Arc<crate::actors::tournament::TournamentRegistry>,
 }
 
 /// Builds the actix-web application.

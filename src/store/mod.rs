@@ -6,6 +6,7 @@
 pub mod armies;
 pub mod audit;
 pub mod tokens;
+pub mod tournaments;
 pub mod tracker;
 pub mod users;
 

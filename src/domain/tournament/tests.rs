@@ -1,0 +1,121 @@
+//! Plans over whole tournaments with every result recorded as the server stores it.
+
+use super::*;
+
+fn entries(n: usize) -> Vec<Entry> {
+    (0..n)
+        .map(|i| Entry {
+            user: Uuid::from_u128(1000 + i as u128),
+            seed: i as u32 + 1,
+        })
+        .collect()
+}
+
+fn rules() -> Rules {
+    serde_json::from_value(serde_json::json!({})).unwrap()
+}
+
+/// Plays every planned round (player 1 wins, except a draw at table 2) until the plan finishes.
+fn run(format: Format, rules: &Rules, n: usize) -> (Vec<PastPairing>, Option<Uuid>) {
+    let e = entries(n);
+    let mut past: Vec<PastPairing> = Vec::new();
+    for _ in 0..64 {
+        match plan_next(format, rules, &e, &past, 7).unwrap() {
+            Plan::Finished { winner } => return (past, winner),
+            Plan::Round {
+                round, games, bye, ..
+            } => {
+                let mut tables = std::collections::BTreeSet::new();
+                for g in &games {
+                    assert!(tables.insert(g.table), "distinct tables");
+                    past.push(PastPairing {
+                        round,
+                        table: Some(g.table),
+                        p1: g.p1,
+                        p2: Some(g.p2),
+                        bracket: g.bracket,
+                        result: GameResult::Pending,
+                    });
+                }
+                assert_eq!(
+                    plan_next(format, rules, &e, &past, 7),
+                    Err(PlanError::RoundUnfinished(round))
+                );
+                for p in past.iter_mut().filter(|p| p.round == round) {
+                    p.result = GameResult::Completed {
+                        winner: (p.table != Some(2)).then_some(p.p1),
+                        vp1: 50,
+                        vp2: 40,
+                    };
+                }
+                if let Some(b) = bye {
+                    past.push(PastPairing {
+                        round,
+                        table: None,
+                        p1: b,
+                        p2: None,
+                        bracket: None,
+                        result: GameResult::Pending,
+                    });
+                }
+            }
+        }
+    }
+    panic!("never finished");
+}
+
+#[test]
+fn status_transitions() {
+    use TournamentStatus::*;
+    assert!(Draft.can_move_to(Registration));
+    assert!(Registration.can_move_to(Active));
+    assert!(Active.can_move_to(Completed));
+    assert!(Active.can_move_to(Cancelled));
+    assert!(!Draft.can_move_to(Active));
+    assert!(!Completed.can_move_to(Cancelled));
+    assert!(!Cancelled.can_move_to(Draft));
+    assert!(!Registration.can_move_to(Draft));
+}
+
+#[test]
+fn swiss_runs_log2_rounds_with_byes() {
+    let (past, winner) = run(Format::Swiss, &rules(), 8);
+    assert_eq!(past.iter().map(|p| p.round).max(), Some(3));
+    assert!(winner.is_some());
+    let (past, _) = run(Format::Swiss, &rules(), 7);
+    let byes: Vec<_> = past.iter().filter(|p| p.p2.is_none()).collect();
+    assert_eq!(byes.len(), 3);
+    let mut who: Vec<_> = byes.iter().map(|p| p.p1).collect();
+    who.dedup();
+    assert_eq!(who.len(), 3, "at most one bye per player");
+}
+
+#[test]
+fn elimination_brackets_finish_with_a_champion() {
+    for n in [2, 3, 6, 8, 13] {
+        let (past, w) = run(Format::SingleElimination, &rules(), n);
+        assert!(w.is_some(), "single {n}");
+        assert_eq!(past.len(), n - 1, "n-1 games in single elimination");
+    }
+    let mut r = rules();
+    for reset in [false, true] {
+        r.bracket_reset = reset;
+        let (past, w) = run(Format::DoubleElimination, &r, 8);
+        assert!(w.is_some());
+        assert!(past.len() >= 14, "2n-2 games at least");
+    }
+}
+
+#[test]
+fn rules_validate_and_factions() {
+    let mut r = rules();
+    assert!(r.validate().is_ok());
+    assert!(r.allows_faction("fac_orks"));
+    r.allowed_factions = vec!["fac_custodes".into()];
+    assert!(!r.allows_faction("fac_orks"));
+    r.tiebreakers = Some(vec!["nope".into()]);
+    assert_eq!(r.validate().unwrap_err().0, "rules.tiebreakers");
+    assert_eq!(swiss_rounds(&rules(), 7), 3);
+    assert_eq!(swiss_rounds(&rules(), 2), 1);
+    assert_eq!(swiss_rounds(&rules(), 9), 4);
+}
