@@ -176,6 +176,8 @@ async fn generate(
         explanation,
     } = plan
     else {
+        // Normally the last result already completed it; make sure (a missed hook).
+        record(deps, id).await?;
         return Err(TournamentError::InvalidState(
             "no rounds left: the tournament is decided".into(),
         ));

@@ -6,4 +6,5 @@ mod errors;
 mod helpers;
 mod ops;
 mod realtime;
+mod tournaments;
 mod tracker;
