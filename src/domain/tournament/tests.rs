@@ -119,3 +119,104 @@ fn rules_validate_and_factions() {
     assert_eq!(swiss_rounds(&rules(), 2), 1);
     assert_eq!(swiss_rounds(&rules(), 9), 4);
 }
+
+mod props {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+    use rand_pcg::rand_core::Rng;
+    use rand_pcg::Pcg32;
+
+    use super::*;
+
+    /// Plays a whole tournament with random results (wins, draws, cancellations) from `seed`,
+    /// checking each round; returns the number of rounds and the winner.
+    fn random_tournament(
+        format: Format,
+        rules: &Rules,
+        n: usize,
+        seed: u64,
+    ) -> (u32, Option<Uuid>) {
+        let e = entries(n);
+        let mut rng = Pcg32::new(seed, 3);
+        let mut past: Vec<PastPairing> = Vec::new();
+        for _ in 0..(4 * n + 8) {
+            match plan_next(format, rules, &e, &past, seed).unwrap() {
+                Plan::Finished { winner } => {
+                    return (past.iter().map(|p| p.round).max().unwrap_or(0), winner)
+                }
+                Plan::Round {
+                    round, games, bye, ..
+                } => {
+                    let mut seen = BTreeSet::new();
+                    let mut tables = BTreeSet::new();
+                    for g in &games {
+                        assert!(seen.insert(g.p1) && seen.insert(g.p2), "once per round");
+                        assert!(tables.insert(g.table), "distinct tables");
+                        let result = match rng.next_u32() % 10 {
+                            0 => GameResult::Cancelled,
+                            1 | 2 => GameResult::Completed {
+                                winner: None,
+                                vp1: 30,
+                                vp2: 30,
+                            },
+                            x => GameResult::Completed {
+                                winner: Some(if x % 2 == 0 { g.p1 } else { g.p2 }),
+                                vp1: rng.next_u32() % 100,
+                                vp2: rng.next_u32() % 100,
+                            },
+                        };
+                        past.push(PastPairing {
+                            round,
+                            table: Some(g.table),
+                            p1: g.p1,
+                            p2: Some(g.p2),
+                            bracket: g.bracket,
+                            result,
+                        });
+                    }
+                    if let Some(b) = bye {
+                        assert!(seen.insert(b), "bye player also paired");
+                        let before = past.iter().any(|p| p.p2.is_none() && p.p1 == b);
+                        assert!(!before || round as usize > n, "second bye while avoidable");
+                        past.push(PastPairing {
+                            round,
+                            table: None,
+                            p1: b,
+                            p2: None,
+                            bracket: None,
+                            result: GameResult::Pending,
+                        });
+                    }
+                    if format == Format::Swiss {
+                        assert_eq!(seen.len(), n, "everyone plays or has the bye");
+                    }
+                }
+            }
+        }
+        panic!("tournament never finished");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn swiss_tournaments_are_well_formed(n in 2usize..=24, seed in any::<u64>(), random in any::<bool>()) {
+            let mut r = rules();
+            r.round1 = random.then(|| "random".to_string());
+            let (rounds, winner) = random_tournament(Format::Swiss, &r, n, seed);
+            prop_assert_eq!(rounds, swiss_rounds(&r, n));
+            prop_assert!(winner.is_some());
+        }
+
+        #[test]
+        fn elimination_tournaments_crown_one_champion(n in 2usize..=64, seed in any::<u64>(), reset in any::<bool>()) {
+            let (_, w) = random_tournament(Format::SingleElimination, &rules(), n, seed);
+            prop_assert!(w.is_some());
+            let mut r = rules();
+            r.bracket_reset = reset;
+            let (_, w) = random_tournament(Format::DoubleElimination, &r, n, seed);
+            prop_assert!(w.is_some());
+        }
+    }
+}
