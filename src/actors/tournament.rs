@@ -10,7 +10,7 @@ use std::{
 };
 
 use actix::prelude::*;
-use dashmap::DashMap;
+use dashmap::{DashMap, DashSet};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -91,6 +91,8 @@ pub struct TournamentActor {
     /// Round whose clock is running, to ignore stale timers.
     clock: Option<(u32, SpawnHandle)>,
     registry: Arc<DashMap<Uuid, Addr<TournamentActor>>>,
+    /// Tournaments with a `BattleFinished` queued (see [`TournamentRegistry::finished_hook`]).
+    pending: Arc<DashSet<Uuid>>,
 }
 
 impl Actor for TournamentActor {
@@ -99,13 +101,15 @@ impl Actor for TournamentActor {
         ctx.set_mailbox_capacity(64);
         // Without a running round clock the actor holds nothing worth keeping in memory.
         ctx.run_interval(Duration::from_secs(600), |act, ctx| {
-            if act.clock.is_none() {
+            if act.clock.is_none() && !act.pending.contains(&act.id) {
                 ctx.stop();
             }
         });
     }
     fn stopped(&mut self, _: &mut Self::Context) {
         self.registry.remove(&self.id);
+        // A notification that died with this actor must not block the next one.
+        self.pending.remove(&self.id);
     }
 }
 
@@ -183,6 +187,8 @@ impl Handler<BattleFinished> for TournamentActor {
     fn handle(&mut self, _: BattleFinished, _: &mut Self::Context) -> Self::Result {
         let deps = self.deps.clone();
         let id = self.id;
+        // Cleared before reading: a battle finishing from here on queues another pass.
+        self.pending.remove(&id);
         AtomicResponse::new(Box::pin(
             async move { record(&deps, id).await }
                 .into_actor(self)
@@ -235,6 +241,7 @@ impl Handler<Rearm> for TournamentActor {
 /// Maps tournament ids to live actors, starting them on demand.
 pub struct TournamentRegistry {
     map: Arc<DashMap<Uuid, Addr<TournamentActor>>>,
+    pending: Arc<DashSet<Uuid>>,
     arbiter: ArbiterHandle,
     deps: TournamentDeps,
 }
@@ -244,6 +251,7 @@ impl TournamentRegistry {
     pub fn new(deps: TournamentDeps, arbiter: ArbiterHandle) -> Arc<Self> {
         Arc::new(Self {
             map: Arc::new(DashMap::new()),
+            pending: Arc::new(DashSet::new()),
             arbiter,
             deps,
         })
@@ -259,11 +267,13 @@ impl TournamentRegistry {
         let spawn = || {
             let deps = self.deps.clone();
             let registry = self.map.clone();
+            let pending = self.pending.clone();
             TournamentActor::start_in_arbiter(&self.arbiter, move |_| TournamentActor {
                 id,
                 deps,
                 clock: None,
                 registry,
+                pending,
             })
         };
         let mut e = self.map.entry(id).or_insert_with(spawn);
@@ -274,13 +284,18 @@ impl TournamentRegistry {
     }
 
     /// The hook the tables call when a tournament battle ends (holds the registry weakly).
+    /// Notifications coalesce: one queued `BattleFinished` per tournament reads every result
+    /// committed so far, so a round of 500 tables finishing at once cannot fill the mailbox.
     pub fn finished_hook(self: &Arc<Self>) -> Box<dyn Fn(&TrackerBattle) + Send + Sync> {
         let weak: Weak<Self> = Arc::downgrade(self);
         Box::new(move |b: &TrackerBattle| {
-            if let (Some(reg), Some(t)) = (weak.upgrade(), b.tournament_id) {
-                if reg.get(t).try_send(BattleFinished).is_err() {
-                    tracing::warn!(tournament = %t, "tournament mailbox full; result read later");
-                }
+            let (Some(reg), Some(t)) = (weak.upgrade(), b.tournament_id) else {
+                return;
+            };
+            if reg.pending.insert(t) && reg.get(t).try_send(BattleFinished).is_err() {
+                reg.pending.remove(&t);
+                // generate-pairings re-reads results, so nothing is lost for good.
+                tracing::warn!(tournament = %t, "tournament mailbox full; result read later");
             }
         })
     }
