@@ -98,3 +98,24 @@ async fn round_clock_announces_the_end_to_tables_and_the_tournament_room() {
     assert!(t["rounds"][0]["started_at"].is_string());
     client.disconnect().await.unwrap();
 }
+
+#[tokio::test]
+async fn round_clock_survives_a_restart() {
+    let mut app = spawn_app().await;
+    let (_, org) = organizer(&app, "orgk").await;
+    let (id, ps) = field(&app, &org, "swiss", 2, json!({"time_limit": 3})).await;
+    let round: Value = generate(&app, &org, &id).await.json().await.unwrap();
+    let battle = round["round"]["pairings"][0]["battle_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.restart(Duration::ZERO).await;
+    let mut s = ws(&app, &ps[0].token, &battle).await;
+    next_of(&mut s, "connected").await;
+    let ev = next_of(&mut s, "round_time_up").await;
+    assert_eq!(ev["tournament_id"], json!(id));
+    // Results still close the tournament after the restart.
+    complete(&app, &org, &round["round"]["pairings"][0], &json!(ps[0].id)).await;
+    let ev = next_of(&mut s, "tournament_completed").await;
+    assert_eq!(ev["winner_id"], json!(ps[0].id));
+}
