@@ -107,6 +107,20 @@ fn elimination_brackets_finish_with_a_champion() {
 }
 
 #[test]
+fn random_round_one_is_replayable_from_its_recorded_seed() {
+    let mut r = rules();
+    r.round1 = Some("random".into());
+    let e = entries(16);
+    let plan = |seed| plan_next(Format::Swiss, &r, &e, &[], seed).unwrap();
+    assert_eq!(plan(42), plan(42));
+    let Plan::Round { explanation, .. } = plan(42) else {
+        panic!("a round")
+    };
+    assert!(explanation.contains("seed 42"), "{explanation}");
+    assert!((0..8).any(|s| plan(s) != plan(42)), "the seed matters");
+}
+
+#[test]
 fn rules_validate_and_factions() {
     let mut r = rules();
     assert!(r.validate().is_ok());
