@@ -33,6 +33,15 @@ async fn registration_rules_and_tournament_full() {
     let orks = army(&app, &b.token, "fac_orks", 1000).await;
     assert_eq!(reg(&b, &orks).await.status(), 422);
     assert_eq!(reg(&a, &small).await.status(), 201);
+    // An army entered in a tournament that is not over cannot be deleted.
+    let r = app
+        .http
+        .delete(app.url(&format!("/v1/armies/{small}")))
+        .bearer_auth(&a.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
     let r = reg(&a, &small).await;
     assert_eq!(r.status(), 409, "second registration");
     let b_army = army(&app, &b.token, "fac_custodes", 1000).await;
