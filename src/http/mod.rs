@@ -46,6 +46,8 @@ pub struct AppState {
     pub tables: Arc<TableRegistry>,
     /// The robot game: matchmakers and live battles.
     pub game: Arc<crate::actors::game::Game>,
+    /// Tournament actors (round clocks, results).
+    pub tournaments: Arc<crate::actors::tournament::TournamentRegistry>,
 }
 
 /// Builds the actix-web application.

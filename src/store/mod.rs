@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod robot_battles;
 pub mod roster;
 pub mod tokens;
+pub mod tournaments;
 pub mod tracker;
 pub mod users;
 

@@ -28,7 +28,7 @@ type Rx = UnboundedReceiver<(String, Value)>;
 
 async fn fast_app() -> TestApp {
     spawn_app_with(|c| {
-        c.tick = Duration::from_millis(15);
+        c.tick = Duration::from_millis(50);
         // Long countdown: battles start only because both players say ready.
         c.countdown = Duration::from_secs(60);
     })
@@ -288,9 +288,14 @@ async fn ranked_battle_end_to_end_with_wager_replay_and_spectator() {
 
 #[tokio::test]
 async fn reconnect_with_since_tick_misses_and_repeats_nothing() {
-    let app = fast_app().await;
+    // Slower ticks: the battle must outlast B's reconnect even on a loaded machine.
+    let app = spawn_app_with(|c| {
+        c.tick = Duration::from_millis(100);
+        c.countdown = Duration::from_secs(60);
+    })
+    .await;
     let (_, _, a_robot, a, mut a_rx) = player(&app, "recoA").await;
-    let (_, _, b_robot, b, mut b_rx) = player(&app, "recoB").await;
+    let (_, tok, b_robot, b, mut b_rx) = player(&app, "recoB").await;
     a.emit("queue:join", json!({"mode": "CASUAL", "robot_id": a_robot}))
         .await
         .unwrap();

@@ -8,4 +8,5 @@ mod helpers;
 mod ops;
 mod realtime;
 mod robots;
+mod tournaments;
 mod tracker;
