@@ -321,18 +321,6 @@ async fn reconnect_with_since_tick_misses_and_repeats_nothing() {
     }
     b.disconnect().await.unwrap();
     let last = seen.last().unwrap()["tick"].as_u64().unwrap();
-    let tok = {
-        let r = app
-            .post(
-                "/v2/auth/login",
-                &json!({"email": "recoB@example.com", "password": "Secret-pass1"}),
-            )
-            .await;
-        r.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
     let (b2, mut b2_rx) =
         sio_client(&app.base, Some(&tok), None, TransportType::Polling, EVENTS).await;
     ping_until_pong(&b2, &mut b2_rx).await;
