@@ -15,6 +15,7 @@ use tokio::{net::TcpStream, sync::oneshot};
 
 use crate::actors::persister::{Flush, Persister, MAILBOX};
 use crate::actors::table::{TableDeps, TableRegistry};
+use crate::actors::tournament::{TournamentDeps, TournamentRegistry};
 use crate::auth::{BanList, JwtKeys};
 use crate::config::Config;
 use crate::http::{self, ratelimit::Limiters, AppState};
@@ -93,7 +94,9 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         persister: persister.clone(),
         hub: hub.clone(),
         timer: config.timer_update,
+        finished: Default::default(),
     };
+    let finished = deps.finished.clone();
     let tables = TableRegistry::new(deps, actix::Arbiter::current());
     let boards = crate::actors::leaderboard::load(&db, config.season).await?;
     let leaderboard = crate::actors::leaderboard::Leaderboard::new(
@@ -103,6 +106,18 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         crate::actors::leaderboard::sio_emitter(sio.io().clone()),
     )
     .start();
+    let tournaments = TournamentRegistry::new(
+        TournamentDeps {
+            db: db.clone(),
+            persister: persister.clone(),
+            hub: hub.clone(),
+            sio: sio.clone(),
+            tables: tables.clone(),
+        },
+        actix::Arbiter::current(),
+    );
+    let _ = finished.set(tournaments.finished_hook());
+    tournaments.restore().await?;
     let restored = tables.restore().await?;
     if restored > 0 {
         tracing::info!(
@@ -121,6 +136,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         leaderboard,
         game,
         tables,
+        tournaments,
         config: Arc::new(config),
         db,
         keys,

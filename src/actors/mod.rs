@@ -7,3 +7,4 @@ pub mod matchmaker;
 pub mod persister;
 pub mod session;
 pub mod table;
+pub mod tournament;

@@ -27,7 +27,13 @@ pub struct TableDeps {
     pub hub: Arc<TableHub>,
     /// `timer_update` period.
     pub timer: Duration,
+    /// Told about each tournament battle that reaches `completed` or `cancelled` (set once
+    /// the tournament registry exists; it records results and closes rounds).
+    pub finished: FinishedHook,
 }
+
+/// See [`TableDeps::finished`].
+pub type FinishedHook = Arc<std::sync::OnceLock<Box<dyn Fn(&TrackerBattle) + Send + Sync>>>;
 
 /// A change requested over HTTP.
 #[derive(Debug, Clone)]
@@ -229,6 +235,12 @@ impl Handler<Apply> for TableActor {
             .map(move |r, act, _ctx| {
                 r?;
                 act.battle = next;
+                let done = matches!(act.battle.status, Status::Completed | Status::Cancelled);
+                if done && act.battle.tournament_id.is_some() {
+                    if let Some(hook) = act.deps.finished.get() {
+                        hook(&act.battle);
+                    }
+                }
                 Ok(act.battle.clone())
             }),
         ))

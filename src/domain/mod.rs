@@ -4,4 +4,5 @@ pub mod factions;
 pub mod money;
 pub mod pairing;
 pub mod settlement;
+pub mod tournament;
 pub mod tracker;

@@ -48,6 +48,8 @@ pub struct AppState {
     pub leaderboard: Addr<Leaderboard>,
     /// The robot game: matchmakers and live battles.
     pub game: Arc<crate::actors::game::Game>,
+    /// Tournament actors (round clocks, results).
+    pub tournaments: Arc<crate::actors::tournament::TournamentRegistry>,
 }
 
 /// Builds the actix-web application.

@@ -31,6 +31,9 @@ impl Modify for Bearer {
     paths(
         ops::healthz, ops::readyz, ops::metrics,
         v1::auth::register, v1::auth::login, v1::auth::refresh, v1::auth::logout, v1::auth::profile,
+        v1::tournaments::create, v1::tournaments::list, v1::tournaments::get, v1::tournaments::patch,
+        v1::tournaments::register, v1::tournaments::withdraw, v1::tournaments::generate_pairings,
+        v1::tournaments::standings,
         v2::auth::register, v2::auth::login, v2::auth::refresh, v2::auth::logout,
         v2::robots::list, v2::robots::get, v2::robots::mine, v2::robots::purchase, v2::robots::patch,
         v2::algorithms::list, v2::algorithms::create, v2::algorithms::get, v2::algorithms::replace,

@@ -177,10 +177,37 @@ async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     crate::realtime::robot_events::register(&s);
     crate::realtime::leaderboard_events::register(&s);
     crate::realtime::robot_events::connected(&s, &ctx);
+    // Tournament screens follow round clocks and results (room `tournament:{id}`).
+    s.on(
+        "tournament:join",
+        |s: SocketRef, TryData(d): TryData<Value>| async move {
+            match uuid_field(d, "tournament_id") {
+                Some(id) => s.join(format!("tournament:{id}")),
+                None => {
+                    let _ = s.emit("error", &json!({"code": "VALIDATION_ERROR", "message": "tournament:join needs {tournament_id: uuid}"}));
+                }
+            }
+        },
+    );
+    s.on(
+        "tournament:leave",
+        |s: SocketRef, TryData(d): TryData<Value>| async move {
+            if let Some(id) = uuid_field(d, "tournament_id") {
+                s.leave(format!("tournament:{id}"));
+            }
+        },
+    );
     s.on_disconnect(|s: SocketRef, State(ctx): State<SioAuth>| async move {
         METRICS.connections.with_label_values(&["socketio"]).dec();
         crate::realtime::robot_events::disconnected(s, ctx).await;
     });
+}
+
+fn uuid_field<E>(d: Result<Value, E>, field: &str) -> Option<uuid::Uuid> {
+    d.ok()?
+        .get(field)?
+        .as_str()
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
 }
 
 fn battle_id<E>(d: Result<Value, E>) -> Option<uuid::Uuid> {

@@ -121,7 +121,10 @@ impl Db {
     #[tracing::instrument(skip(self))]
     pub async fn delete_army_if_unused(&self, id: Uuid) -> Result<bool, StoreError> {
         let needle = format!("%{id}%");
-        let r = sqlx::query("DELETE FROM armies WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM tracker_battles WHERE status IN ('setup', 'in_progress') AND state LIKE $2)")
+        // Also in use: entered in a tournament that is not over (its rounds create battles).
+        let r = sqlx::query("DELETE FROM armies WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM tracker_battles WHERE status IN ('setup', 'in_progress') AND state LIKE $2) \
+             AND NOT EXISTS (SELECT 1 FROM tournament_participants p JOIN tournaments t ON t.id = p.tournament_id \
+             WHERE p.army_id = $1 AND t.status IN ('draft', 'registration', 'active'))")
             .bind(id.to_string()).bind(needle)
             .execute(&self.pool).await?;
         Ok(r.rows_affected() == 1)

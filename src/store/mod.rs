@@ -12,6 +12,7 @@ pub mod robot_battles;
 pub mod roster;
 pub mod stats;
 pub mod tokens;
+pub mod tournaments;
 pub mod tracker;
 pub mod users;
 

@@ -28,7 +28,7 @@ type Rx = UnboundedReceiver<(String, Value)>;
 
 async fn fast_app() -> TestApp {
     spawn_app_with(|c| {
-        c.tick = Duration::from_millis(15);
+        c.tick = Duration::from_millis(50);
         // Long countdown: battles start only because both players say ready.
         c.countdown = Duration::from_secs(60);
     })
@@ -288,9 +288,14 @@ async fn ranked_battle_end_to_end_with_wager_replay_and_spectator() {
 
 #[tokio::test]
 async fn reconnect_with_since_tick_misses_and_repeats_nothing() {
-    let app = fast_app().await;
+    // Slower ticks: the battle must outlast B's reconnect even on a loaded machine.
+    let app = spawn_app_with(|c| {
+        c.tick = Duration::from_millis(100);
+        c.countdown = Duration::from_secs(60);
+    })
+    .await;
     let (_, _, a_robot, a, mut a_rx) = player(&app, "recoA").await;
-    let (_, _, b_robot, b, mut b_rx) = player(&app, "recoB").await;
+    let (_, tok, b_robot, b, mut b_rx) = player(&app, "recoB").await;
     a.emit("queue:join", json!({"mode": "CASUAL", "robot_id": a_robot}))
         .await
         .unwrap();
@@ -316,18 +321,6 @@ async fn reconnect_with_since_tick_misses_and_repeats_nothing() {
     }
     b.disconnect().await.unwrap();
     let last = seen.last().unwrap()["tick"].as_u64().unwrap();
-    let tok = {
-        let r = app
-            .post(
-                "/v2/auth/login",
-                &json!({"email": "recoB@example.com", "password": "Secret-pass1"}),
-            )
-            .await;
-        r.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
     let (b2, mut b2_rx) =
         sio_client(&app.base, Some(&tok), None, TransportType::Polling, EVENTS).await;
     ping_until_pong(&b2, &mut b2_rx).await;

@@ -9,4 +9,5 @@ mod leaderboard;
 mod ops;
 mod realtime;
 mod robots;
+mod tournaments;
 mod tracker;

@@ -206,7 +206,7 @@ async fn delete(
     if !state.db.delete_army_if_unused(*id).await? {
         return Err(V1Error::Conflict {
             code: "ARMY_IN_USE",
-            message: "army is used by an ongoing battle".into(),
+            message: "army is used by an ongoing battle or tournament".into(),
         });
     }
     Ok(HttpResponse::NoContent().finish())

@@ -269,7 +269,8 @@ async fn command(
         .get(id)
         .await?
         .ok_or_else(|| battle_not_found(id))?;
-    let organizer = None; // tournament organizers join with the tournaments issue
+    // The organizer of the battle's tournament may manage it (issue 5's permission point).
+    let organizer = state.db.battle_organizer(id).await?;
     let b = addr
         .send(Apply {
             user: me,

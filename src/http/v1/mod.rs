@@ -3,6 +3,7 @@
 pub mod armies;
 pub mod auth;
 pub mod battles;
+pub mod tournaments;
 
 use actix_web::web;
 
@@ -11,4 +12,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     armies::routes(cfg);
     battles::routes(cfg);
+    tournaments::routes(cfg);
 }

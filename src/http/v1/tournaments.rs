@@ -1,0 +1,356 @@
+//! /v1/tournaments: create, read (with rounds and pairings), list, PATCH (status transitions),
+//! register/withdraw, generate-pairings (through the Tournament actor) and standings.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::actors::tournament::TournamentError;
+use crate::domain::tournament::{Format, TournamentStatus};
+use crate::http::{
+    errors::V1Error,
+    extract::{V1Auth, V1Organizer},
+    pagination::{v1_page, Cursor, V1PageQuery},
+    AppState,
+};
+use crate::store::{
+    now_ms,
+    tournaments::{Tournament, TournamentFilter},
+};
+
+mod play;
+mod view;
+
+pub use play::*;
+use view::{audit, base_view, cancel_battles, cents, date, full_view, load, rules, winner_so_far};
+
+impl From<TournamentError> for V1Error {
+    fn from(e: TournamentError) -> Self {
+        match e {
+            TournamentError::NotFound => not_found(),
+            TournamentError::Forbidden => V1Error::Forbidden(e.to_string()),
+            TournamentError::InvalidState(m) => state_conflict(m),
+            TournamentError::RoundUnfinished(m) => V1Error::Conflict {
+                code: "INVALID_BATTLE_STATE",
+                message: m,
+            },
+            TournamentError::Conflict(m) => V1Error::Conflict {
+                code: "CONFLICT",
+                message: m,
+            },
+            TournamentError::Pairing(m) => V1Error::field("participants", m),
+            TournamentError::Store(s) => s.into(),
+        }
+    }
+}
+
+pub(super) fn not_found() -> V1Error {
+    V1Error::not_found("tournament")
+}
+
+pub(super) fn state_conflict(message: String) -> V1Error {
+    V1Error::Conflict {
+        code: "INVALID_TOURNAMENT_STATE",
+        message,
+    }
+}
+
+/// `POST /tournaments` body.
+#[derive(Debug, Deserialize)]
+pub struct CreateReq {
+    name: String,
+    format: String,
+    max_participants: i64,
+    entry_fee: Option<f64>,
+    prize_pool: Option<f64>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    rules: Option<Value>,
+    /// `draft` (default) or `registration`.
+    status: Option<String>,
+}
+
+/// Create a tournament (organizer or admin).
+#[utoipa::path(post, path = "/v1/tournaments", responses((status = 201), (status = 403), (status = 422)), security(("bearer" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    V1Organizer(me): V1Organizer,
+    body: web::Json<CreateReq>,
+) -> Result<HttpResponse, V1Error> {
+    let b = body.into_inner();
+    let name = b.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(V1Error::field("name", "1 to 200 characters"));
+    }
+    let format = Format::parse(&b.format).ok_or_else(|| {
+        V1Error::field("format", "swiss, single_elimination or double_elimination")
+    })?;
+    if !(2..=1024).contains(&b.max_participants) {
+        return Err(V1Error::field("max_participants", "between 2 and 1024"));
+    }
+    let status = match b.status.as_deref() {
+        None | Some("draft") => TournamentStatus::Draft,
+        Some("registration") => TournamentStatus::Registration,
+        Some(_) => return Err(V1Error::field("status", "draft or registration")),
+    };
+    let (start, end) = (
+        date("start_date", b.start_date.as_deref())?,
+        date("end_date", b.end_date.as_deref())?,
+    );
+    if matches!((start, end), (Some(s), Some(e)) if e < s) {
+        return Err(V1Error::field("end_date", "not before start_date"));
+    }
+    let now = now_ms();
+    let t = Tournament {
+        id: Uuid::new_v4(),
+        name,
+        organizer_id: me.id,
+        status,
+        format,
+        max_participants: b.max_participants,
+        current_participants: 0,
+        entry_fee: cents("entry_fee", b.entry_fee)?.unwrap_or(0),
+        prize_pool: cents("prize_pool", b.prize_pool)?.unwrap_or(0),
+        start_date: start,
+        end_date: end,
+        rules: rules(b.rules)?,
+        winner_id: None,
+        created_at: now,
+        updated_at: now,
+    };
+    state.db.insert_tournament(&t).await?;
+    let view = full_view(&state, &t).await?;
+    audit(&state, &me, "tournament.create", t.id, view.clone()).await;
+    Ok(HttpResponse::Created().json(json!({ "tournament": view })))
+}
+
+/// A tournament with its rounds, pairings and participants.
+#[utoipa::path(get, path = "/v1/tournaments/{id}", responses((status = 200), (status = 404)), security(("bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    _me: V1Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, V1Error> {
+    let t = load(&state, *id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "tournament": full_view(&state, &t).await? })))
+}
+
+/// `GET /tournaments` query.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    format: Option<String>,
+    organizer_id: Option<Uuid>,
+    starts_after: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+    offset: Option<u32>,
+}
+
+/// Tournaments, newest first, filtered and cursor-paginated.
+#[utoipa::path(get, path = "/v1/tournaments", responses((status = 200), (status = 422)), security(("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _me: V1Auth,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, V1Error> {
+    let page = V1PageQuery {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+        offset: q.offset,
+    }
+    .parse()?;
+    if q.status
+        .as_deref()
+        .is_some_and(|s| TournamentStatus::parse(s).is_none())
+    {
+        return Err(V1Error::field(
+            "status",
+            "draft, registration, active, completed or cancelled",
+        ));
+    }
+    if q.format
+        .as_deref()
+        .is_some_and(|s| Format::parse(s).is_none())
+    {
+        return Err(V1Error::field(
+            "format",
+            "swiss, single_elimination or double_elimination",
+        ));
+    }
+    let f = TournamentFilter {
+        status: q.status.clone(),
+        format: q.format.clone(),
+        organizer_id: q.organizer_id,
+        starts_after: date("starts_after", q.starts_after.as_deref())?,
+    };
+    let rows = state
+        .db
+        .tournaments(
+            &f,
+            page.after.map(|c| (c.k, c.id)),
+            page.offset,
+            page.limit + 1,
+        )
+        .await?;
+    let v = v1_page(
+        rows.iter().map(|t| (t.created_at, t.id)).collect(),
+        page.limit,
+        |r| Cursor {
+            k: r.0,
+            id: r.1.to_string(),
+        },
+    );
+    let data: Vec<Value> = rows
+        .iter()
+        .take(page.limit as usize)
+        .map(base_view)
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "data": data, "pagination": v["pagination"] })))
+}
+
+/// `PATCH /tournaments/{id}` body.
+#[derive(Debug, Deserialize)]
+pub struct PatchReq {
+    name: Option<String>,
+    status: Option<String>,
+    max_participants: Option<i64>,
+    entry_fee: Option<f64>,
+    prize_pool: Option<f64>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    rules: Option<Value>,
+}
+
+/// Organizer edits and status transitions (`draft → registration → active → completed`, or
+/// `cancelled`; anything else is 409).
+#[utoipa::path(patch, path = "/v1/tournaments/{id}", responses((status = 200), (status = 403), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn patch(
+    state: web::Data<AppState>,
+    V1Auth(me): V1Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<PatchReq>,
+) -> Result<HttpResponse, V1Error> {
+    let old = load(&state, *id).await?;
+    if !me.is_owner_or_admin(old.organizer_id) {
+        return Err(V1Error::Forbidden(
+            "only the tournament's organizer or an admin may change it".into(),
+        ));
+    }
+    if matches!(
+        old.status,
+        TournamentStatus::Completed | TournamentStatus::Cancelled
+    ) {
+        return Err(state_conflict(format!(
+            "the tournament is {}",
+            old.status.as_str()
+        )));
+    }
+    let b = body.into_inner();
+    let mut t = old.clone();
+    let next = match b.status.as_deref() {
+        None => old.status,
+        Some(s) => TournamentStatus::parse(s).ok_or_else(|| {
+            V1Error::field(
+                "status",
+                "draft, registration, active, completed or cancelled",
+            )
+        })?,
+    };
+    if next != old.status && !old.status.can_move_to(next) {
+        return Err(state_conflict(format!(
+            "cannot move from {} to {}",
+            old.status.as_str(),
+            next.as_str()
+        )));
+    }
+    if let Some(n) = b.name {
+        let n = n.trim().to_string();
+        if n.is_empty() || n.chars().count() > 200 {
+            return Err(V1Error::field("name", "1 to 200 characters"));
+        }
+        t.name = n;
+    }
+    let open = matches!(
+        old.status,
+        TournamentStatus::Draft | TournamentStatus::Registration
+    );
+    if b.rules.is_some() || b.max_participants.is_some() {
+        if !open {
+            return Err(state_conflict(
+                "rules and capacity are fixed once the tournament is active".into(),
+            ));
+        }
+        if let Some(m) = b.max_participants {
+            if !(2..=1024).contains(&m) || m < old.current_participants {
+                return Err(V1Error::field(
+                    "max_participants",
+                    "between 2 and 1024, not below current_participants",
+                ));
+            }
+            t.max_participants = m;
+        }
+        if b.rules.is_some() {
+            t.rules = rules(b.rules)?;
+        }
+    }
+    t.entry_fee = cents("entry_fee", b.entry_fee)?.unwrap_or(t.entry_fee);
+    t.prize_pool = cents("prize_pool", b.prize_pool)?.unwrap_or(t.prize_pool);
+    t.start_date = date("start_date", b.start_date.as_deref())?.or(t.start_date);
+    t.end_date = date("end_date", b.end_date.as_deref())?.or(t.end_date);
+    if next == TournamentStatus::Active && old.current_participants < 2 {
+        return Err(state_conflict(
+            "at least 2 participants are needed to start".into(),
+        ));
+    }
+    // Completion goes through `complete_tournament` (it also counts the win).
+    t.status = if next == TournamentStatus::Completed {
+        old.status
+    } else {
+        next
+    };
+    t.updated_at = now_ms();
+    if !state.db.update_tournament(&t, old.status).await? {
+        return Err(V1Error::Conflict {
+            code: "CONFLICT",
+            message: "the tournament changed concurrently; retry".into(),
+        });
+    }
+    if next == TournamentStatus::Completed {
+        let winner = winner_so_far(&state, &t).await?;
+        state
+            .db
+            .complete_tournament(t.id, winner, t.updated_at)
+            .await?;
+    }
+    if next == TournamentStatus::Cancelled {
+        cancel_battles(&state, &t).await?;
+    }
+    let t = load(&state, *id).await?;
+    let view = full_view(&state, &t).await?;
+    audit(
+        &state,
+        &me,
+        "tournament.update",
+        t.id,
+        json!({"before": base_view(&old), "after": base_view(&t)}),
+    )
+    .await;
+    Ok(HttpResponse::Ok().json(json!({ "tournament": view })))
+}
+
+/// Routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/tournaments", web::post().to(create))
+        .route("/tournaments", web::get().to(list))
+        .route("/tournaments/{id}", web::get().to(get))
+        .route("/tournaments/{id}", web::patch().to(patch))
+        .route("/tournaments/{id}/register", web::post().to(register))
+        .route("/tournaments/{id}/register", web::delete().to(withdraw))
+        .route(
+            "/tournaments/{id}/generate-pairings",
+            web::post().to(generate_pairings),
+        )
+        .route("/tournaments/{id}/standings", web::get().to(standings));
+}

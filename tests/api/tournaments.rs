@@ -1,0 +1,354 @@
+//! Tournaments over real HTTP: swiss, single and double elimination played to the end through
+//! the battle endpoints, registration rules, permissions, and the round clock's announcements.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{spawn_app, TestApp};
+
+mod access;
+mod brackets;
+mod clock;
+
+/// A registered player: id, token, army.
+struct P {
+    id: String,
+    token: String,
+    army: String,
+}
+
+async fn promote(app: &TestApp, name: &str, role: warroom::auth::Role) -> (String, String) {
+    let (user, _, _) = app.register_v1(name).await;
+    let db = warroom::store::Db::connect(&app.config.database)
+        .await
+        .unwrap();
+    assert!(db.set_role(name, role).await.unwrap());
+    db.pool.close().await;
+    // The role is in the token: sign in again.
+    let r: Value = app
+        .post(
+            "/v1/auth/login",
+            &json!({"username": name, "password": "Secret-pass1"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    (
+        user["id"].as_str().unwrap().into(),
+        r["access_token"].as_str().unwrap().into(),
+    )
+}
+
+async fn organizer(app: &TestApp, name: &str) -> (String, String) {
+    promote(app, name, warroom::auth::Role::Organizer).await
+}
+
+async fn army(app: &TestApp, token: &str, faction: &str, points: i64) -> String {
+    let r = app
+        .post_auth(
+            "/v1/armies",
+            token,
+            &json!({"name": "List", "faction_id": faction, "points_value": points,
+                "army_list": {"units": [{"name": "Captain", "points": 100}]}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    v["army"]["id"].as_str().unwrap().into()
+}
+
+async fn player(app: &TestApp, name: &str) -> P {
+    let (u, token, _) = app.register_v1(name).await;
+    let army = army(app, &token, "fac_custodes", 2000).await;
+    P {
+        id: u["id"].as_str().unwrap().into(),
+        token,
+        army,
+    }
+}
+
+async fn create(app: &TestApp, token: &str, format: &str, max: u32, rules: Value) -> String {
+    let r = app
+        .post_auth(
+            "/v1/tournaments",
+            token,
+            &json!({"name": "Winter 40K Championship", "format": format, "max_participants": max,
+                "entry_fee": 25.00, "start_date": "2030-02-01T09:00:00Z", "status": "registration",
+                "rules": rules}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["tournament"]["entry_fee"], 25.0);
+    v["tournament"]["id"].as_str().unwrap().into()
+}
+
+async fn patch(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
+    app.http
+        .patch(app.url(&format!("/v1/tournaments/{id}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Creates a tournament of `n` fresh players, registers them all and activates it.
+async fn field(app: &TestApp, org: &str, format: &str, n: usize, rules: Value) -> (String, Vec<P>) {
+    let id = create(app, org, format, 64, rules).await;
+    let mut ps = Vec::new();
+    for i in 0..n {
+        let p = player(app, &format!("{}{n}p{i}", &format[..4])).await;
+        let r = app
+            .post_auth(
+                &format!("/v1/tournaments/{id}/register"),
+                &p.token,
+                &json!({"army_id": p.army}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        ps.push(p);
+    }
+    assert_eq!(
+        patch(app, org, &id, json!({"status": "active"}))
+            .await
+            .status(),
+        200
+    );
+    (id, ps)
+}
+
+async fn generate(app: &TestApp, token: &str, id: &str) -> reqwest::Response {
+    app.post_auth(
+        &format!("/v1/tournaments/{id}/generate-pairings"),
+        token,
+        &json!({}),
+    )
+    .await
+}
+
+fn seed_of(ps: &[P], id: &Value) -> usize {
+    ps.iter()
+        .position(|p| p.id == id.as_str().unwrap())
+        .unwrap()
+}
+
+/// Completes a battle through the battle endpoint (as the organizer): `winner` gets 60 VP.
+async fn complete(app: &TestApp, token: &str, pairing: &Value, winner: &Value) {
+    let (a, b) = (&pairing["player1_id"], &pairing["player2_id"]);
+    let loser = if winner == a { b } else { a };
+    let body = json!({"winner_id": winner, "final_scores": {
+        winner.as_str().unwrap(): {"victory_points": 60}, loser.as_str().unwrap(): {"victory_points": 40}}});
+    let url = format!(
+        "/v1/battles/{}/complete",
+        pairing["battle_id"].as_str().unwrap()
+    );
+    let r = app.post_auth(&url, token, &body).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+async fn ws(
+    app: &TestApp,
+    token: &str,
+    battle: &str,
+) -> impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin {
+    let url = format!("ws://{}/v1/ws/battles/{battle}?token={token}", app.addr);
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+async fn next_of(
+    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+    kind: &str,
+) -> Value {
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("event in time")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = m {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+}
+
+/// Plays rounds until the tournament completes; `pick` chooses each winner. Returns the rounds.
+async fn play_out(
+    app: &TestApp,
+    org: &str,
+    id: &str,
+    ps: &[P],
+    pick: impl Fn(&Value) -> Value,
+) -> Vec<Value> {
+    let mut rounds: Vec<Value> = Vec::new();
+    let mut last_table = None;
+    loop {
+        let r = generate(app, org, id).await;
+        if r.status() == 409 && !rounds.is_empty() {
+            // The last result completed the tournament before this request was handled.
+            break;
+        }
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let round: Value = r.json::<Value>().await.unwrap()["round"].clone();
+        let pairings = round["pairings"].as_array().unwrap().clone();
+        let tables: BTreeSet<u64> = pairings
+            .iter()
+            .map(|p| p["table_number"].as_u64().unwrap())
+            .collect();
+        assert_eq!(tables.len(), pairings.len(), "distinct tables");
+        // The round's clocks started together.
+        for p in &pairings {
+            let url = format!("/v1/battles/{}", p["battle_id"].as_str().unwrap());
+            let b: Value = app.get_auth(&url, org).await.json().await.unwrap();
+            assert_eq!(b["battle"]["status"], "in_progress");
+            assert_eq!(b["battle"]["tournament_id"], id);
+        }
+        let r = generate(app, org, id).await;
+        assert_eq!(r.status(), 409);
+        let code = r.json::<Value>().await.unwrap()["error"]["code"].clone();
+        assert_eq!(code, "INVALID_BATTLE_STATE");
+        let (last, rest) = pairings.split_last().unwrap();
+        for p in rest {
+            complete(app, org, p, &pick(p)).await;
+        }
+        // Watch the last table: it hears the tournament end if this was the last round.
+        let mut sock = ws(app, &ps[0].token, last["battle_id"].as_str().unwrap()).await;
+        next_of(&mut sock, "connected").await;
+        complete(app, org, last, &pick(last)).await;
+        last_table = Some(sock);
+        rounds.push(round);
+        assert!(rounds.len() < 20, "never finishes");
+    }
+    let ev = next_of(last_table.as_mut().unwrap(), "tournament_completed").await;
+    assert_eq!(ev["tournament_id"], id);
+    let t = tournament(app, org, id).await;
+    assert_eq!(t["status"], "completed");
+    assert_eq!(t["winner_id"], ev["winner_id"]);
+    let r = generate(app, org, id).await;
+    assert_eq!(r.status(), 409, "no round after the end");
+    rounds
+}
+
+async fn wins(app: &TestApp, token: &str) -> i64 {
+    let v: Value = app
+        .get_auth("/v1/auth/profile", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    v["user"]["tournament_wins"].as_i64().unwrap()
+}
+
+async fn tournament(app: &TestApp, token: &str, id: &str) -> Value {
+    app.get_auth(&format!("/v1/tournaments/{id}"), token)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["tournament"]
+        .clone()
+}
+
+#[tokio::test]
+async fn swiss_8_players_over_3_rounds() {
+    let app = spawn_app().await;
+    let (_, org) = organizer(&app, "orga").await;
+    let (id, ps) = field(
+        &app,
+        &org,
+        "swiss",
+        8,
+        json!({"points_limit": 2000, "time_limit": 3600}),
+    )
+    .await;
+    // Player 1 (better seed) wins, except at table 2 where player 2 does.
+    let rounds = play_out(&app, &org, &id, &ps, |p| {
+        if p["table_number"] == 2 {
+            p["player2_id"].clone()
+        } else {
+            p["player1_id"].clone()
+        }
+    })
+    .await;
+    assert_eq!(rounds.len(), 3);
+    let mut met = BTreeSet::new();
+    for r in &rounds {
+        let mut seen = BTreeSet::new();
+        for p in r["pairings"].as_array().unwrap() {
+            let (a, b) = (
+                seed_of(&ps, &p["player1_id"]),
+                seed_of(&ps, &p["player2_id"]),
+            );
+            assert!(seen.insert(a) && seen.insert(b), "once per round");
+            assert!(met.insert((a.min(b), a.max(b))), "no rematch");
+        }
+        assert_eq!(seen.len(), 8);
+    }
+    let t = tournament(&app, &org, &id).await;
+    assert_eq!(t["status"], "completed");
+    assert_eq!(t["rounds"].as_array().unwrap().len(), 3);
+    let s: Value = app
+        .get_auth(&format!("/v1/tournaments/{id}/standings"), &org)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = s["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 8);
+    for w in rows.windows(2) {
+        let key = |r: &Value| {
+            (
+                r["match_points"].as_i64().unwrap(),
+                r["vp_for"].as_i64().unwrap(),
+            )
+        };
+        assert!(key(&w[0]) >= key(&w[1]), "tie-break order");
+    }
+    assert_eq!(rows[0]["match_points"], 9);
+    assert_eq!(rows[0]["user_id"], t["winner_id"]);
+    let winner = &ps[seed_of(&ps, &t["winner_id"])];
+    assert_eq!(wins(&app, &winner.token).await, 1);
+}
+
+#[tokio::test]
+async fn swiss_7_players_with_byes() {
+    let app = spawn_app().await;
+    let (_, org) = organizer(&app, "orgb").await;
+    let (id, ps) = field(&app, &org, "swiss", 7, json!({})).await;
+    let rounds = play_out(&app, &org, &id, &ps, |p| p["player1_id"].clone()).await;
+    assert_eq!(rounds.len(), 3);
+    let byes: Vec<usize> = rounds.iter().map(|r| seed_of(&ps, &r["bye"])).collect();
+    assert_eq!(
+        byes.iter().collect::<BTreeSet<_>>().len(),
+        3,
+        "at most one bye each"
+    );
+    for r in &rounds {
+        assert_eq!(r["pairings"].as_array().unwrap().len(), 3);
+        assert!(r["explanation"].as_str().unwrap().contains("Bye"));
+    }
+    let s: Value = app
+        .get_auth(&format!("/v1/tournaments/{id}/standings"), &org)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let with_bye: Vec<&Value> = s["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["byes"] == 1)
+        .collect();
+    assert_eq!(with_bye.len(), 3);
+    assert!(
+        with_bye.iter().all(|r| r["wins"].as_i64().unwrap() >= 1),
+        "a bye scores as a win"
+    );
+}
