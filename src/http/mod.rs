@@ -3,6 +3,7 @@
 
 pub mod errors;
 pub mod extract;
+pub mod idempotency;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub game: Arc<crate::actors::game::Game>,
     /// Tournament actors (round clocks, results).
     pub tournaments: Arc<crate::actors::tournament::TournamentRegistry>,
+    /// Economy service: chain adapter, deposits, withdrawals, mints.
+    pub economy: Arc<crate::economy::Economy>,
 }
 
 /// Builds the actix-web application.

@@ -1,9 +1,13 @@
 //! /v2: the robot battle API.
 
+pub mod admin;
 pub mod algorithms;
 pub mod auth;
 pub mod battles;
+pub mod economy;
+pub mod pilots;
 pub mod robots;
+pub mod wallet;
 
 use actix_web::web;
 
@@ -13,4 +17,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     robots::routes(cfg);
     algorithms::routes(cfg);
     battles::routes(cfg);
+    wallet::routes(cfg);
+    economy::routes(cfg);
+    pilots::routes(cfg);
+    admin::routes(cfg);
 }
