@@ -8,12 +8,13 @@ CREATE TABLE wallet_nonces (
     issued_at BIGINT NOT NULL,
     used_at BIGINT
 );
--- Every signed message accepted for a link, so none is accepted twice.
+-- Every (wallet, signed message) accepted for a link, so no signature is accepted twice.
 CREATE TABLE wallet_used_messages (
-    message TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
     wallet_address TEXT NOT NULL,
-    used_at BIGINT NOT NULL
+    message TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    used_at BIGINT NOT NULL,
+    PRIMARY KEY (wallet_address, message)
 );
 
 -- One row per deposit, withdrawal or mint, with its chain status. `claim_hash` is the

@@ -216,13 +216,11 @@ impl Economy {
     }
 
     async fn emit(&self, user: Uuid, event: &str, data: serde_json::Value) {
-        if let Err(e) = self
-            .sio
-            .io()
-            .to(format!("user:{user}"))
-            .emit(event, &data)
-            .await
-        {
+        // `of` rather than `to`: after shutdown closed the namespace, `to` would panic.
+        let Some(ns) = self.sio.io().of("/") else {
+            return;
+        };
+        if let Err(e) = ns.to(format!("user:{user}")).emit(event, &data).await {
             tracing::debug!(error = %e, event, "emit to user room failed");
         }
     }

@@ -3,6 +3,9 @@
 
 mod auth;
 mod battles;
+mod economy;
+mod economy_admin;
+mod economy_wallet;
 mod errors;
 mod helpers;
 mod ops;
