@@ -12,8 +12,8 @@ fn warroom(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
         .env_remove("REDIS_URL")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 
@@ -24,7 +24,10 @@ fn devchain_commands_and_ledger_check() {
     let me = "0x00000000000000000000000000000000000000AA";
     let (ok, out) = warroom(d, &["devchain", "fund", me, "5"]);
     assert!(ok, "{out}");
-    assert!(out.trim().starts_with("0x") && out.trim().len() == 66, "{out}");
+    assert!(
+        out.trim().starts_with("0x") && out.trim().len() == 66,
+        "{out}"
+    );
     let (ok, out) = warroom(d, &["devchain", "transfer", "--from", me, "2"]);
     assert!(ok, "{out}");
     let (ok, out) = warroom(d, &["devchain", "balance", me]);
