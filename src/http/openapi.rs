@@ -41,6 +41,11 @@ impl Modify for Bearer {
         v2::algorithms::simulate,
         v2::battles::queue, v2::battles::leave, v2::battles::status, v2::battles::get,
         v2::battles::replay, v2::battles::history, v2::battles::live,
+        v2::wallet::nonce, v2::wallet::connect, v2::economy::rates, v2::economy::deposit,
+        v2::economy::withdraw, v2::economy::transactions, v2::economy::balance,
+        v2::pilots::mine, v2::pilots::mint, v2::pilots::detail, v2::pilots::metadata,
+        v2::admin::users, v2::admin::ban, v2::admin::seed_robots,
+        v2::admin::refresh_leaderboard, v2::admin::metrics,
     ),
     modifiers(&Bearer)
 )]

@@ -45,6 +45,7 @@ pub struct UsersQuery {
 }
 
 /// `GET /admin/users?q=&limit=&offset=`: search by username or email.
+#[utoipa::path(get, path = "/v2/admin/users", responses((status = 200), (status = 403)))]
 pub async fn users(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -82,6 +83,7 @@ pub struct BanReq {
 
 /// `PATCH /admin/users/{id}/ban`: takes effect at once — REST and handshakes refuse the user,
 /// live sockets in `user:{id}` are disconnected and ban hooks (matchmaking) are told.
+#[utoipa::path(patch, path = "/v2/admin/users/{id}/ban", responses((status = 200), (status = 403), (status = 404)))]
 pub async fn ban(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -130,6 +132,7 @@ pub async fn ban(
 }
 
 /// `POST /admin/robots/seed`: upserts the catalogue (idempotent).
+#[utoipa::path(post, path = "/v2/admin/robots/seed", responses((status = 200), (status = 403)))]
 pub async fn seed_robots(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -149,6 +152,7 @@ pub async fn seed_robots(
 }
 
 /// `POST /admin/leaderboard/refresh`: accepted; the leaderboard actor does the work.
+#[utoipa::path(post, path = "/v2/admin/leaderboard/refresh", responses((status = 202), (status = 403)))]
 pub async fn refresh_leaderboard(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -184,6 +188,7 @@ fn gauge_map(c: &dyn Collector) -> Value {
 }
 
 /// `GET /admin/metrics`: live figures from the Prometheus gauges plus ledger totals.
+#[utoipa::path(get, path = "/v2/admin/metrics", responses((status = 200), (status = 403)))]
 pub async fn metrics(
     state: web::Data<AppState>,
     req: HttpRequest,

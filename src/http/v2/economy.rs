@@ -52,6 +52,7 @@ pub async fn require_wallet(state: &AppState, user: Uuid) -> Result<String, V2Er
 }
 
 /// `GET /economy/rates`.
+#[utoipa::path(get, path = "/v2/economy/rates", responses((status = 200)))]
 pub async fn rates(state: web::Data<AppState>) -> HttpResponse {
     let r = &state.economy.config.rates;
     HttpResponse::Ok().json(json!({
@@ -84,6 +85,7 @@ fn amount_str(v: &Value) -> Result<String, V2Error> {
 }
 
 /// `POST /economy/deposit`: 202 PENDING; the worker verifies the transfer and credits GMO.
+#[utoipa::path(post, path = "/v2/economy/deposit", responses((status = 202), (status = 400), (status = 409)))]
 pub async fn deposit(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -130,6 +132,7 @@ pub struct WithdrawReq {
 }
 
 /// `POST /economy/withdraw`: GMO held at once, ELDR sent by the chain adapter.
+#[utoipa::path(post, path = "/v2/economy/withdraw", responses((status = 202), (status = 400)))]
 pub async fn withdraw(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -175,6 +178,7 @@ pub struct TxQuery {
 }
 
 /// `GET /economy/transactions`: newest first, offset pagination.
+#[utoipa::path(get, path = "/v2/economy/transactions", responses((status = 200), (status = 400)))]
 pub async fn transactions(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,
@@ -216,6 +220,7 @@ pub async fn transactions(
 }
 
 /// `GET /economy/balance`: off-chain balances and the linked wallet's on-chain ELDR.
+#[utoipa::path(get, path = "/v2/economy/balance", responses((status = 200), (status = 401)))]
 pub async fn balance(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,

@@ -18,6 +18,7 @@ pub struct MintReq {
 }
 
 /// `GET /users/me/pilots`.
+#[utoipa::path(get, path = "/v2/users/me/pilots", responses((status = 200), (status = 401)))]
 pub async fn mine(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,
@@ -53,6 +54,7 @@ fn check_fields(m: &MintReq) -> Result<(), V2Error> {
 }
 
 /// `POST /pilots/mint`: 202 with the mint tx hash; the pilot flies once the mint confirms.
+#[utoipa::path(post, path = "/v2/pilots/mint", responses((status = 202), (status = 400)))]
 pub async fn mint(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -103,6 +105,7 @@ pub async fn mint(
 }
 
 /// `GET /pilots/{id}`: public detail with ERC-721 `metadata`.
+#[utoipa::path(get, path = "/v2/pilots/{id}", responses((status = 200), (status = 404)))]
 pub async fn detail(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
@@ -116,6 +119,7 @@ pub async fn detail(
 }
 
 /// `GET /pilots/{id}/metadata`: the bare ERC-721 metadata JSON (a `tokenURI` target).
+#[utoipa::path(get, path = "/v2/pilots/{id}/metadata", responses((status = 200), (status = 404)))]
 pub async fn metadata(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,

@@ -68,6 +68,7 @@ impl From<LinkError> for V2Error {
 }
 
 /// `GET /auth/wallet/nonce`: a nonce and the exact message to sign.
+#[utoipa::path(get, path = "/v2/auth/wallet/nonce", responses((status = 200), (status = 401)))]
 pub async fn nonce(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,
@@ -81,6 +82,7 @@ pub async fn nonce(
 }
 
 /// `POST /auth/wallet/connect`.
+#[utoipa::path(post, path = "/v2/auth/wallet/connect", responses((status = 200), (status = 400), (status = 401), (status = 409)))]
 pub async fn connect(
     state: web::Data<AppState>,
     req: HttpRequest,
