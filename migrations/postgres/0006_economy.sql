@@ -84,3 +84,12 @@ CREATE TABLE devchain_txs (
     status TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
+
+-- EVM adapter: each signed send stored under its economy row id before broadcast, so a retry
+-- rebroadcasts the same transaction instead of paying twice.
+CREATE TABLE evm_outbox (
+    reference TEXT PRIMARY KEY,
+    tx_hash TEXT NOT NULL,
+    raw_tx TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -6,6 +6,8 @@
 
 pub mod devchain;
 pub mod eip191;
+pub mod evm;
+pub mod evm_tx;
 
 use futures_util::future::BoxFuture;
 

@@ -8,7 +8,7 @@ use crate::config::ConfigError;
 use crate::domain::economy::{parse_eldr, Rates};
 
 /// Economy configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EconomyConfig {
     /// Rates and limits (`WARROOM_GMO_PER_ELDR`, `WARROOM_MIN_ELDR_DEPOSIT`,
     /// `WARROOM_MIN_ELDR_WITHDRAW`, `WARROOM_MAX_ELDR_WITHDRAW`, `WARROOM_WITHDRAW_FEE_BPS`).
@@ -24,6 +24,39 @@ pub struct EconomyConfig {
     pub poll: Duration,
     /// A deposit whose tx is still unknown after this fails (`CHAIN_DEPOSIT_TIMEOUT_MS`, 600000).
     pub deposit_timeout: Duration,
+    /// EVM adapter: the treasury's private key, hex (`CHAIN_PRIVATE_KEY`).
+    pub evm_key: Option<String>,
+    /// EVM adapter: blocks for a confirmation, the transaction's own included
+    /// (`CHAIN_CONFIRMATIONS`, 3).
+    pub confirmations: u64,
+}
+
+impl std::fmt::Debug for EvmKeyRedacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(<redacted>)"
+        } else {
+            "None"
+        })
+    }
+}
+
+/// Keeps the key out of `Debug` output (logs).
+struct EvmKeyRedacted<'a>(&'a Option<String>);
+
+impl std::fmt::Debug for EconomyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EconomyConfig")
+            .field("rates", &self.rates)
+            .field("mint_gmo", &self.mint_gmo)
+            .field("mint_gas_gmo", &self.mint_gas_gmo)
+            .field("devchain", &self.devchain)
+            .field("poll", &self.poll)
+            .field("deposit_timeout", &self.deposit_timeout)
+            .field("evm_key", &EvmKeyRedacted(&self.evm_key))
+            .field("confirmations", &self.confirmations)
+            .finish()
+    }
 }
 
 impl Default for EconomyConfig {
@@ -35,6 +68,8 @@ impl Default for EconomyConfig {
             devchain: DevChainConfig::default(),
             poll: Duration::from_millis(500),
             deposit_timeout: Duration::from_secs(600),
+            evm_key: None,
+            confirmations: 3,
         }
     }
 }

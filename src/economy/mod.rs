@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::chain::evm::{EvmChain, EvmConfig};
 use crate::chain::{devchain::DevChain, ChainAdapter, ChainError, TxState};
 use crate::domain::economy::format_eldr;
 use crate::realtime::sio::SioEntry;
@@ -42,27 +43,57 @@ pub enum Step {
 }
 
 impl Economy {
-    /// Builds the service on the embedded dev chain (the default) and gives its treasury the
-    /// genesis supply. `CHAIN_RPC_URL` is not supported yet: the dev chain is used and a
-    /// warning logged.
+    /// Builds the service: the EVM adapter when `CHAIN_RPC_URL` is set (it then needs
+    /// `CHAIN_PRIVATE_KEY`, `CHAIN_TOKEN_ADDRESS` and `CHAIN_PILOT_ADDRESS`), otherwise the
+    /// embedded dev chain, whose treasury gets its genesis supply.
     pub async fn new(
         db: Db,
         config: EconomyConfig,
         rpc_url: Option<&str>,
         sio: Arc<dyn SioEntry>,
     ) -> Result<Arc<Self>, ChainError> {
-        if let Some(url) = rpc_url {
-            tracing::warn!(%url, "CHAIN_RPC_URL is set but the EVM adapter is not built yet; using the embedded dev chain");
-        }
-        let dev = DevChain::new(db.clone(), config.devchain.clone());
-        dev.ensure_genesis().await?;
+        let chain: Arc<dyn ChainAdapter> = match rpc_url {
+            Some(url) => Arc::new(Self::evm(&db, &config, url).await?),
+            None => {
+                let dev = DevChain::new(db.clone(), config.devchain.clone());
+                dev.ensure_genesis().await?;
+                Arc::new(dev)
+            }
+        };
+        tracing::info!(
+            chain = chain.name(),
+            token = chain.token(),
+            treasury = chain.treasury(),
+            "chain adapter ready"
+        );
         Ok(Arc::new(Self {
             config,
-            chain: Arc::new(dev),
+            chain,
             db,
             sio,
             kick: tokio::sync::Notify::new(),
         }))
+    }
+
+    async fn evm(db: &Db, config: &EconomyConfig, url: &str) -> Result<EvmChain, ChainError> {
+        let key_hex = config.evm_key.as_deref().ok_or_else(|| {
+            ChainError::Rejected("CHAIN_RPC_URL needs CHAIN_PRIVATE_KEY (the treasury key)".into())
+        })?;
+        let bytes = hex::decode(key_hex.trim().trim_start_matches("0x"))
+            .map_err(|_| ChainError::Rejected("CHAIN_PRIVATE_KEY is not hex".into()))?;
+        let key = k256::ecdsa::SigningKey::from_slice(&bytes)
+            .map_err(|_| ChainError::Rejected("CHAIN_PRIVATE_KEY is not a secp256k1 key".into()))?;
+        EvmChain::connect(
+            db.clone(),
+            EvmConfig {
+                url: url.to_string(),
+                token: config.devchain.token.clone(),
+                pilots: config.devchain.pilots.clone(),
+                key,
+                confirmations: config.confirmations,
+            },
+        )
+        .await
     }
 
     /// Wakes the worker (new work was queued).

@@ -5,6 +5,7 @@ mod auth;
 mod battles;
 mod economy;
 mod economy_admin;
+mod economy_evm;
 mod economy_wallet;
 mod errors;
 mod helpers;
