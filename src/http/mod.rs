@@ -112,6 +112,7 @@ pub fn app(
                     web::PathConfig::default()
                         .error_handler(|e, _| V2Error::Validation(format!("path: {e}")).into()),
                 )
+                .wrap(from_fn(idempotency::middleware))
                 .wrap(from_fn(ratelimit::v2))
                 .configure(v2::routes)
                 .default_service(web::to(|| async {

@@ -601,3 +601,49 @@ async fn withdrawal_bounds_failure_refund_and_idempotency() {
     assert_eq!(gmo(&app, &token).await, 900, "refunded with its fee");
     assert_ledger_ok(&db).await;
 }
+
+#[tokio::test]
+async fn idempotency_key_covers_every_v2_post() {
+    let app = econ_app().await;
+    let db = db(&app).await;
+    let (_, token) = app.register_v2("repeater").await;
+    let robots: Value = app
+        .get_auth("/v2/robots", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cheap = robots["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["is_starter"] == false && r["gmo_cost"] == 800)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let buy = |key: &'static str| {
+        app.http
+            .post(app.url(&format!("/v2/users/me/robots/{cheap}/purchase")))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .json(&json!({}))
+            .send()
+    };
+    let first = buy("buy-1").await.unwrap();
+    let status = first.status();
+    assert!(status.is_success(), "{status}");
+    let a: Value = first.json().await.unwrap();
+    let again = buy("buy-1").await.unwrap();
+    assert_eq!(again.status(), status);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), a);
+    assert_eq!(gmo(&app, &token).await, 200, "charged once");
+    // A failure is not stored: the key is released (here: ALREADY_OWNED both times).
+    let r = buy("buy-2").await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = buy("buy-2").await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("idempotent-replayed").is_none());
+    assert_ledger_ok(&db).await;
+}

@@ -1,7 +1,7 @@
 //! /v2/economy: rates, deposits, withdrawals, history and balances. Thin: the money moves are
 //! in `src/store/economy.rs`, the arithmetic in `src/domain/economy.rs`.
 
-use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -10,7 +10,6 @@ use crate::domain::economy::{self as math, format_eldr, AmountError};
 use crate::http::{
     errors::V2Error,
     extract::V2Auth,
-    idempotency::idempotent,
     pagination::{v2_page, V2PageQuery},
     AppState,
 };
@@ -88,41 +87,33 @@ fn amount_str(v: &Value) -> Result<String, V2Error> {
 #[utoipa::path(post, path = "/v2/economy/deposit", responses((status = 202), (status = 400), (status = 409)))]
 pub async fn deposit(
     state: web::Data<AppState>,
-    req: HttpRequest,
     V2Auth(user): V2Auth,
     body: web::Json<DepositReq>,
 ) -> Result<HttpResponse, V2Error> {
-    let st = state.clone();
-    idempotent(&state, &req, user.id, || async move {
-        let hash = body.tx_hash.trim().to_ascii_lowercase();
-        let hex_ok = hash
-            .strip_prefix("0x")
-            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        if !hex_ok {
-            return Err(V2Error::Validation(
-                "tx_hash must be 0x followed by 64 hex digits".into(),
-            ));
-        }
-        let nano = math::parse_eldr(&amount_str(&body.eldr_amount)?)?;
-        let gmo = math::quote_deposit(&st.economy.config.rates, nano)?;
-        let wallet = require_wallet(&st, user.id).await?;
-        let (row, _) = st
-            .db
-            .create_deposit(user.id, &hash, &wallet, nano, gmo)
-            .await?;
-        st.economy.kick();
-        Ok((
-            StatusCode::ACCEPTED,
-            json!({
-                "log_id": row.id.to_string(),
-                "status": row.status,
-                "tx_hash": row.tx_hash,
-                "eldr_amount": format_eldr(row.eldr_amount),
-                "gmo_expected": row.gmo_amount,
-            }),
-        ))
-    })
-    .await
+    let hash = body.tx_hash.trim().to_ascii_lowercase();
+    let hex_ok = hash
+        .strip_prefix("0x")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !hex_ok {
+        return Err(V2Error::Validation(
+            "tx_hash must be 0x followed by 64 hex digits".into(),
+        ));
+    }
+    let nano = math::parse_eldr(&amount_str(&body.eldr_amount)?)?;
+    let gmo = math::quote_deposit(&state.economy.config.rates, nano)?;
+    let wallet = require_wallet(&state, user.id).await?;
+    let (row, _) = state
+        .db
+        .create_deposit(user.id, &hash, &wallet, nano, gmo)
+        .await?;
+    state.economy.kick();
+    Ok(HttpResponse::Accepted().json(json!({
+        "log_id": row.id.to_string(),
+        "status": row.status,
+        "tx_hash": row.tx_hash,
+        "eldr_amount": format_eldr(row.eldr_amount),
+        "gmo_expected": row.gmo_amount,
+    })))
 }
 
 /// `POST /economy/withdraw` body.
@@ -135,36 +126,28 @@ pub struct WithdrawReq {
 #[utoipa::path(post, path = "/v2/economy/withdraw", responses((status = 202), (status = 400)))]
 pub async fn withdraw(
     state: web::Data<AppState>,
-    req: HttpRequest,
     V2Auth(user): V2Auth,
     body: web::Json<WithdrawReq>,
 ) -> Result<HttpResponse, V2Error> {
-    let st = state.clone();
-    idempotent(&state, &req, user.id, || async move {
-        let q = math::quote_withdrawal(&st.economy.config.rates, body.gmo_amount)?;
-        let wallet = require_wallet(&st, user.id).await?;
-        let row = st.db.create_withdrawal(user.id, &wallet, &q).await?;
-        // Send at once so the response carries the tx hash; the worker retries if this fails.
-        if let Err(e) = st.economy.advance(&row).await {
-            tracing::warn!(error = %e, "withdrawal send deferred to the worker");
-        }
-        let row = st.db.econ_tx(row.id).await?.unwrap_or(row);
-        st.economy.balance_updated(user.id).await;
-        st.economy.kick();
-        Ok((
-            StatusCode::ACCEPTED,
-            json!({
-                "log_id": row.id.to_string(),
-                "status": row.status,
-                "tx_hash": row.tx_hash,
-                "gmo_amount": q.gmo_amount,
-                "eldr_amount": format_eldr(q.eldr_amount),
-                "fee_eldr": format_eldr(q.fee_eldr),
-                "reason": row.reason,
-            }),
-        ))
-    })
-    .await
+    let q = math::quote_withdrawal(&state.economy.config.rates, body.gmo_amount)?;
+    let wallet = require_wallet(&state, user.id).await?;
+    let row = state.db.create_withdrawal(user.id, &wallet, &q).await?;
+    // Send at once so the response carries the tx hash; the worker retries if this fails.
+    if let Err(e) = state.economy.advance(&row).await {
+        tracing::warn!(error = %e, "withdrawal send deferred to the worker");
+    }
+    let row = state.db.econ_tx(row.id).await?.unwrap_or(row);
+    state.economy.balance_updated(user.id).await;
+    state.economy.kick();
+    Ok(HttpResponse::Accepted().json(json!({
+        "log_id": row.id.to_string(),
+        "status": row.status,
+        "tx_hash": row.tx_hash,
+        "gmo_amount": q.gmo_amount,
+        "eldr_amount": format_eldr(q.eldr_amount),
+        "fee_eldr": format_eldr(q.fee_eldr),
+        "reason": row.reason,
+    })))
 }
 
 /// `GET /economy/transactions` query.

@@ -1,13 +1,13 @@
 //! /v2 pilots: list, mint (GMO price + gas, ERC-721 through the chain adapter), detail with
 //! ERC-721 metadata.
 
-use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::economy::require_wallet;
-use crate::http::{errors::V2Error, extract::V2Auth, idempotency::idempotent, AppState};
+use crate::http::{errors::V2Error, extract::V2Auth, AppState};
 use crate::store::pilots::MintRequest;
 
 /// `POST /pilots/mint` body.
@@ -57,51 +57,43 @@ fn check_fields(m: &MintReq) -> Result<(), V2Error> {
 #[utoipa::path(post, path = "/v2/pilots/mint", responses((status = 202), (status = 400)))]
 pub async fn mint(
     state: web::Data<AppState>,
-    req: HttpRequest,
     V2Auth(user): V2Auth,
     body: web::Json<MintReq>,
 ) -> Result<HttpResponse, V2Error> {
-    let st = state.clone();
-    idempotent(&state, &req, user.id, || async move {
-        check_fields(&body)?;
-        let wallet = require_wallet(&st, user.id).await?;
-        let cfg = &st.economy.config;
-        let (pilot, row) = st
-            .db
-            .mint_pilot(&MintRequest {
-                user: user.id,
-                wallet: &wallet,
-                name: body.name.trim(),
-                sprite_key: &body.sprite_key,
-                price: cfg.mint_gmo,
-                gas: cfg.mint_gas_gmo,
-            })
-            .await?;
-        if let Err(e) = st.economy.advance(&row).await {
-            tracing::warn!(error = %e, "mint deferred to the worker");
-        }
-        let row = st.db.econ_tx(row.id).await?.unwrap_or(row);
-        st.economy.balance_updated(user.id).await;
-        st.economy.kick();
-        let status = if row.status == "FAILED" {
-            "FAILED"
-        } else {
-            "PENDING"
-        };
-        Ok((
-            StatusCode::ACCEPTED,
-            json!({
-                "pilot_id": pilot.id.to_string(),
-                "log_id": row.id.to_string(),
-                "tx_hash": row.tx_hash,
-                "status": status,
-                "gmo_cost": cfg.mint_gmo,
-                "gas_fee_gmo": cfg.mint_gas_gmo,
-                "bonus": pilot.stats,
-            }),
-        ))
-    })
-    .await
+    check_fields(&body)?;
+    let wallet = require_wallet(&state, user.id).await?;
+    let cfg = &state.economy.config;
+    let (pilot, row) = state
+        .db
+        .mint_pilot(&MintRequest {
+            user: user.id,
+            wallet: &wallet,
+            name: body.name.trim(),
+            sprite_key: &body.sprite_key,
+            price: cfg.mint_gmo,
+            gas: cfg.mint_gas_gmo,
+        })
+        .await?;
+    if let Err(e) = state.economy.advance(&row).await {
+        tracing::warn!(error = %e, "mint deferred to the worker");
+    }
+    let row = state.db.econ_tx(row.id).await?.unwrap_or(row);
+    state.economy.balance_updated(user.id).await;
+    state.economy.kick();
+    let status = if row.status == "FAILED" {
+        "FAILED"
+    } else {
+        "PENDING"
+    };
+    Ok(HttpResponse::Accepted().json(json!({
+        "pilot_id": pilot.id.to_string(),
+        "log_id": row.id.to_string(),
+        "tx_hash": row.tx_hash,
+        "status": status,
+        "gmo_cost": cfg.mint_gmo,
+        "gas_fee_gmo": cfg.mint_gas_gmo,
+        "bonus": pilot.stats,
+    })))
 }
 
 /// `GET /pilots/{id}`: public detail with ERC-721 `metadata`.
