@@ -335,3 +335,24 @@ impl ChainAdapter for EvmChain {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_and_amounts() {
+        assert_eq!(hex_u128(&json!("0x0")), Some(0));
+        assert_eq!(hex_u128(&json!("0x539")), Some(1337));
+        let word = format!("0x{:064x}", 2_500_000_000_000_000_000u128);
+        assert_eq!(wei_to_nano(&json!(word)), Some(2_500_000_000));
+        // Dust below a nano-ELDR cannot match a claimed amount.
+        assert_eq!(wei_to_nano(&json!("0x1")), None);
+        assert_eq!(hex_u128(&json!(format!("0x1{}", "0".repeat(40)))), None);
+        let t = json!("0x00000000000000000000000012ed9bbd5624e7505efc29e24a2b280ce2facf2e");
+        assert_eq!(
+            topic_address(&t),
+            "0x12ed9bbd5624e7505efc29e24a2b280ce2facf2e"
+        );
+    }
+}
