@@ -6,6 +6,7 @@ mod battles;
 mod economy;
 mod economy_admin;
 mod economy_evm;
+mod economy_spend;
 mod economy_wallet;
 mod errors;
 mod helpers;
