@@ -64,51 +64,21 @@ impl AuthUser {
     }
 }
 
-/// Told when an admin bans a user, so live state (queued matchmaking tickets, sessions) can
-/// drop that user at once. Register with [`BanList::on_ban`].
-pub trait BanHook: Send + Sync {
-    /// `user` was just banned.
-    fn banned(&self, user: Uuid);
-}
-
 /// Banned user ids, checked on every authenticated request and socket handshake.
-#[derive(Default)]
-pub struct BanList(
-    DashSet<Uuid>,
-    std::sync::RwLock<Vec<std::sync::Arc<dyn BanHook>>>,
-);
-
-impl std::fmt::Debug for BanList {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("BanList").field(&self.0).finish()
-    }
-}
+#[derive(Debug, Default)]
+pub struct BanList(DashSet<Uuid>);
 
 impl BanList {
     /// Is this user banned?
     pub fn contains(&self, id: &Uuid) -> bool {
         self.0.contains(id)
     }
-    /// Ban or unban (no hooks: used when loading bans at start).
+    /// Ban or unban.
     pub fn set(&self, id: Uuid, banned: bool) {
         if banned {
             self.0.insert(id);
         } else {
             self.0.remove(&id);
-        }
-    }
-    /// Registers a hook called by [`BanList::ban_now`].
-    pub fn on_ban(&self, hook: std::sync::Arc<dyn BanHook>) {
-        if let Ok(mut h) = self.1.write() {
-            h.push(hook);
-        }
-    }
-    /// Bans `id` and tells every hook (an admin ban taking effect at once).
-    pub fn ban_now(&self, id: Uuid) {
-        self.set(id, true);
-        let hooks = self.1.read().map(|h| h.clone()).unwrap_or_default();
-        for h in hooks {
-            h.banned(id);
         }
     }
 }

@@ -122,6 +122,25 @@ async fn ban_takes_effect_at_once() {
     let (user, token) = app.register_v2("rogue").await;
     let uid = user["id"].as_str().unwrap().to_string();
     let (client, mut rx) = socket(&app, &token, &["close"]).await;
+    // Queued for a battle.
+    let mine: Value = app
+        .get_auth("/v2/users/me/robots", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let robot = mine["data"][0]["user_robot_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post_auth(
+            "/v2/battles/queue",
+            &token,
+            &json!({"mode": "CASUAL", "robot_id": robot}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
 
     let r = app
         .http
@@ -162,6 +181,14 @@ async fn ban_takes_effect_at_once() {
         app.get_auth("/v2/economy/balance", &token).await.status(),
         200
     );
+    // The ban dropped the queue ticket.
+    let q: Value = app
+        .get_auth("/v2/battles/queue/status", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(q["status"], "IDLE", "{q}");
 
     // Unknown user, non-admin caller.
     let r = app

@@ -82,7 +82,7 @@ pub struct BanReq {
 }
 
 /// `PATCH /admin/users/{id}/ban`: takes effect at once — REST and handshakes refuse the user,
-/// live sockets in `user:{id}` are disconnected and ban hooks (matchmaking) are told.
+/// the user leaves any matchmaking queue and their live sockets are disconnected.
 #[utoipa::path(patch, path = "/v2/admin/users/{id}/ban", responses((status = 200), (status = 403), (status = 404)))]
 pub async fn ban(
     state: web::Data<AppState>,
@@ -102,13 +102,14 @@ pub async fn ban(
     if !state.db.set_banned(id, body.banned).await? {
         return Err(V2Error::NotFound("user".into()));
     }
+    state.bans.set(id, body.banned);
     if body.banned {
-        state.bans.ban_now(id);
+        // The live game drops the user's queue ticket and disconnects their session's sockets;
+        // any socket without a session is disconnected through the user's room.
+        state.game.kick(id).await;
         if let Err(e) = state.sio.io().to(format!("user:{id}")).disconnect().await {
             tracing::warn!(error = %e, "disconnecting banned user's sockets failed");
         }
-    } else {
-        state.bans.set(id, false);
     }
     let action = if body.banned {
         "admin.user.ban"
