@@ -36,6 +36,54 @@ pub enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
+    /// Ledger tools.
+    Ledger {
+        /// Ledger action.
+        #[command(subcommand)]
+        action: LedgerCommand,
+    },
+    /// The embedded dev chain (play the deposit flow locally).
+    Devchain {
+        /// Dev chain action.
+        #[command(subcommand)]
+        action: DevchainCommand,
+    },
+}
+
+/// `warroom ledger ...`
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check the invariant: every account's transfers sum to its balance, debits equal
+    /// credits. Exits 1 on a mismatch.
+    Check,
+}
+
+/// `warroom devchain ...` (amounts in ELDR, e.g. `2.5`)
+#[derive(Debug, Subcommand)]
+pub enum DevchainCommand {
+    /// Mint tokens to an address (a faucet).
+    Fund {
+        /// 0x address.
+        address: String,
+        /// ELDR amount.
+        amount: String,
+    },
+    /// Move tokens between addresses; `--to` defaults to the treasury (a deposit).
+    Transfer {
+        /// Sender.
+        #[arg(long)]
+        from: String,
+        /// Recipient (default: the treasury).
+        #[arg(long)]
+        to: Option<String>,
+        /// ELDR amount.
+        amount: String,
+    },
+    /// Show an address's token balance.
+    Balance {
+        /// 0x address.
+        address: String,
+    },
 }
 
 /// `warroom user ...`

@@ -88,6 +88,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Tracker `timer_update` period.
     pub timer_update: Duration,
+    /// Economy: rates, mint price, chain addresses and timing.
+    pub economy: crate::economy::config::EconomyConfig,
 }
 
 /// Error reading configuration.
@@ -239,6 +241,7 @@ impl Config {
             )? as usize,
             shutdown_timeout: ms("WARROOM_SHUTDOWN_TIMEOUT_MS", 10_000)?,
             timer_update: ms("WARROOM_TIMER_UPDATE_MS", 1000)?,
+            economy: crate::economy::config::EconomyConfig::from_map(vars)?,
         })
     }
 

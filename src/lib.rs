@@ -3,9 +3,11 @@
 
 pub mod actors;
 pub mod auth;
+pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod economy;
 pub mod http;
 pub mod metrics;
 pub mod realtime;

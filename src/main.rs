@@ -56,6 +56,12 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string())
         }),
         Command::Simulate { file, summary } => simulate(&file, summary),
+        Command::Ledger { action } => {
+            server::block_on_system(warroom::economy::commands::ledger(&config, action))
+        }
+        Command::Devchain { action } => {
+            server::block_on_system(warroom::economy::commands::devchain(&config, action))
+        }
         Command::User {
             action: UserCommand::Promote { name, role },
         } => match role.parse::<Role>() {

@@ -31,6 +31,9 @@ pub enum StartError {
     /// Socket or file IO.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// The chain adapter could not start.
+    #[error(transparent)]
+    Chain(#[from] crate::chain::ChainError),
 }
 
 /// Reads the signing key from config, or from `<data_dir>/.jwt_secret`, generating it once.
@@ -88,6 +91,14 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         config.sio_ping,
     );
     let hub = TableHub::new(config.rate_limits.v1_ws_per_user, sio.clone());
+    let economy = crate::economy::Economy::new(
+        db.clone(),
+        config.economy.clone(),
+        config.chain_rpc_url.as_deref(),
+        sio.clone(),
+    )
+    .await?;
+    economy.spawn_worker();
     let limits = Limiters::new(&config.rate_limits);
     let deps = TableDeps {
         db: db.clone(),
@@ -135,6 +146,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     Ok(AppState {
         leaderboard,
         game,
+        economy,
         tables,
         tournaments,
         config: Arc::new(config),

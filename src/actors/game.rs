@@ -271,10 +271,23 @@ impl Game {
             .await?;
         let mut fighter = Fighter::new(owned.robot, tree);
         fighter.upgrades = owned.upgrades;
+        // A pilot is optional; a named one must be the caller's (and minted or pending).
+        let mut pilot = Value::Null;
+        if let Some(pid) = req.pilot_id {
+            let stats = self
+                .db
+                .pilot_stats(user, pid)
+                .await?
+                .ok_or(GameError::NotFound("pilot"))?;
+            fighter.pilot = Some(stats);
+            if let Some(p) = self.db.pilot(pid).await? {
+                pilot = json!({ "id": p.id, "name": p.name, "sprite_key": p.sprite_key, "stats": p.stats });
+            }
+        }
         let snapshot = json!({
             "id": user, "username": me.username, "avatar_url": me.avatar_url, "level": me.level,
             "rating": rating.round() as i64,
-            "robot": owned.to_json(), "pilot": Value::Null,
+            "robot": owned.to_json(), "pilot": pilot,
         });
         Ok(Ticket::new(
             user,

@@ -3,6 +3,7 @@
 
 pub mod errors;
 pub mod extract;
+pub mod idempotency;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub game: Arc<crate::actors::game::Game>,
     /// Tournament actors (round clocks, results).
     pub tournaments: Arc<crate::actors::tournament::TournamentRegistry>,
+    /// Economy service: chain adapter, deposits, withdrawals, mints.
+    pub economy: Arc<crate::economy::Economy>,
 }
 
 /// Builds the actix-web application.
@@ -111,6 +114,7 @@ pub fn app(
                     web::PathConfig::default()
                         .error_handler(|e, _| V2Error::Validation(format!("path: {e}")).into()),
                 )
+                .wrap(from_fn(idempotency::middleware))
                 .wrap(from_fn(ratelimit::v2))
                 .configure(v2::routes)
                 .default_service(web::to(|| async {

@@ -43,6 +43,11 @@ impl Modify for Bearer {
         v2::battles::replay, v2::battles::history, v2::battles::live,
         v2::users::me, v2::users::patch_me, v2::users::stats, v2::users::public,
         v2::leaderboard::list, v2::leaderboard::me, v2::leaderboard::refresh,
+        v2::wallet::nonce, v2::wallet::connect, v2::economy::rates, v2::economy::deposit,
+        v2::economy::withdraw, v2::economy::transactions, v2::economy::balance,
+        v2::pilots::mine, v2::pilots::mint, v2::pilots::detail, v2::pilots::metadata,
+        v2::admin::users, v2::admin::ban, v2::admin::seed_robots,
+        v2::admin::metrics,
     ),
     modifiers(&Bearer)
 )]

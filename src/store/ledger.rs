@@ -297,9 +297,9 @@ impl Db {
         let mut flows: std::collections::BTreeMap<(String, String), i64> = Default::default();
         let mut transfers = 0;
         for r in sqlx::query(
-            "SELECT debit_account AS a, currency, -SUM(amount) AS s, COUNT(*) AS n \
+            "SELECT debit_account AS a, currency, -CAST(SUM(amount) AS BIGINT) AS s, COUNT(*) AS n \
              FROM ledger_transfers GROUP BY debit_account, currency \
-             UNION ALL SELECT credit_account AS a, currency, SUM(amount) AS s, 0 AS n \
+             UNION ALL SELECT credit_account AS a, currency, CAST(SUM(amount) AS BIGINT) AS s, 0 AS n \
              FROM ledger_transfers GROUP BY credit_account, currency",
         )
         .fetch_all(&self.pool)

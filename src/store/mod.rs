@@ -3,11 +3,14 @@
 //! SQL here is kept portable: `$N` placeholders (SQLite accepts them), TEXT ids and JSON,
 //! BIGINT unix-ms timestamps and BIGINT money. Migrations live per backend in `migrations/`.
 
+pub mod admin;
 pub mod algorithms;
 pub mod armies;
 pub mod audit;
+pub mod economy;
 pub mod leaderboard;
 pub mod ledger;
+pub mod pilots;
 pub mod robot_battles;
 pub mod roster;
 pub mod stats;
@@ -15,6 +18,7 @@ pub mod tokens;
 pub mod tournaments;
 pub mod tracker;
 pub mod users;
+pub mod wallet;
 
 use std::time::Duration;
 

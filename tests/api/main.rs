@@ -3,6 +3,11 @@
 
 mod auth;
 mod battles;
+mod economy;
+mod economy_admin;
+mod economy_evm;
+mod economy_spend;
+mod economy_wallet;
 mod errors;
 mod helpers;
 mod leaderboard;

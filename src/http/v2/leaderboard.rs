@@ -175,8 +175,19 @@ pub async fn me(
 #[tracing::instrument(skip_all, fields(admin = %admin.id))]
 pub async fn refresh(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     V2Admin(admin): V2Admin,
 ) -> Result<HttpResponse, V2Error> {
+    // Every admin action is audited (issue 7).
+    crate::http::v2::admin::audit(
+        &state,
+        &req,
+        admin.id,
+        "admin.leaderboard.refresh",
+        "leaderboard",
+        json!({}),
+    )
+    .await;
     let n = tokio::time::timeout(REFRESH_WAIT, state.leaderboard.send(Refresh))
         .await
         .map_err(unavailable)?

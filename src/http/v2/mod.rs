@@ -1,11 +1,15 @@
 //! /v2: the robot battle API.
 
+pub mod admin;
 pub mod algorithms;
 pub mod auth;
 pub mod battles;
+pub mod economy;
 pub mod leaderboard;
+pub mod pilots;
 pub mod robots;
 pub mod users;
+pub mod wallet;
 
 use actix_web::web;
 
@@ -17,4 +21,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     battles::routes(cfg);
     users::routes(cfg);
     leaderboard::routes(cfg);
+    wallet::routes(cfg);
+    economy::routes(cfg);
+    pilots::routes(cfg);
+    admin::routes(cfg);
 }
