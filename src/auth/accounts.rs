@@ -85,15 +85,27 @@ impl Registration {
     }
 }
 
+/// Runs an argon2 job on the blocking pool, at most one per core at a time: a sign-up storm
+/// then queues instead of taking every core from the live battles' tick timers.
+async fn hashing<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(n)
+    });
+    let _permit = slots.acquire().await.ok()?;
+    tokio::task::spawn_blocking(job).await.ok()
+}
+
 /// Creates the account and signs it in: returns the user and a refresh token.
 pub async fn register(
     state: &AppState,
     r: Registration,
 ) -> Result<(UserRecord, String), AccountError> {
     let pw = r.password.clone();
-    let hash = tokio::task::spawn_blocking(move || pw.hash())
+    let hash = hashing(move || pw.hash())
         .await
-        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        .ok_or_else(|| StoreError::Conflict("password hashing was interrupted".into()))?;
     let user = state
         .db
         .create_user(NewUser {
@@ -125,7 +137,7 @@ pub async fn login(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| credentials::dummy_hash().to_string());
     let candidate = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || credentials::verify_password(&candidate, &phc))
+    let ok = hashing(move || credentials::verify_password(&candidate, &phc))
         .await
         .unwrap_or(false);
     let user = match user {
