@@ -18,7 +18,11 @@ use crate::actors::table::{TableDeps, TableRegistry};
 use crate::auth::{BanList, JwtKeys};
 use crate::config::Config;
 use crate::http::{self, ratelimit::Limiters, AppState};
-use crate::realtime::{sio, table_ws::TableHub, upgrade};
+use crate::realtime::{
+    sio,
+    table_ws::{Heartbeat, TableHub},
+    upgrade,
+};
 use crate::store::{Db, StoreError};
 
 /// Why the server could not start.
@@ -78,7 +82,11 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         Persister::new(db.clone(), config.persist_max_wait, config.persist_max_rows)
     });
     let sio = sio::build(keys.clone(), bans.clone());
-    let hub = TableHub::new(config.rate_limits.v1_ws_per_user, sio.clone());
+    let heartbeat = Heartbeat {
+        interval: config.ws_ping_interval,
+        timeout: config.ws_pong_timeout,
+    };
+    let hub = TableHub::new(config.rate_limits.v1_ws_per_user, heartbeat, sio.clone());
     let limits = Limiters::new(&config.rate_limits);
     let deps = TableDeps {
         db: db.clone(),

@@ -187,7 +187,7 @@ impl Handler<Apply> for TableActor {
                 TableCommand::Complete(_) => "Complete".into(),
             };
             let r = match msg.cmd {
-                TableCommand::Act(a) => next.apply(a, now),
+                TableCommand::Act(a) => next.apply_as(a, Some(msg.user.id), now),
                 TableCommand::AdvanceRound => next.advance_round(now),
                 TableCommand::Complete(c) => next.complete(c, now),
             };

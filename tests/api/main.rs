@@ -7,3 +7,4 @@ mod helpers;
 mod ops;
 mod realtime;
 mod tracker;
+mod tracker_live;

@@ -31,7 +31,7 @@ mod timing;
 
 pub use chess::ChessClock;
 pub use clock::Clock;
-pub use events::{TrackerEvent, TurnView};
+pub use events::{TimeoutReason, TrackerEvent, TurnView};
 pub use model::*;
 
 use uuid::Uuid;
