@@ -8,3 +8,4 @@ mod ops;
 mod realtime;
 mod tracker;
 mod tracker_live;
+mod tracker_pages;
