@@ -90,9 +90,10 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     let limits = Limiters::new(&config.rate_limits);
     let deps = TableDeps {
         db: db.clone(),
-        persister: persister.clone(),
+        persister: persister.clone().recipient(),
         hub: hub.clone(),
         timer: config.timer_update,
+        time: Default::default(),
     };
     let tables = TableRegistry::new(deps, actix::Arbiter::current());
     let restored = tables.restore().await?;

@@ -9,24 +9,27 @@ use dashmap::DashMap;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::actors::persister::{Persist, Persister};
+use crate::actors::clock::TimeSource;
+use crate::actors::persister::Persist;
 use crate::auth::{AuthUser, Role};
 use crate::domain::tracker::{Action, Complete, Status, TrackerBattle, TrackerError, TrackerEvent};
 use crate::metrics::METRICS;
 use crate::realtime::table_ws::TableHub;
-use crate::store::{audit::audit_op, now_ms, rfc3339, tracker, Db, StoreError};
+use crate::store::{audit::audit_op, rfc3339, tracker, Db, StoreError};
 
 /// What an actor needs from the process.
 #[derive(Clone)]
 pub struct TableDeps {
     /// Database.
     pub db: Db,
-    /// Writer.
-    pub persister: Addr<Persister>,
+    /// Writer (the Persister; a recipient so a test can stand in for it).
+    pub persister: Recipient<Persist>,
     /// Fan-out.
     pub hub: Arc<TableHub>,
     /// `timer_update` period.
     pub timer: Duration,
+    /// Where "now" comes from (the wall clock, or tokio's clock in tests).
+    pub time: TimeSource,
 }
 
 /// A change requested over HTTP.
@@ -103,7 +106,7 @@ impl TableActor {
         if self.battle.status != Status::InProgress {
             return;
         }
-        let now = now_ms();
+        let now = self.deps.time.now_ms();
         let mut events = Vec::new();
         if !self.battle.clock.is_paused() {
             events.push(self.battle.timer_event(now));
@@ -172,7 +175,7 @@ impl Handler<Apply> for TableActor {
         let allowed = msg.user.role == Role::Admin
             || self.battle.players.iter().any(|p| p.user_id == msg.user.id)
             || msg.organizer == Some(msg.user.id);
-        let now = now_ms();
+        let now = self.deps.time.now_ms();
         let mut next = self.battle.clone();
         let result = if !allowed {
             Err(TableError::Forbidden)
@@ -235,6 +238,10 @@ impl Handler<Apply> for TableActor {
     }
 }
 
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;
+
 /// Maps battle ids to live actors, starting them on demand in the System arbiter.
 pub struct TableRegistry {
     map: Arc<DashMap<Uuid, Addr<TableActor>>>,
@@ -282,7 +289,7 @@ impl TableRegistry {
 
     /// Restores battles in progress after a restart, not charging the downtime to any turn.
     pub async fn restore(&self) -> Result<usize, StoreError> {
-        let now = now_ms();
+        let now = self.deps.time.now_ms();
         let battles = tracker::in_progress(&self.deps.db).await?;
         let n = battles.len();
         for mut b in battles {

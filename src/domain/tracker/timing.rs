@@ -8,6 +8,11 @@ use uuid::Uuid;
 
 use super::{ChessClock, Phase, Status, TimeoutReason, TrackerBattle, TrackerEvent, TurnView};
 
+/// Whole seconds, rounded up (`ms` is never negative here).
+fn ceil_s(ms: i64) -> i64 {
+    ms.saturating_add(999) / 1000
+}
+
 impl TrackerBattle {
     pub(super) fn turn_view(&self, now_ms: i64) -> TurnView {
         TurnView {
@@ -46,11 +51,13 @@ impl TrackerBattle {
     }
 
     /// Seconds left in the current turn (never negative; in chess-clock mode, the bank).
+    /// Rounded up, as countdowns are: a tick that lands a few ms late still shows the second
+    /// it belongs to, and 0 means the time is really out.
     pub fn time_remaining_s(&self, now_ms: i64) -> i64 {
         if self.chess_clock.is_some() {
-            return self.live_bank_ms(self.turn.player, now_ms) / 1000;
+            return ceil_s(self.live_bank_ms(self.turn.player, now_ms));
         }
-        self.clock.remaining_ms(self.limit_ms(), now_ms) / 1000
+        ceil_s(self.clock.remaining_ms(self.limit_ms(), now_ms))
     }
 
     /// Chess-clock mode: `player`'s bank right now. Only the turn being played draws on it;
@@ -74,7 +81,7 @@ impl TrackerBattle {
             self.players
                 .iter()
                 .enumerate()
-                .map(|(i, p)| (p.user_id, self.live_bank_ms(i, now_ms) / 1000))
+                .map(|(i, p)| (p.user_id, ceil_s(self.live_bank_ms(i, now_ms))))
                 .collect(),
         )
     }
@@ -100,7 +107,7 @@ impl TrackerBattle {
                     .collect();
                 json!({
                     "player_id": p.user_id,
-                    "bank_remaining": self.live_bank_ms(i, now_ms) / 1000,
+                    "bank_remaining": ceil_s(self.live_bank_ms(i, now_ms)),
                     "phase_time_ms": phases,
                 })
             })
