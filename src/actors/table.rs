@@ -82,6 +82,8 @@ pub struct TableActor {
     battle: TrackerBattle,
     deps: TableDeps,
     registry: Arc<DashMap<Uuid, Addr<TableActor>>>,
+    /// The `timer_update` interval, re-anchored whenever the clock starts running.
+    ticker: Option<SpawnHandle>,
 }
 
 fn event_json(id: Uuid, events: &[TrackerEvent]) -> Vec<Value> {
@@ -89,6 +91,30 @@ fn event_json(id: Uuid, events: &[TrackerEvent]) -> Vec<Value> {
 }
 
 impl TableActor {
+    fn new(
+        battle: TrackerBattle,
+        deps: TableDeps,
+        registry: Arc<DashMap<Uuid, Addr<TableActor>>>,
+    ) -> Self {
+        Self {
+            battle,
+            deps,
+            registry,
+            ticker: None,
+        }
+    }
+
+    /// (Re)starts the tick grid now. Called when the clock starts running (start, resume, a new
+    /// turn), so every tick lands just after a whole second of the turn: `time_remaining`
+    /// then steps down by exactly one per tick, whatever the scheduling jitter below a period.
+    /// Battles also end up with their ticks spread over the period instead of all at once.
+    fn anchor_ticks(&mut self, ctx: &mut Context<Self>) {
+        if let Some(h) = self.ticker.take() {
+            ctx.cancel_future(h);
+        }
+        self.ticker = Some(ctx.run_interval(self.deps.timer, |act, ctx| act.tick(ctx)));
+    }
+
     fn publish(&self, ctx: &mut Context<Self>, events: Vec<Value>) {
         let hub = self.deps.hub.clone();
         let id = self.battle.id;
@@ -145,7 +171,7 @@ impl Actor for TableActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(256);
         METRICS.actors.with_label_values(&["table"]).inc();
-        ctx.run_interval(self.deps.timer, |act, ctx| act.tick(ctx));
+        self.anchor_ticks(ctx);
         // Idle terminal battles leave memory after a minute.
         ctx.run_interval(Duration::from_secs(60), |act, ctx| {
             if matches!(act.battle.status, Status::Completed | Status::Cancelled) {
@@ -229,9 +255,14 @@ impl Handler<Apply> for TableActor {
                 }
             }
             .into_actor(self)
-            .map(move |r, act, _ctx| {
+            .map(move |r, act, ctx| {
                 r?;
+                let started = next.clock.running_since.is_some()
+                    && next.clock.running_since != act.battle.clock.running_since;
                 act.battle = next;
+                if started {
+                    act.anchor_ticks(ctx);
+                }
                 Ok(act.battle.clone())
             }),
         ))
@@ -266,10 +297,8 @@ impl TableRegistry {
         self.map
             .entry(id)
             .or_insert_with(|| {
-                TableActor::start_in_arbiter(&self.arbiter, move |_| TableActor {
-                    battle,
-                    deps,
-                    registry,
+                TableActor::start_in_arbiter(&self.arbiter, move |_| {
+                    TableActor::new(battle, deps, registry)
                 })
             })
             .clone()
