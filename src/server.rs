@@ -66,6 +66,7 @@ pub async fn open_db(config: &Config) -> Result<Db, StartError> {
     }
     let db = Db::connect(&config.database).await?;
     db.migrate().await?;
+    db.spawn_wal_checkpointer(Duration::from_millis(250));
     Ok(db)
 }
 
@@ -191,6 +192,7 @@ pub async fn run(
         tokio::join!(handle.stop(true), server)
     })
     .await;
+    let _ = tokio::time::timeout(shutdown_timeout, state.tables.checkpoint_all()).await;
     match tokio::time::timeout(shutdown_timeout, state.persister.send(Flush)).await {
         Ok(Ok(Ok(()))) => tracing::info!("persister flushed"),
         other => tracing::error!(?other, "persister flush failed"),

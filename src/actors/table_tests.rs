@@ -179,8 +179,9 @@ async fn timer_updates_and_turn_timeout_follow_paused_time() {
     let now = t.expect(11_500, "timer_update", 0).await;
     assert_eq!(now["current_turn"]["phase"], "movement");
     t.expect(12_500, "timer_update", 0).await;
-    // Every action (state + audit) and every tick (checkpoint) went through the Persister.
-    assert!(t.writes.load(Ordering::SeqCst) >= 4 * 2 + 12);
+    // Every action (state + audit) and every timeout (state + audit) went through the
+    // Persister; plain ticks only checkpoint every CHECKPOINT_PERIOD.
+    assert!(t.writes.load(Ordering::SeqCst) >= 5 * 2 + 2 * 2);
 }
 
 #[actix_rt::test]

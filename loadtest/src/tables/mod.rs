@@ -12,8 +12,9 @@
 //!   tick's `time_remaining` is exactly one less than the previous one. A watcher missed ticks
 //!   when the step is larger (`missed`), and saw a tick twice or out of order when it is 0 or
 //!   negative (`repeated`). `lagged` counts the server's "you skipped N messages" notices.
-//!   Lateness is arrival minus (the start PATCH's send time + n periods): an upper bound on
-//!   delivery latency that also contains the start's own commit time;
+//!   `lateness` is arrival minus (the start PATCH's send time + n periods): an upper bound on
+//!   delivery latency that also contains the start's own commit time; `jitter` is arrival
+//!   minus the battle's earliest observed phase: a lower bound;
 //! - `score_update` delivery: PATCH sent → each watcher received the new score.
 
 use std::{

@@ -36,6 +36,10 @@ pub(crate) struct TimerResult {
     pub(crate) dropped_watchers: usize,
     pub(crate) watchers_with_missing_ticks: usize,
     pub(crate) lateness: Summary,
+    /// Arrival minus the battle's best observed phase: how much later than its earliest tick
+    /// (over all its watchers) each tick arrived. A lower bound on delivery latency; its spread
+    /// is the delivery jitter.
+    pub(crate) jitter: Summary,
 }
 
 type Ws =
@@ -98,6 +102,7 @@ pub(crate) fn analyse_ticks(
     let (mut missed, mut repeated, mut lagged, mut received) = (0u64, 0u64, 0u64, 0u64);
     let (mut dropped, mut short) = (0usize, 0usize);
     let mut lateness = Vec::new();
+    let mut per_battle: std::collections::HashMap<usize, Vec<u64>> = Default::default();
     let limit_s = 14_400i64;
     for (b, log) in logs {
         lagged += log.lagged;
@@ -133,7 +138,16 @@ pub(crate) fn analyse_ticks(
             let n = (limit_s - left) as u64;
             let due = start + n * period_us;
             lateness.push(at.saturating_sub(due));
+            per_battle
+                .entry(*b)
+                .or_default()
+                .push(at.saturating_sub(n * period_us));
         }
+    }
+    let mut jitter = Vec::new();
+    for offsets in per_battle.values() {
+        let best = offsets.iter().copied().min().unwrap_or(0);
+        jitter.extend(offsets.iter().map(|o| o - best));
     }
     TimerResult {
         watchers: logs.len(),
@@ -145,5 +159,6 @@ pub(crate) fn analyse_ticks(
         dropped_watchers: dropped,
         watchers_with_missing_ticks: short,
         lateness: Summary::of_us(lateness),
+        jitter: Summary::of_us(jitter),
     }
 }
