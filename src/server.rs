@@ -66,13 +66,13 @@ pub async fn open_db(config: &Config) -> Result<Db, StartError> {
     }
     let db = Db::connect(&config.database).await?;
     db.migrate().await?;
-    db.spawn_wal_checkpointer(Duration::from_millis(250));
     Ok(db)
 }
 
 /// Builds shared state and starts the actors. Call inside an actix System.
 pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     let db = open_db(&config).await?;
+    db.spawn_wal_checkpointer(Duration::from_millis(250));
     let keys = JwtKeys::new(&jwt_secret(&config)?);
     let bans = Arc::new(BanList::default());
     for id in db.banned_user_ids().await? {
