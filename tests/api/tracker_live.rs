@@ -234,3 +234,42 @@ async fn tracker_ws_heartbeat_keeps_a_peer_that_answers() {
         .unwrap();
     next_json(&mut ws, "pong").await;
 }
+
+#[tokio::test]
+async fn tracker_turn_time_before_a_graceful_restart_is_charged_and_downtime_is_not() {
+    let mut app = spawn_app_with(|_| {}).await;
+    let ((u1, t1), (u2, _), armies) = two_players(&app, "quebec", "romeo").await;
+    let r = app
+        .post_auth(
+            "/v1/battles",
+            &t1,
+            &json!({"turn_time_limit": 600, "players": [
+        {"user_id": u1["id"], "army_id": armies[0]}, {"user_id": u2["id"], "army_id": armies[1]}]}),
+        )
+        .await;
+    let id = r.json::<Value>().await.unwrap()["battle"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        patch(&app, &id, &t1, json!({"action": "start"}))
+            .await
+            .status(),
+        200
+    );
+    // 1.5 s of play with no change (running clocks checkpoint only every 10 s), then a
+    // graceful stop: the stop checkpoints the battle, so those 1.5 s stay charged…
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // …and the 2 s of downtime are not.
+    app.restart(Duration::from_secs(2)).await;
+    let b: Value = app
+        .get_auth(&format!("/v1/battles/{id}"), &t1)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let left = b["battle"]["current_turn"]["time_remaining"]
+        .as_i64()
+        .unwrap();
+    assert!((597..=599).contains(&left), "time_remaining {left}");
+}
