@@ -90,6 +90,10 @@ pub struct Config {
     pub timer_update: Duration,
     /// Economy: rates, mint price, chain addresses and timing.
     pub economy: crate::economy::config::EconomyConfig,
+    /// `/v1/ws` heartbeat: how often the server pings each peer.
+    pub ws_ping_interval: Duration,
+    /// `/v1/ws` heartbeat: how long a ping may go unanswered before the peer is dropped.
+    pub ws_pong_timeout: Duration,
 }
 
 /// Error reading configuration.
@@ -242,6 +246,8 @@ impl Config {
             shutdown_timeout: ms("WARROOM_SHUTDOWN_TIMEOUT_MS", 10_000)?,
             timer_update: ms("WARROOM_TIMER_UPDATE_MS", 1000)?,
             economy: crate::economy::config::EconomyConfig::from_map(vars)?,
+            ws_ping_interval: ms("WARROOM_WS_PING_MS", 15_000)?,
+            ws_pong_timeout: ms("WARROOM_WS_PONG_TIMEOUT_MS", 10_000)?,
         })
     }
 

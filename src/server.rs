@@ -19,7 +19,11 @@ use crate::actors::tournament::{TournamentDeps, TournamentRegistry};
 use crate::auth::{BanList, JwtKeys};
 use crate::config::Config;
 use crate::http::{self, ratelimit::Limiters, AppState};
-use crate::realtime::{sio, table_ws::TableHub, upgrade};
+use crate::realtime::{
+    sio,
+    table_ws::{Heartbeat, TableHub},
+    upgrade,
+};
 use crate::store::{Db, StoreError};
 
 /// Why the server could not start.
@@ -74,6 +78,7 @@ pub async fn open_db(config: &Config) -> Result<Db, StartError> {
 /// Builds shared state and starts the actors. Call inside an actix System.
 pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     let db = open_db(&config).await?;
+    db.spawn_wal_checkpointer(Duration::from_millis(250));
     let keys = JwtKeys::new(&jwt_secret(&config)?);
     let bans = Arc::new(BanList::default());
     for id in db.banned_user_ids().await? {
@@ -90,7 +95,11 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         game_cell.clone(),
         config.sio_ping,
     );
-    let hub = TableHub::new(config.rate_limits.v1_ws_per_user, sio.clone());
+    let heartbeat = Heartbeat {
+        interval: config.ws_ping_interval,
+        timeout: config.ws_pong_timeout,
+    };
+    let hub = TableHub::new(config.rate_limits.v1_ws_per_user, heartbeat, sio.clone());
     let economy = crate::economy::Economy::new(
         db.clone(),
         config.economy.clone(),
@@ -102,10 +111,11 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     let limits = Limiters::new(&config.rate_limits);
     let deps = TableDeps {
         db: db.clone(),
-        persister: persister.clone(),
+        persister: persister.clone().recipient(),
         hub: hub.clone(),
         timer: config.timer_update,
         finished: Default::default(),
+        time: Default::default(),
     };
     let finished = deps.finished.clone();
     let tables = TableRegistry::new(deps, actix::Arbiter::current());
@@ -235,6 +245,7 @@ pub async fn run(
         tokio::join!(handle.stop(true), server)
     })
     .await;
+    let _ = tokio::time::timeout(shutdown_timeout, state.tables.checkpoint_all()).await;
     match tokio::time::timeout(shutdown_timeout, state.persister.send(Flush)).await {
         Ok(Ok(Ok(()))) => tracing::info!("persister flushed"),
         other => tracing::error!(?other, "persister flush failed"),

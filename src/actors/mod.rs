@@ -1,6 +1,7 @@
 //! Actors own live state and timers; handlers message them and await the reply.
 
 pub mod battle;
+pub mod clock;
 pub mod game;
 pub mod leaderboard;
 pub mod matchmaker;

@@ -3,10 +3,18 @@
 //! [`TableHub`] fans each battle's tracker events out to its raw sessions and to the Socket.IO
 //! room `table:{id}`. Sessions run as their own tasks, so a slow display never blocks a battle:
 //! a lagging session skips ahead and is told how many messages it missed.
+//!
+//! Heartbeat: every session pings its peer each [`Heartbeat::interval`]. A peer that sends
+//! nothing at all (no pong, no frame) within [`Heartbeat::timeout`] of a ping is dropped, and so
+//! is one that stops reading: every write is bounded by the same timeout, so a full socket
+//! buffer cannot hold the session (and its connection slot) forever.
 
-use std::sync::{
-    atomic::{AtomicU32, Ordering},
-    Arc,
+use std::{
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc,
+    },
+    time::Duration,
 };
 
 use actix_codec::Framed;
@@ -17,17 +25,37 @@ use serde_json::{json, Value};
 use tokio::{
     net::TcpStream,
     sync::{broadcast, watch},
+    time::{timeout, Instant},
 };
 use uuid::Uuid;
 
 use crate::metrics::METRICS;
 use crate::realtime::sio::SioEntry;
 
+/// Server-side keep-alive of raw WebSocket sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// How often the server pings.
+    pub interval: Duration,
+    /// How long a ping may go unanswered (and a write may block) before the peer is dropped.
+    pub timeout: Duration,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(15),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 /// Per-battle fan-out plus per-user connection accounting.
 pub struct TableHub {
     channels: DashMap<Uuid, broadcast::Sender<Arc<str>>>,
     per_user: DashMap<Uuid, Arc<AtomicU32>>,
     max_per_user: u32,
+    heartbeat: Heartbeat,
     shutdown: watch::Sender<bool>,
     sio: Arc<dyn SioEntry>,
 }
@@ -44,12 +72,14 @@ impl Drop for Slot {
 }
 
 impl TableHub {
-    /// A hub allowing `max_per_user` concurrent sessions per user.
-    pub fn new(max_per_user: u32, sio: Arc<dyn SioEntry>) -> Arc<Self> {
+    /// A hub allowing `max_per_user` concurrent sessions per user, keeping them alive with
+    /// `heartbeat`.
+    pub fn new(max_per_user: u32, heartbeat: Heartbeat, sio: Arc<dyn SioEntry>) -> Arc<Self> {
         Arc::new(Self {
             channels: DashMap::new(),
             per_user: DashMap::new(),
             max_per_user,
+            heartbeat,
             shutdown: watch::channel(false).0,
             sio,
         })
@@ -66,7 +96,8 @@ impl TableHub {
         Some(Slot { counter })
     }
 
-    fn subscribe(&self, battle: Uuid) -> broadcast::Receiver<Arc<str>> {
+    /// A receiver of the battle's events as sent to raw sessions (JSON text, in order).
+    pub fn subscribe(&self, battle: Uuid) -> broadcast::Receiver<Arc<str>> {
         self.channels
             .entry(battle)
             .or_insert_with(|| broadcast::channel(256).0)
@@ -89,12 +120,14 @@ impl TableHub {
             .and_then(Value::as_str)
             .unwrap_or("tracker_event")
             .to_string();
-        let _ = self
-            .sio
-            .io()
-            .to(format!("table:{battle}"))
-            .emit(event_name, event)
-            .await;
+        // `of("/")` rather than `to()`: after shutdown closed the namespace, `to()` would panic
+        // in an actor still ticking; a gone namespace just has nobody to tell.
+        if let Some(root) = self.sio.io().of("/") {
+            let _ = root
+                .to(format!("table:{battle}"))
+                .emit(event_name, event)
+                .await;
+        }
     }
 
     /// Tells every session the server is going away.
@@ -102,7 +135,7 @@ impl TableHub {
         let _ = self.shutdown.send(true);
     }
 
-    /// Runs one session until the client leaves or the server stops.
+    /// Runs one session until the client leaves, misses its heartbeat, or the server stops.
     pub async fn run_session(
         self: Arc<Self>,
         battle: Uuid,
@@ -114,36 +147,69 @@ impl TableHub {
         METRICS.connections.with_label_values(&["ws_v1"]).inc();
         let mut rx = self.subscribe(battle);
         let mut stop = self.shutdown.subscribe();
+        let hb = self.heartbeat;
         let (mut sink, mut stream) = framed.split();
+        // Every write is bounded: a peer that stopped reading is as dead as one that stopped
+        // answering pings.
+        macro_rules! send {
+            ($msg:expr) => {
+                match timeout(hb.timeout, sink.send($msg)).await {
+                    Ok(Ok(())) => true,
+                    _ => false,
+                }
+            };
+        }
+        let text = |v: Value| Message::Text(v.to_string().into());
         let hello = json!({ "type": "connected", "battle_id": battle, "user_id": user,
             "timestamp": crate::store::rfc3339(crate::store::now_ms()) });
-        let _ = sink.send(Message::Text(hello.to_string().into())).await;
-        loop {
+        let mut alive = send!(text(hello));
+        let period = hb.interval.max(Duration::from_millis(1)); // a zero period would panic
+        let mut ping = tokio::time::interval_at(Instant::now() + period, period);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Set when a ping goes out unanswered; any frame from the peer clears it.
+        let mut pong_due: Option<Instant> = None;
+        let mut close: Option<CloseReason> = None;
+        while alive {
+            let due = pong_due;
             tokio::select! {
-                frame = stream.next() => match frame {
-                    Some(Ok(Frame::Ping(b))) => { let _ = sink.send(Message::Pong(b)).await; }
-                    Some(Ok(Frame::Text(t))) => {
-                        let reply = client_message(&t, battle);
-                        let _ = sink.send(Message::Text(reply.to_string().into())).await;
+                frame = stream.next() => {
+                    pong_due = None;
+                    match frame {
+                        Some(Ok(Frame::Ping(b))) => alive = send!(Message::Pong(b)),
+                        Some(Ok(Frame::Text(t))) => alive = send!(text(client_message(&t, battle))),
+                        Some(Ok(Frame::Close(_))) | None | Some(Err(_)) => break,
+                        Some(Ok(_)) => {}
                     }
-                    Some(Ok(Frame::Close(_))) | None | Some(Err(_)) => break,
-                    Some(Ok(_)) => {}
-                },
+                }
                 msg = rx.recv() => match msg {
-                    Ok(text) => {
-                        if sink.send(Message::Text(text.to_string().into())).await.is_err() { break; }
-                    }
+                    Ok(t) => alive = send!(Message::Text(t.to_string().into())),
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        let _ = sink.send(Message::Text(json!({"type": "lagged", "missed": n}).to_string().into())).await;
+                        alive = send!(text(json!({"type": "lagged", "missed": n})));
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
+                _ = ping.tick() => {
+                    pong_due.get_or_insert_with(|| Instant::now() + hb.timeout);
+                    alive = send!(Message::Ping(bytes::Bytes::new()));
+                }
+                _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                    tracing::debug!(%battle, %user, "dropping a websocket peer that missed its heartbeat");
+                    close = Some(CloseReason { code: CloseCode::Policy, description: Some("heartbeat timeout: no pong".into()) });
+                    break;
+                }
                 _ = stop.changed() => {
-                    let reason = CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) };
-                    let _ = sink.send(Message::Close(Some(reason))).await;
+                    close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
                     break;
                 }
             }
+        }
+        if let Some(reason) = close {
+            // Best effort and bounded: a dead peer may never take it.
+            let _ = timeout(
+                hb.timeout.min(Duration::from_secs(1)),
+                sink.send(Message::Close(Some(reason))),
+            )
+            .await;
         }
         METRICS.connections.with_label_values(&["ws_v1"]).dec();
     }

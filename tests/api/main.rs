@@ -16,3 +16,5 @@ mod realtime;
 mod robots;
 mod tournaments;
 mod tracker;
+mod tracker_live;
+mod tracker_pages;

@@ -4,14 +4,14 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{spawn_app_with, TestApp};
 
-async fn army(app: &TestApp, token: &str, points: i64) -> reqwest::Response {
+pub(crate) async fn army(app: &TestApp, token: &str, points: i64) -> reqwest::Response {
     app.post_auth("/v1/armies", token, &json!({"name": "ADEPTUS CUSTODES", "faction_id": "fac_custodes",
         "detachment": "LIONS OF THE EMPEROR", "points_value": 2000,
         "army_list": {"units": [{"name": "Trajann Valoris", "points": points, "keywords": ["CHARACTER"]}]}}))
         .await
 }
 
-async fn next_json(
+pub(crate) async fn next_json(
     ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
     kind: &str,
 ) -> Value {

@@ -11,6 +11,9 @@ use super::Phase;
 /// Per-player time banks and per-phase time totals.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChessClock {
+    /// Milliseconds each bank started with (`bank_s` at creation).
+    #[serde(default)]
+    pub initial_ms: i64,
     /// Milliseconds left in each player's bank at the start of their current/next turn,
     /// indexed like `players`. The running turn's time is charged when the turn ends.
     pub bank_ms: [i64; 2],
@@ -23,6 +26,7 @@ impl ChessClock {
     pub fn new(bank_s: u32) -> Self {
         let bank = i64::from(bank_s).saturating_mul(1000);
         Self {
+            initial_ms: bank,
             bank_ms: [bank, bank],
             spent_ms: Default::default(),
         }

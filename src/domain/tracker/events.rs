@@ -19,6 +19,16 @@ pub struct TurnView {
     pub time_remaining: i64,
 }
 
+/// Why a `turn_timeout` fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeoutReason {
+    /// The turn used up `turn_time_limit`.
+    TurnTimeLimit,
+    /// Chess-clock mode: the active player's bank is empty.
+    BankExhausted,
+}
+
 /// One event. Serialized with `"type"` as tag; `timestamp` is unix ms here and
 /// [`TrackerEvent::to_json`] turns it into the spec's RFC 3339 string and adds `battle_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,6 +54,10 @@ pub enum TrackerEvent {
     TimerUpdate {
         /// Turn and time left.
         current_turn: TurnView,
+        /// Chess-clock mode only (extension): each player's live bank in seconds, by user id.
+        /// Absent otherwise, so a normal battle's message keeps the spec's exact shape.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        banks: Option<BTreeMap<Uuid, i64>>,
         /// Unix ms.
         timestamp: i64,
     },
@@ -67,6 +81,8 @@ pub enum TrackerEvent {
     TurnTimeout {
         /// The turn that ran out.
         current_turn: TurnView,
+        /// Which budget ran out.
+        reason: TimeoutReason,
         /// Unix ms.
         timestamp: i64,
     },

@@ -15,8 +15,8 @@
 //!   `max_rounds`.
 //! - Command points: both players gain 1 CP at the start of every command phase (10th edition),
 //!   CP stay within 0..=99; a stratagem costing more than the CP held is refused.
-//! - Clock: `turn_time_limit` per turn, counting only while not paused; `turn_timeout` once per
-//!   turn, ending the turn only if `auto_end_turn_on_timeout`. Optional chess-clock mode
+//! - Clock: `turn_time_limit` per turn, counting only while not paused; a `timer_update` follows
+//!   every phase change; `turn_timeout` once per turn, ending the turn only if `auto_end_turn_on_timeout`. Optional chess-clock mode
 //!   ([`ChessClock`]): a time bank per player and time per phase (extension beyond the spec).
 
 mod chess;
@@ -31,7 +31,7 @@ mod timing;
 
 pub use chess::ChessClock;
 pub use clock::Clock;
-pub use events::{TrackerEvent, TurnView};
+pub use events::{TimeoutReason, TrackerEvent, TurnView};
 pub use model::*;
 
 use uuid::Uuid;
@@ -140,6 +140,8 @@ impl TrackerBattle {
                     current_turn: self.turn_view(now_ms),
                     timestamp: now_ms,
                 });
+                // Displays show the clock with the new phase at once, not at the next tick.
+                out.push(self.timer_event(now_ms));
             }
             Action::SetPhase { phase } => {
                 self.require(self.status == InProgress, "change phase")?;
@@ -154,6 +156,7 @@ impl TrackerBattle {
                     current_turn: self.turn_view(now_ms),
                     timestamp: now_ms,
                 });
+                out.push(self.timer_event(now_ms));
             }
             Action::EndTurn => {
                 self.require(self.status == InProgress, "end turn")?;

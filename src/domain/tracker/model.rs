@@ -383,7 +383,7 @@ impl TrackerBattle {
             "current_turn": current_turn,
             "players": self.players,
             "winner_id": self.winner_id,
-            "chess_clock": self.chess_clock,
+            "clock": self.clock_json(now_ms),
             "paused": self.status == Status::InProgress && self.clock.is_paused(),
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),

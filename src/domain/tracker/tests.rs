@@ -357,8 +357,36 @@ fn chess_clock_banks_and_phase_times() {
         70,
         "player 1 continues from the bank"
     );
+    let p = [b.players[0].user_id, b.players[1].user_id];
+    let t = b.timer_event(50_000).to_json(b.id, |ms| ms.to_string());
+    assert_eq!(t["banks"][p[0].to_string()], 60, "the active bank runs");
+    assert_eq!(t["banks"][p[1].to_string()], 90, "the idle bank does not");
+    let api = b.to_api(50_000, |ms| ms.to_string());
+    assert_eq!(api["clock"]["mode"], "chess");
+    assert_eq!(api["clock"]["bank_s"], 100);
+    assert_eq!(api["clock"]["players"][0]["bank_remaining"], 60);
+    assert_eq!(
+        api["clock"]["players"][0]["phase_time_ms"]["movement"],
+        20_000
+    );
     assert!(b.check_timeout(109_999).is_empty());
-    assert_eq!(b.check_timeout(110_000)[0].kind(), "turn_timeout");
+    let ev = b.check_timeout(110_000);
+    assert_eq!(ev[0].kind(), "turn_timeout");
+    assert_eq!(
+        ev[0].to_json(b.id, |ms| ms.to_string())["reason"],
+        "bank_exhausted"
+    );
+}
+
+#[test]
+fn timer_update_keeps_the_spec_shape_without_chess_clock() {
+    let mut b = battle();
+    b.apply(Action::Start, 0).unwrap();
+    let t = b.timer_event(1_000).to_json(b.id, |ms| ms.to_string());
+    let mut keys: Vec<_> = t.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["battle_id", "current_turn", "timestamp", "type"]);
+    assert_eq!(b.to_api(0, |ms| ms.to_string())["clock"]["mode"], "turn");
 }
 
 #[test]

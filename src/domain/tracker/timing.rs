@@ -1,9 +1,17 @@
 //! The turn clock as seen by the battle: time left, time banks (chess-clock mode), timeouts
 //! and restart recovery.
 
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{ChessClock, Phase, Status, TrackerBattle, TrackerEvent, TurnView};
+use super::{ChessClock, Phase, Status, TimeoutReason, TrackerBattle, TrackerEvent, TurnView};
+
+/// Whole seconds, rounded up (`ms` is never negative here).
+fn ceil_s(ms: i64) -> i64 {
+    ms.saturating_add(999) / 1000
+}
 
 impl TrackerBattle {
     pub(super) fn turn_view(&self, now_ms: i64) -> TurnView {
@@ -18,6 +26,7 @@ impl TrackerBattle {
     pub fn timer_event(&self, now_ms: i64) -> TrackerEvent {
         TrackerEvent::TimerUpdate {
             current_turn: self.turn_view(now_ms),
+            banks: self.banks_s(now_ms),
             timestamp: now_ms,
         }
     }
@@ -42,8 +51,68 @@ impl TrackerBattle {
     }
 
     /// Seconds left in the current turn (never negative; in chess-clock mode, the bank).
+    /// Rounded up, as countdowns are: a tick that lands a few ms late still shows the second
+    /// it belongs to, and 0 means the time is really out.
     pub fn time_remaining_s(&self, now_ms: i64) -> i64 {
-        self.clock.remaining_ms(self.limit_ms(), now_ms) / 1000
+        if self.chess_clock.is_some() {
+            return ceil_s(self.live_bank_ms(self.turn.player, now_ms));
+        }
+        ceil_s(self.clock.remaining_ms(self.limit_ms(), now_ms))
+    }
+
+    /// Chess-clock mode: `player`'s bank right now. Only the turn being played draws on it;
+    /// a finished turn (including the final one) was already charged, so it is not counted twice.
+    fn live_bank_ms(&self, player: usize, now_ms: i64) -> i64 {
+        let bank = self.chess_clock.as_ref().map_or(0, |c| c.bank(player));
+        let playing = self.status == Status::InProgress
+            && player == self.turn.player
+            && !self.final_turn_played();
+        if playing {
+            self.clock.remaining_ms(bank, now_ms)
+        } else {
+            bank
+        }
+    }
+
+    /// Chess-clock mode: each player's live bank in seconds, by user id.
+    pub fn banks_s(&self, now_ms: i64) -> Option<BTreeMap<Uuid, i64>> {
+        self.chess_clock.as_ref()?;
+        Some(
+            self.players
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.user_id, ceil_s(self.live_bank_ms(i, now_ms))))
+                .collect(),
+        )
+    }
+
+    /// The battle JSON's `clock` object: `{"mode":"turn"}`, or in chess-clock mode the starting
+    /// bank, each player's live bank and the time booked to each phase (booked at every phase
+    /// change and turn end).
+    pub fn clock_json(&self, now_ms: i64) -> Value {
+        let Some(c) = &self.chess_clock else {
+            return json!({"mode": "turn"});
+        };
+        let players: Vec<Value> = self
+            .players
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let phases: BTreeMap<&str, i64> = c
+                    .spent_ms
+                    .get(i)
+                    .into_iter()
+                    .flatten()
+                    .map(|(ph, ms)| (ph.as_str(), *ms))
+                    .collect();
+                json!({
+                    "player_id": p.user_id,
+                    "bank_remaining": ceil_s(self.live_bank_ms(i, now_ms)),
+                    "phase_time_ms": phases,
+                })
+            })
+            .collect();
+        json!({"mode": "chess", "bank_s": c.initial_ms / 1000, "players": players})
     }
 
     /// Enables chess-clock mode with `bank_s` seconds per player (only before `start`).
@@ -84,8 +153,14 @@ impl TrackerBattle {
             return Vec::new();
         }
         self.clock.timeout_emitted = true;
+        let reason = if self.chess_clock.is_some() {
+            TimeoutReason::BankExhausted
+        } else {
+            TimeoutReason::TurnTimeLimit
+        };
         let mut out = vec![TrackerEvent::TurnTimeout {
             current_turn: self.turn_view(now_ms),
+            reason,
             timestamp: now_ms,
         }];
         if self.auto_end_turn_on_timeout {

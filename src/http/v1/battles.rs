@@ -43,6 +43,38 @@ struct CreateReq {
     phases: Option<String>,
     #[serde(default)]
     auto_end_turn_on_timeout: Option<bool>,
+    /// Clock mode (extension): absent or `{"mode":"turn"}` is the spec's per-turn limit;
+    /// `{"mode":"chess","bank_s":N}` gives each player an N-second bank for the whole battle.
+    #[serde(default)]
+    clock: Option<ClockReq>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockReq {
+    mode: String,
+    #[serde(default)]
+    bank_s: Option<u32>,
+}
+
+/// Validates the `clock` object: `None` for turn mode, the bank in seconds for chess mode.
+fn chess_bank(clock: Option<&ClockReq>) -> Result<Option<u32>, V1Error> {
+    match clock {
+        None => Ok(None),
+        Some(c) if c.mode == "turn" && c.bank_s.is_none() => Ok(None),
+        Some(c) if c.mode == "turn" => Err(V1Error::field("clock", "bank_s is for chess mode")),
+        Some(c) if c.mode == "chess" => match c.bank_s {
+            Some(b) if (1..=86_400).contains(&b) => Ok(Some(b)),
+            _ => Err(V1Error::field(
+                "clock",
+                "chess mode needs bank_s between 1 and 86400 seconds",
+            )),
+        },
+        Some(_) => Err(V1Error::field(
+            "clock",
+            "mode must be \"turn\" or \"chess\"",
+        )),
+    }
 }
 
 impl From<TableError> for V1Error {
@@ -115,6 +147,7 @@ async fn create(
         Some("full") => false,
         Some(_) => return Err(V1Error::field("phases", "\"10th\" or \"full\"")),
     };
+    let bank = chess_bank(b.clock.as_ref())?;
     let mut players = Vec::new();
     for (i, p) in b.players.iter().enumerate() {
         if state.db.user_by_id(p.user_id).await?.is_none() {
@@ -156,7 +189,7 @@ async fn create(
     let [p1, p2]: [(Uuid, Uuid, String); 2] = players
         .try_into()
         .map_err(|_| V1Error::field("players", "exactly two players"))?;
-    let battle = TrackerBattle::new(
+    let mut battle = TrackerBattle::new(
         Uuid::new_v4(),
         NewBattle {
             tournament_id: b.tournament_id,
@@ -170,6 +203,9 @@ async fn create(
         },
         now_ms(),
     );
+    if let Some(bank_s) = bank {
+        battle = battle.with_chess_clock(bank_s);
+    }
     tracker::insert_battle(&state.db, &battle).await?;
     Ok(HttpResponse::Created().json(render(&battle)))
 }
