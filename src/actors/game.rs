@@ -372,6 +372,19 @@ impl Game {
             self.in_battle.insert(t.user, id);
         }
         let start_ms = self.countdown.as_millis() as i64;
+        // Players' sockets follow their battle without having to ask.
+        for t in [&a, &b] {
+            let _ = self
+                .sio
+                .io()
+                .to(format!("user:{}", t.user))
+                .join(format!("battle:{id}"))
+                .await;
+        }
+        // Register the actor before anyone hears of the battle, so an immediate
+        // `battle:ready` finds it. Its `started` (and `battle:starting`) runs on a later poll,
+        // after the `queue:matched` below: nothing awaits in between.
+        self.launch(BattleSetup::new(id, new, None));
         for (me, them) in [(&a, &b), (&b, &a)] {
             emit::to_user(
                 self.sio.io(),
@@ -381,16 +394,7 @@ impl Game {
                     "battle_id": id, "opponent": them.snapshot, "biome": biome, "estimated_start_ms": start_ms,
                 }),
             );
-            // Players' sockets follow their battle without having to ask.
-            let _ = self
-                .sio
-                .io()
-                .to(format!("user:{}", me.user))
-                .join(format!("battle:{id}"))
-                .await;
         }
-        let setup = BattleSetup::new(id, new, None);
-        self.launch(setup);
         if wager > 0 {
             for u in [a.user, b.user] {
                 self.push_balance(u).await;
