@@ -225,16 +225,33 @@ impl BattleActor {
         let room = self.room.clone();
         ctx.wait(
             async move {
-                let settled = game
-                    .db
-                    .settle_robot_battle(
-                        id, &mode, season, players, algorithms, wager, result, total, &hash,
-                    )
-                    .await;
+                // Settlement is money: retry a failed transaction a few times before giving up
+                // (the battle then stays IN_PROGRESS and is replayed on the next start).
+                let mut settled = None;
+                for attempt in 0..3u32 {
+                    let gate = game.writes.acquire().await;
+                    let r = game
+                        .db
+                        .settle_robot_battle(
+                            id, &mode, season, players, algorithms, wager, result, total, &hash,
+                        )
+                        .await;
+                    drop(gate);
+                    match r {
+                        Ok(s) => {
+                            settled = Some(s);
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::error!(battle = %id, attempt, error = %e, "settlement failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+                        }
+                    }
+                }
                 // Free the players before telling them, so a client that re-queues on
                 // `battle:ended` is not refused with BATTLE_IN_PROGRESS.
                 game.finished(id, players);
-                announce(&game, id, room, players, result, total, settled.ok()).await;
+                announce(&game, id, room, players, result, total, settled).await;
             }
             .into_actor(self)
             .map(|_, _, ctx| ctx.stop()),

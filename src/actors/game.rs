@@ -177,8 +177,14 @@ pub struct Game {
     pub sessions: DashMap<Uuid, Addr<super::session::Session>>,
     /// Where actors started from non-actix threads (Socket.IO handlers) run.
     pub arbiter: actix::ArbiterHandle,
+    /// Gate on the game's write transactions (battle creation, settlement). When a thousand
+    /// matches land at once they queue here instead of timing out on the connection pool.
+    pub writes: tokio::sync::Semaphore,
     matchmakers: OnceLock<(Addr<Matchmaker>, Addr<Matchmaker>)>,
 }
+
+/// Concurrent write transactions the game runs (below the smaller pool, SQLite's 8).
+const WRITE_SLOTS: usize = 4;
 
 /// Late-bound access for the Socket.IO handlers (built before the game exists).
 pub type GameCell = Arc<OnceLock<Arc<Game>>>;
@@ -204,6 +210,7 @@ impl Game {
             queued: DashMap::new(),
             sessions: DashMap::new(),
             arbiter: actix::Arbiter::current(),
+            writes: tokio::sync::Semaphore::new(WRITE_SLOTS),
             matchmakers: OnceLock::new(),
         });
         let ranked = Matchmaker::launch(Mode::Ranked, game.clone());
@@ -337,7 +344,11 @@ impl Game {
             },
             wager,
         };
-        match self.db.create_robot_battle(&new).await {
+        let created = {
+            let _gate = self.writes.acquire().await;
+            self.db.create_robot_battle(&new).await
+        };
+        match created {
             Ok(()) => {}
             Err(CreateError::Insufficient(poor)) => {
                 let (gone, stays) = if poor == a.user { (a, b) } else { (b, a) };
@@ -354,15 +365,12 @@ impl Game {
                 return;
             }
             Err(CreateError::Store(e)) => {
-                tracing::error!(error = %e, "could not store a new battle");
-                for t in [a, b] {
-                    self.queued.remove(&t.user);
-                    emit::to_user(
-                        self.sio.io(),
-                        t.user,
-                        "error",
-                        json!({"code": "INTERNAL_ERROR", "message": "match failed, please queue again"}),
-                    );
+                // Nobody paid anything (the transaction rolled back): both go back in line.
+                tracing::error!(error = %e, "could not store a new battle; tickets re-queued");
+                if let Some(mm) = self.matchmaker(a.mode) {
+                    for t in [a, b] {
+                        let _ = mm.try_send(super::matchmaker::Requeue(t));
+                    }
                 }
                 return;
             }
