@@ -244,7 +244,8 @@ impl BattleActor {
                         }
                         Err(e) => {
                             tracing::error!(battle = %id, attempt, error = %e, "settlement failed");
-                            tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+                            tokio::time::sleep(std::time::Duration::from_millis(200 << attempt))
+                                .await;
                         }
                     }
                 }

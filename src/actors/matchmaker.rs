@@ -131,9 +131,26 @@ pub struct Matchmaker {
     /// In arrival order (position = index + 1).
     tickets: Vec<Ticket>,
     recent_waits: VecDeque<Duration>,
+    /// Queue size last told to the `queue:{mode}` room.
+    last_size: Option<usize>,
 }
 
 impl Matchmaker {
+    /// The pool channel of this mode (spec room strategy: `queue:{mode}`).
+    fn room(&self) -> String {
+        format!("queue:{}", self.mode.as_str())
+    }
+
+    /// A user's sockets enter or leave the pool channel with their ticket.
+    fn follow(&self, user: Uuid, inside: bool) {
+        let io = self.game.sio.io();
+        if inside {
+            emit::join_room(io, format!("user:{user}"), self.room());
+        } else {
+            emit::leave_room(io, format!("user:{user}"), self.room());
+        }
+    }
+
     /// Starts the actor.
     pub fn launch(mode: Mode, game: Arc<Game>) -> Addr<Matchmaker> {
         Matchmaker::create(move |ctx| {
@@ -143,6 +160,7 @@ impl Matchmaker {
                 game,
                 tickets: Vec::new(),
                 recent_waits: VecDeque::new(),
+                last_size: None,
             }
         })
     }
@@ -199,6 +217,7 @@ impl Matchmaker {
                     for t in [&a, &b] {
                         self.recent_waits
                             .push_back(now.saturating_duration_since(t.since));
+                        self.follow(t.user, false);
                     }
                     while self.recent_waits.len() > 40 {
                         self.recent_waits.pop_front();
@@ -213,6 +232,16 @@ impl Matchmaker {
             .queue_size
             .with_label_values(&[self.mode.as_str()])
             .set(self.tickets.len() as i64);
+        if self.last_size != Some(self.tickets.len()) {
+            self.last_size = Some(self.tickets.len());
+            emit::to_room(
+                self.game.sio.io(),
+                self.room(),
+                Vec::new(),
+                "queue:size",
+                json!({ "mode": self.mode.as_str(), "waiting": self.tickets.len() }),
+            );
+        }
         let io = self.game.sio.io().clone();
         for (pos, t) in self.tickets.iter_mut().enumerate() {
             let now_state = (pos + 1, t.range(now));
@@ -259,6 +288,7 @@ impl Handler<Join> for Matchmaker {
             queue_id: t.queue_id,
             estimated_wait_s: self.estimate(),
         };
+        self.follow(t.user, true);
         self.tickets.push(t);
         self.pass(ctx);
         Ok(ack)
@@ -272,6 +302,7 @@ impl Handler<Requeue> for Matchmaker {
         self.game.queued.insert(msg.0.user, self.mode);
         let mut t = msg.0;
         t.last_sent = None;
+        self.follow(t.user, true);
         self.tickets.push(t);
     }
 }
@@ -285,6 +316,7 @@ impl Handler<Leave> for Matchmaker {
         self.tickets.retain(|t| t.user != msg.0);
         let left = self.tickets.len() != before;
         if left {
+            self.follow(msg.0, false);
             self.game.queued.remove(&msg.0);
             METRICS
                 .queue_size

@@ -28,3 +28,27 @@ pub fn to_room(io: &SocketIo, room: String, except: Vec<String>, event: &'static
 pub fn to_user(io: &SocketIo, user: uuid::Uuid, event: &'static str, data: Value) {
     to_room(io, format!("user:{user}"), Vec::new(), event, data);
 }
+
+/// Puts every socket in room `from` into room `to` as well (polled inline like [`to_room`]).
+pub fn join_room(io: &SocketIo, from: String, to: String) {
+    let io = io.clone();
+    let mut fut = Box::pin(async move {
+        let _ = io.to(from).join(to).await;
+    });
+    let mut cx = Context::from_waker(noop_waker_ref());
+    if fut.poll_unpin(&mut cx).is_pending() {
+        actix::spawn(fut);
+    }
+}
+
+/// Takes every socket in room `from` out of room `to`.
+pub fn leave_room(io: &SocketIo, from: String, to: String) {
+    let io = io.clone();
+    let mut fut = Box::pin(async move {
+        let _ = io.to(from).leave(to).await;
+    });
+    let mut cx = Context::from_waker(noop_waker_ref());
+    if fut.poll_unpin(&mut cx).is_pending() {
+        actix::spawn(fut);
+    }
+}

@@ -22,6 +22,7 @@ const EVENTS: &[&str] = &[
     "battle:ended",
     "balance:updated",
     "battle:emote_received",
+    "queue:size",
 ];
 
 type Rx = UnboundedReceiver<(String, Value)>;
@@ -487,6 +488,12 @@ async fn a_queued_player_who_disconnects_leaves_the_queue_after_the_grace_period
     a.emit("queue:join", json!({"mode": "CASUAL", "robot_id": robot}))
         .await
         .unwrap();
+    // The queued socket is in the pool channel `queue:CASUAL` (the size goes out first).
+    let size = next(&mut rx, "queue:size").await;
+    assert_eq!(
+        (size["mode"].as_str(), size["waiting"].as_u64()),
+        (Some("CASUAL"), Some(1))
+    );
     assert_eq!(next(&mut rx, "queue:updated").await["position"], 1);
     let st: Value = app
         .get_auth("/v2/battles/queue/status", &tok)
