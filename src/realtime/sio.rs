@@ -89,7 +89,13 @@ impl SioEntry for LocalSio {
 
     fn close(&self) -> BoxFuture<'static, ()> {
         let io = self.io.clone();
-        Box::pin(async move { io.close().await })
+        // Disconnect every client but keep the "/" namespace: actors still ticking during
+        // shutdown emit through `io.to(..)`, which panics once the namespace is gone.
+        Box::pin(async move {
+            if let Some(root) = io.of("/") {
+                let _ = root.disconnect().await;
+            }
+        })
     }
 }
 
