@@ -56,10 +56,13 @@ async fn persister_commits_before_acknowledging() {
     let db = warroom::store::Db::connect(&app.config.database)
         .await
         .unwrap();
-    let db2 = db.clone();
+    // The persister's runtime gets its own pool: connections opened on a runtime die with it,
+    // and the check below must not pick one of those up.
+    let target = app.config.database.clone();
     let n = tokio::task::spawn_blocking(move || {
         actix_rt::System::new().block_on(async move {
             use actix::Actor;
+            let db2 = warroom::store::Db::connect(&target).await.unwrap();
             let p = Persister::new(db2, std::time::Duration::from_millis(2), 100).start();
             let mut waits = Vec::new();
             for i in 0..250 {
