@@ -342,3 +342,39 @@ impl Handler<Status> for Matchmaker {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{ai, catalog::ROBOTS};
+
+    fn ticket(rating: f64) -> Ticket {
+        let fighter = Fighter::new(&ROBOTS[0], ai::default_tree());
+        Ticket::new(
+            Uuid::new_v4(),
+            Mode::Ranked,
+            rating,
+            0,
+            fighter,
+            None,
+            serde_json::Value::Null,
+        )
+    }
+
+    #[test]
+    fn window_widens_on_its_documented_schedule() {
+        let t = ticket(1500.0);
+        let at = |s: u64| t.range(t.since + Duration::from_secs(s));
+        assert_eq!(at(0), BASE_RANGE);
+        assert_eq!(at(4), BASE_RANGE);
+        assert_eq!(at(5), BASE_RANGE + RANGE_STEP);
+        assert_eq!(at(12), BASE_RANGE + 2 * RANGE_STEP);
+        assert_eq!(at(10_000), MAX_RANGE);
+        // Monotone: waiting never narrows a window.
+        let mut last = 0;
+        for s in 0..200 {
+            assert!(at(s) >= last);
+            last = at(s);
+        }
+    }
+}
