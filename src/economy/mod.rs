@@ -237,12 +237,7 @@ impl Economy {
     /// Emits `balance:updated` with the user's current balances.
     pub async fn balance_updated(&self, user: Uuid) {
         if let Ok((gmo, eldr)) = self.db.balances(user).await {
-            self.emit(
-                user,
-                "balance:updated",
-                json!({"gmo_balance": gmo, "eldr_balance": format_eldr(eldr)}),
-            )
-            .await;
+            crate::realtime::emit::balance_updated(self.sio.io(), user, gmo, eldr);
         }
     }
 

@@ -1,6 +1,6 @@
 //! Emitting from actors without reordering: a room emit on the local adapter completes on its
 //! first poll, so it is polled inline (events leave in the order the actor produced them).
-//! With a remote adapter that needs IO, the rest is spawned.
+//! With a remote adapter that needs IO, the rest is spawned on the current tokio runtime.
 
 use std::task::Context;
 
@@ -20,7 +20,7 @@ pub fn to_room(io: &SocketIo, room: String, except: Vec<String>, event: &'static
     });
     let mut cx = Context::from_waker(noop_waker_ref());
     if fut.poll_unpin(&mut cx).is_pending() {
-        actix::spawn(fut);
+        tokio::spawn(fut);
     }
 }
 
@@ -37,7 +37,7 @@ pub fn join_room(io: &SocketIo, from: String, to: String) {
     });
     let mut cx = Context::from_waker(noop_waker_ref());
     if fut.poll_unpin(&mut cx).is_pending() {
-        actix::spawn(fut);
+        tokio::spawn(fut);
     }
 }
 
@@ -49,6 +49,15 @@ pub fn leave_room(io: &SocketIo, from: String, to: String) {
     });
     let mut cx = Context::from_waker(noop_waker_ref());
     if fut.poll_unpin(&mut cx).is_pending() {
-        actix::spawn(fut);
+        tokio::spawn(fut);
     }
+}
+
+/// `balance:updated {gmo_balance, eldr_balance}` to one user (ELDR as a decimal string).
+pub fn balance_updated(io: &SocketIo, user: uuid::Uuid, gmo: i64, eldr_nano: i64) {
+    let data = serde_json::json!({
+        "gmo_balance": gmo,
+        "eldr_balance": crate::domain::money::eldr_string(eldr_nano),
+    });
+    to_user(io, user, "balance:updated", data);
 }

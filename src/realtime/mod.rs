@@ -3,7 +3,6 @@
 
 pub mod emit;
 pub mod leaderboard_events;
-pub mod notify;
 pub mod prefixed;
 pub mod robot_events;
 pub mod sio;

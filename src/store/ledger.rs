@@ -158,6 +158,17 @@ pub enum LedgerError {
     Store(#[from] StoreError),
 }
 
+impl From<LedgerError> for StoreError {
+    /// For writes where a refused transfer means a broken invariant (signup grant, payouts
+    /// from escrow): reported as a conflict, never as a missing row.
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::Store(s) => s,
+            other => StoreError::Conflict(other.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::Error> for LedgerError {
     fn from(e: sqlx::Error) -> Self {
         LedgerError::Store(StoreError::from_sqlx(e))

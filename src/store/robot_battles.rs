@@ -213,12 +213,7 @@ impl Db {
                 id,
             ));
         }
-        ledger::post(&mut tx, &transfers)
-            .await
-            .map_err(|e| match e {
-                LedgerError::Store(s) => s,
-                other => StoreError::Conflict(other.to_string()),
-            })?;
+        ledger::post(&mut tx, &transfers).await?;
         // Ratings: RANKED moves them; CASUAL only counts the record.
         let r1 = load_rating(&mut tx, p1, season, mode).await?;
         let r2 = load_rating(&mut tx, p2, season, mode).await?;
@@ -310,10 +305,7 @@ impl Db {
                 from_escrow(TransferKind::Refund, Account::User(users.0), wager, id),
                 from_escrow(TransferKind::Refund, Account::User(users.1), wager, id),
             ];
-            ledger::post(&mut tx, &refunds).await.map_err(|e| match e {
-                LedgerError::Store(s) => s,
-                other => StoreError::Conflict(other.to_string()),
-            })?;
+            ledger::post(&mut tx, &refunds).await?;
         }
         tx.commit().await.map_err(StoreError::from_sqlx)
     }

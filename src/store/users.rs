@@ -3,7 +3,7 @@
 use sqlx::{any::AnyRow, Row};
 use uuid::Uuid;
 
-use super::ledger::{self, Account, Currency, LedgerError, SystemAccount, Transfer, TransferKind};
+use super::ledger::{self, Account, Currency, SystemAccount, Transfer, TransferKind};
 use super::{now_ms, Db, StoreError};
 
 /// GMO a new account starts with (DESIGN.md).
@@ -116,10 +116,7 @@ impl Db {
             to: Account::User(id),
             reference: Some(id.to_string()),
         };
-        ledger::post(&mut tx, &[grant]).await.map_err(|e| match e {
-            LedgerError::Store(s) => s,
-            other => StoreError::Conflict(other.to_string()),
-        })?;
+        ledger::post(&mut tx, &[grant]).await?;
         super::roster::grant_starters(&mut tx, id, now).await?;
         tx.commit().await.map_err(StoreError::from_sqlx)?;
         self.user_by_id(id).await?.ok_or(StoreError::NotFound)

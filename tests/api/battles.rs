@@ -25,7 +25,7 @@ const EVENTS: &[&str] = &[
     "queue:size",
 ];
 
-type Rx = UnboundedReceiver<(String, Value)>;
+pub type Rx = UnboundedReceiver<(String, Value)>;
 
 async fn fast_app() -> TestApp {
     spawn_app_with(|c| {
@@ -37,6 +37,16 @@ async fn fast_app() -> TestApp {
 }
 
 async fn player(app: &TestApp, name: &str) -> (String, String, String, Client, Rx) {
+    player_with(app, name, EVENTS).await
+}
+
+/// Registers `name`, finds its first robot, connects a Socket.IO client listening to
+/// `events` and waits for its first pong: `(user id, token, user_robot_id, client, events)`.
+pub async fn player_with(
+    app: &TestApp,
+    name: &str,
+    events: &[&'static str],
+) -> (String, String, String, Client, Rx) {
     let (user, token) = app.register_v2(name).await;
     let mine: Value = app
         .get_auth("/v2/users/me/robots", &token)
@@ -53,7 +63,7 @@ async fn player(app: &TestApp, name: &str) -> (String, String, String, Client, R
         Some(&token),
         None,
         TransportType::Websocket,
-        EVENTS,
+        events,
     )
     .await;
     ping_until_pong(&client, &mut rx).await;
@@ -67,8 +77,8 @@ async fn player(app: &TestApp, name: &str) -> (String, String, String, Client, R
 }
 
 /// Waits for the next event called `name`, skipping others.
-async fn next(rx: &mut Rx, name: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+pub async fn next(rx: &mut Rx, name: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         match tokio::time::timeout(left, rx.recv()).await {
@@ -77,6 +87,31 @@ async fn next(rx: &mut Rx, name: &str) -> Value {
             _ => panic!("no {name} event"),
         }
     }
+}
+
+/// Both players queue with `join` (each with its own `robot_id`), get matched and say
+/// ready; returns the battle id.
+async fn match_and_ready(
+    (a, a_rx, a_robot): (&Client, &mut Rx, &str),
+    (b, b_rx, b_robot): (&Client, &mut Rx, &str),
+    join: Value,
+) -> String {
+    for (c, robot) in [(a, a_robot), (b, b_robot)] {
+        let mut req = join.clone();
+        req["robot_id"] = robot.into();
+        c.emit("queue:join", req).await.unwrap();
+    }
+    let battle = next(a_rx, "queue:matched").await["battle_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    next(b_rx, "queue:matched").await;
+    for c in [a, b] {
+        c.emit("battle:ready", json!({"battle_id": battle}))
+            .await
+            .unwrap();
+    }
+    battle
 }
 
 /// Collects tick numbers (from ticks and batches) until `battle:ended`; returns them and
@@ -297,23 +332,12 @@ async fn reconnect_with_since_tick_misses_and_repeats_nothing() {
     .await;
     let (_, _, a_robot, a, mut a_rx) = player(&app, "recoA").await;
     let (_, tok, b_robot, b, mut b_rx) = player(&app, "recoB").await;
-    a.emit("queue:join", json!({"mode": "CASUAL", "robot_id": a_robot}))
-        .await
-        .unwrap();
-    b.emit("queue:join", json!({"mode": "CASUAL", "robot_id": b_robot}))
-        .await
-        .unwrap();
-    let battle = next(&mut a_rx, "queue:matched").await["battle_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    next(&mut b_rx, "queue:matched").await;
-    a.emit("battle:ready", json!({"battle_id": battle}))
-        .await
-        .unwrap();
-    b.emit("battle:ready", json!({"battle_id": battle}))
-        .await
-        .unwrap();
+    let battle = match_and_ready(
+        (&a, &mut a_rx, &a_robot),
+        (&b, &mut b_rx, &b_robot),
+        json!({"mode": "CASUAL"}),
+    )
+    .await;
 
     // B sees a few ticks, drops, and comes back on a new connection with since_tick.
     let mut seen = Vec::new();
@@ -392,29 +416,12 @@ async fn a_battle_in_progress_resumes_after_a_restart() {
     .await;
     let (_, a_tok, a_robot, a, mut a_rx) = player(&app, "restartA").await;
     let (_, _, b_robot, b, mut b_rx) = player(&app, "restartB").await;
-    a.emit(
-        "queue:join",
-        json!({"mode": "RANKED", "robot_id": a_robot, "gmo_wager": 50}),
+    let battle = match_and_ready(
+        (&a, &mut a_rx, &a_robot),
+        (&b, &mut b_rx, &b_robot),
+        json!({"mode": "RANKED", "gmo_wager": 50}),
     )
-    .await
-    .unwrap();
-    b.emit(
-        "queue:join",
-        json!({"mode": "RANKED", "robot_id": b_robot, "gmo_wager": 50}),
-    )
-    .await
-    .unwrap();
-    let battle = next(&mut a_rx, "queue:matched").await["battle_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    next(&mut b_rx, "queue:matched").await;
-    a.emit("battle:ready", json!({"battle_id": battle}))
-        .await
-        .unwrap();
-    b.emit("battle:ready", json!({"battle_id": battle}))
-        .await
-        .unwrap();
+    .await;
     let mut seen = Vec::new();
     while seen.len() < 3 {
         seen.push(next(&mut a_rx, "battle:tick").await);

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use socketioxide::extract::SocketRef;
 use uuid::Uuid;
 
-use super::{BattleActor, Phase};
+use super::BattleActor;
 use crate::realtime::emit;
 
 /// A socket joins the battle room (player or spectator). It first gets one
@@ -31,8 +31,7 @@ impl Handler<JoinRoom> for BattleActor {
         let ticks: Vec<&Value> = self.ticks.iter().skip(since).collect();
         let _ = msg.socket.emit(
             "battle:tick_batch",
-            &json!({ "battle_id": self.id, "ticks": ticks, "phase": match self.phase {
-                Phase::Countdown => "COUNTDOWN", Phase::Running => "IN_PROGRESS", Phase::Ended => "COMPLETED" } }),
+            &json!({ "battle_id": self.id, "ticks": ticks, "phase": self.phase.as_str() }),
         );
     }
 }
@@ -104,7 +103,7 @@ impl Handler<LiveSummary> for BattleActor {
         MessageResult(json!({
             "id": self.id, "mode": self.record.mode, "biome": self.record.inputs.biome,
             "player1": self.record.p1.snapshot, "player2": self.record.p2.snapshot,
-            "status": match self.phase { Phase::Countdown => "COUNTDOWN", Phase::Running => "IN_PROGRESS", Phase::Ended => "COMPLETED" },
+            "status": self.phase.as_str(),
             "tick": self.engine.tick(), "gmo_wagered": self.record.wager,
         }))
     }

@@ -51,6 +51,17 @@ enum Phase {
     Ended,
 }
 
+impl Phase {
+    /// The battle status this phase shows as.
+    fn as_str(self) -> &'static str {
+        match self {
+            Phase::Countdown => "COUNTDOWN",
+            Phase::Running => "IN_PROGRESS",
+            Phase::Ended => "COMPLETED",
+        }
+    }
+}
+
 /// The actor.
 pub struct BattleActor {
     game: Arc<Game>,

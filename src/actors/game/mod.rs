@@ -314,20 +314,13 @@ impl Game {
         METRICS.live_battles.set(self.battles.len() as i64);
     }
 
-    /// Emits `balance:updated` to a user.
+    /// Emits `balance:updated` to a user (the one place that builds this event's payload;
+    /// REST handlers and the economy worker call it too).
     pub async fn push_balance(&self, user: Uuid) {
-        let Ok(Some(u)) = self.db.user_by_id(user).await else {
+        let Ok((gmo, eldr)) = self.db.balances(user).await else {
             return;
         };
-        let eldr = self.db.eldr_balance(user).await.unwrap_or(0);
-        emit::to_user(
-            self.sio.io(),
-            user,
-            "balance:updated",
-            json!({
-                "gmo_balance": u.gmo_balance, "eldr_balance": crate::domain::money::eldr_string(eldr),
-            }),
-        );
+        emit::balance_updated(self.sio.io(), user, gmo, eldr);
     }
 
     /// Resumes unfinished battles after a restart; voids those from another engine version.

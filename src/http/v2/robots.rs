@@ -150,7 +150,7 @@ pub async fn purchase(
         .map(|r| roster::robot_id(r.slug))
         .map_or_else(|| parse_id(&path, "robot"), Ok)?;
     let (id, balance) = state.db.purchase_robot(me.id, robot).await?;
-    crate::realtime::notify::balance(&state, me.id).await;
+    state.game.push_balance(me.id).await;
     Ok(HttpResponse::Ok().json(json!({ "user_robot_id": id, "gmo_balance_after": balance })))
 }
 
@@ -218,7 +218,7 @@ pub async fn patch(
     let patch = body.parse()?;
     let (robot, balance) = state.db.patch_robot(me.id, id, &patch).await?;
     if !patch.add.is_empty() {
-        crate::realtime::notify::balance(&state, me.id).await;
+        state.game.push_balance(me.id).await;
     }
     let mut v = robot.to_json();
     v["gmo_balance_after"] = balance.into();

@@ -3,63 +3,23 @@
 
 use std::time::Duration;
 
-use rust_socketio::{asynchronous::Client, TransportType};
-use serde_json::{json, Value};
-use tokio::sync::mpsc::UnboundedReceiver;
+use rust_socketio::asynchronous::Client;
+use serde_json::json;
 
 use super::support::*;
+use crate::battles::{next, player_with, Rx};
 use crate::helpers::{spawn_app_with, TestApp};
-use crate::realtime::{ping_until_pong, sio_client};
 
-type Rx = UnboundedReceiver<(String, Value)>;
+const EVENTS: &[&str] = &[
+    "pong",
+    "queue:matched",
+    "battle:starting",
+    "battle:ended",
+    "leaderboard:updated",
+];
 
 async fn player(app: &TestApp, name: &str) -> (String, String, String, Client, Rx) {
-    let (user, token) = app.register_v2(name).await;
-    let mine: Value = app
-        .get_auth("/v2/users/me/robots", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let robot = mine["data"][0]["user_robot_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let events = &[
-        "pong",
-        "queue:matched",
-        "battle:starting",
-        "battle:ended",
-        "leaderboard:updated",
-    ];
-    let (client, mut rx) = sio_client(
-        &app.base,
-        Some(&token),
-        None,
-        TransportType::Websocket,
-        events,
-    )
-    .await;
-    ping_until_pong(&client, &mut rx).await;
-    (
-        user["id"].as_str().unwrap().to_string(),
-        token,
-        robot,
-        client,
-        rx,
-    )
-}
-
-async fn next(rx: &mut Rx, name: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some((n, v))) if n == name => return v,
-            Ok(Some(_)) => continue,
-            _ => panic!("no {name} event"),
-        }
-    }
+    player_with(app, name, EVENTS).await
 }
 
 #[tokio::test]
