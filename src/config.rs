@@ -94,6 +94,12 @@ pub struct Config {
     pub ws_ping_interval: Duration,
     /// `/v1/ws` heartbeat: how long a ping may go unanswered before the peer is dropped.
     pub ws_pong_timeout: Duration,
+    /// `WARROOM_CORS_ORIGINS`: comma list of origins allowed to call the APIs from a browser;
+    /// `*` admits any origin without credentials, named origins also get credentials.
+    pub cors_origins: String,
+    /// Failed-login lockout (`WARROOM_LOGIN_MAX_FAILURES` within `WARROOM_LOGIN_LOCKOUT_MS`
+    /// lock the account for as long).
+    pub login_lockout: crate::store::lockout::LockoutPolicy,
 }
 
 /// Error reading configuration.
@@ -248,6 +254,24 @@ impl Config {
             economy: crate::economy::config::EconomyConfig::from_map(vars)?,
             ws_ping_interval: ms("WARROOM_WS_PING_MS", 15_000)?,
             ws_pong_timeout: ms("WARROOM_WS_PONG_TIMEOUT_MS", 10_000)?,
+            cors_origins: get("WARROOM_CORS_ORIGINS").unwrap_or_else(|| "*".into()),
+            login_lockout: {
+                let lock_ms = parse_num(
+                    "WARROOM_LOGIN_LOCKOUT_MS",
+                    get("WARROOM_LOGIN_LOCKOUT_MS"),
+                    900_000,
+                )? as i64;
+                crate::store::lockout::LockoutPolicy {
+                    max_failures: parse_num(
+                        "WARROOM_LOGIN_MAX_FAILURES",
+                        get("WARROOM_LOGIN_MAX_FAILURES"),
+                        5,
+                    )?
+                    .max(1) as i64,
+                    window_ms: lock_ms,
+                    lock_ms,
+                }
+            },
         })
     }
 

@@ -109,6 +109,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     .await?;
     economy.spawn_worker();
     let limits = Limiters::new(&config.rate_limits);
+    let battle_quota = limits.clone();
     let deps = TableDeps {
         db: db.clone(),
         persister: persister.clone().recipient(),
@@ -116,6 +117,9 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         timer: config.timer_update,
         finished: Default::default(),
         time: Default::default(),
+        update_gate: crate::actors::table::UpdateGate::new(move |id| {
+            battle_quota.battle_update(id)
+        }),
     };
     let finished = deps.finished.clone();
     let tables = TableRegistry::new(deps, actix::Arbiter::current());

@@ -33,6 +33,28 @@ pub struct TableDeps {
     pub finished: FinishedHook,
     /// Where "now" comes from (the wall clock, or tokio's clock in tests).
     pub time: TimeSource,
+    /// The per-battle update quota, asked only for callers allowed to change the battle.
+    pub update_gate: UpdateGate,
+}
+
+/// Counts one change of a battle against its quota: `Err(retry_after_s)` when it is spent.
+///
+/// Asked after the permission check so that refused callers cannot use up the players' quota.
+#[derive(Clone)]
+pub struct UpdateGate(Arc<dyn Fn(Uuid) -> Result<(), u64> + Send + Sync>);
+
+impl UpdateGate {
+    /// A gate over a quota check.
+    pub fn new(check: impl Fn(Uuid) -> Result<(), u64> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(check))
+    }
+}
+
+impl Default for UpdateGate {
+    /// No quota.
+    fn default() -> Self {
+        Self::new(|_| Ok(()))
+    }
 }
 
 /// See [`TableDeps::finished`].
@@ -64,6 +86,9 @@ pub enum TableError {
     /// Actor gone or overloaded.
     #[error("battle actor unavailable")]
     Unavailable,
+    /// The battle's update quota is spent; retry after this many seconds.
+    #[error("too many updates for this battle")]
+    RateLimited(u64),
 }
 
 /// Apply a command as `user`; replies with the new state after COMMIT.
@@ -250,8 +275,13 @@ impl Handler<Apply> for TableActor {
             || msg.organizer == Some(msg.user.id);
         let now = self.deps.time.now_ms();
         let mut next = self.battle.clone();
-        let result = if !allowed {
+        let gate = if allowed {
+            (self.deps.update_gate.0)(self.battle.id).map_err(TableError::RateLimited)
+        } else {
             Err(TableError::Forbidden)
+        };
+        let result = if let Err(e) = gate {
+            Err(e)
         } else {
             let name = match &msg.cmd {
                 TableCommand::Act(a) => format!("{a:?}")
@@ -281,7 +311,10 @@ impl Handler<Apply> for TableActor {
                 &format!("battle.{name}"),
                 Some(&next.id.to_string()),
                 None,
-                &json!({"before": self.battle.to_api(now, rfc3339), "after": next.to_api(now, rfc3339)}),
+                &crate::domain::changes::changes(
+                    &self.battle.to_api(now, rfc3339),
+                    &next.to_api(now, rfc3339),
+                ),
             ),
         ];
         let persister = self.deps.persister.clone();

@@ -96,6 +96,7 @@ fn table(auto_end_turn_on_timeout: bool) -> Table {
         timer: Duration::from_secs(1),
         time,
         finished: Default::default(),
+        update_gate: Default::default(),
     };
     let addr = TableActor::new(battle, deps, Arc::new(DashMap::new())).start();
     Table {

@@ -37,6 +37,12 @@ pub enum AccountError {
     /// Unknown, expired or revoked refresh token.
     #[error("invalid refresh token")]
     BadRefresh,
+    /// Too many failed logins: the account is locked for a while.
+    #[error("too many failed logins; account locked, retry in {retry_after} s")]
+    Locked {
+        /// Seconds until the lock ends.
+        retry_after: u64,
+    },
     /// Reuse of a spent refresh token; its family is revoked.
     #[error("refresh token reuse detected; session revoked")]
     RefreshReused,
@@ -132,6 +138,14 @@ pub async fn login(
     ip: Option<String>,
 ) -> Result<(UserRecord, String), AccountError> {
     let user = state.db.user_by_login(login).await?;
+    let now = crate::store::now_ms();
+    if let Some(u) = &user {
+        if let Some(until) = state.db.locked_until(u.id, now).await? {
+            return Err(AccountError::Locked {
+                retry_after: ((until - now + 999) / 1000).max(1) as u64,
+            });
+        }
+    }
     let phc = user
         .as_ref()
         .map(|u| u.password_hash.clone())
@@ -143,26 +157,49 @@ pub async fn login(
     let user = match user {
         Some(u) if ok => u,
         other => {
-            let op = audit_op(
-                other.map(|u| u.id),
+            let id = other.map(|u| u.id);
+            let mut ops = vec![audit_op(
+                id,
                 "auth.login_failed",
                 Some(login),
                 ip.as_deref(),
                 &json!({}),
-            );
+            )];
+            let mut locked = None;
+            if let Some(id) = id {
+                locked = state
+                    .db
+                    .record_login_failure(id, now, state.config.login_lockout)
+                    .await?;
+                if let Some(until) = locked {
+                    ops.push(audit_op(
+                        Some(id),
+                        "auth.lockout",
+                        Some(login),
+                        ip.as_deref(),
+                        &json!({ "locked_until": until }),
+                    ));
+                }
+            }
             // Best effort: a failed audit write must not turn a 401 into a 500.
             if let Err(e) = state
                 .persister
-                .send(Persist(vec![op]))
+                .send(Persist(ops))
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.map_err(|e| e.to_string()))
             {
                 tracing::warn!(error = %e, "audit write failed");
             }
-            return Err(AccountError::BadCredentials);
+            return Err(match locked {
+                Some(until) => AccountError::Locked {
+                    retry_after: ((until - now + 999) / 1000).max(1) as u64,
+                },
+                None => AccountError::BadCredentials,
+            });
         }
     };
+    state.db.clear_login_failures(user.id).await?;
     if user.banned || state.bans.contains(&user.id) {
         return Err(AccountError::Banned);
     }

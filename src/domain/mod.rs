@@ -1,5 +1,6 @@
 //! Pure rules: no IO, no clock, no global RNG. Time and randomness are inputs.
 
+pub mod changes;
 pub mod economy;
 pub mod factions;
 pub mod money;

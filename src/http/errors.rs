@@ -52,6 +52,12 @@ pub enum V1Error {
     /// 415.
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
+    /// 429 `ACCOUNT_LOCKED`: too many failed logins for this account.
+    #[error("too many failed logins; account locked, retry in {retry_after} s")]
+    AccountLocked {
+        /// Seconds until the lock ends.
+        retry_after: u64,
+    },
     /// 503.
     #[error("{0}")]
     Unavailable(String),
@@ -84,6 +90,7 @@ impl V1Error {
             V1Error::NotFound { code, .. } | V1Error::Conflict { code, .. } => code,
             V1Error::Validation { .. } => "VALIDATION_ERROR",
             V1Error::RateLimited { .. } => "RATE_LIMITED",
+            V1Error::AccountLocked { .. } => "ACCOUNT_LOCKED",
             V1Error::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             V1Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             V1Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
@@ -100,7 +107,9 @@ impl ResponseError for V1Error {
             V1Error::NotFound { .. } => StatusCode::NOT_FOUND,
             V1Error::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             V1Error::Conflict { .. } => StatusCode::CONFLICT,
-            V1Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            V1Error::RateLimited { .. } | V1Error::AccountLocked { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             V1Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             V1Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             V1Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -119,7 +128,8 @@ impl ResponseError for V1Error {
             _ => json!({}),
         };
         let mut b = HttpResponse::build(self.status_code());
-        if let V1Error::RateLimited { retry_after } = self {
+        if let V1Error::RateLimited { retry_after } | V1Error::AccountLocked { retry_after } = self
+        {
             b.insert_header(("Retry-After", retry_after.to_string()));
         }
         b.json(json!({
@@ -176,6 +186,12 @@ pub enum V2Error {
         /// Seconds until a retry can succeed.
         retry_after: u64,
     },
+    /// 429 `ACCOUNT_LOCKED`: too many failed logins for this account.
+    #[error("too many failed logins; account locked, retry in {retry_after} s")]
+    AccountLocked {
+        /// Seconds until the lock ends.
+        retry_after: u64,
+    },
     /// 503.
     #[error("{0}")]
     Unavailable(String),
@@ -196,6 +212,7 @@ impl V2Error {
             V2Error::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             V2Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             V2Error::RateLimited { .. } => "RATE_LIMITED",
+            V2Error::AccountLocked { .. } => "ACCOUNT_LOCKED",
             V2Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
             V2Error::Internal(_) => "INTERNAL_ERROR",
         }
@@ -212,7 +229,9 @@ impl ResponseError for V2Error {
             V2Error::Conflict { .. } => StatusCode::CONFLICT,
             V2Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             V2Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            V2Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            V2Error::RateLimited { .. } | V2Error::AccountLocked { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             V2Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             V2Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -223,7 +242,8 @@ impl ResponseError for V2Error {
             tracing::error!(error = %m, "internal error");
         }
         let mut b = HttpResponse::build(self.status_code());
-        if let V2Error::RateLimited { retry_after } = self {
+        if let V2Error::RateLimited { retry_after } | V2Error::AccountLocked { retry_after } = self
+        {
             b.insert_header(("Retry-After", retry_after.to_string()));
         }
         b.json(json!({ "error": self.code(), "message": self.to_string() }))

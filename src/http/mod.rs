@@ -1,6 +1,7 @@
 //! HTTP surface: thin actix-web handlers for /v1 and /v2, operator endpoints, and the
 //! Socket.IO polling hand-off to socketioxide.
 
+pub mod cors;
 pub mod errors;
 pub mod extract;
 pub mod idempotency;
@@ -68,9 +69,13 @@ pub fn app(
     >,
 > {
     let limit = state.config.body_limit;
+    let origins = cors::CorsOrigins::parse(&state.config.cors_origins);
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(limit))
+        .app_data(web::Data::new(origins.clone()))
+        .wrap(cors::layer(&origins))
+        .wrap(from_fn(cors::credentials_for_named))
         .wrap(from_fn(request_id::middleware))
         .configure(ops::routes)
         .service(

@@ -99,8 +99,9 @@ pub struct Limiters {
     pub v1_battle: Limiter,
     /// v2 general, per IP per minute.
     pub v2: Limiter,
-    /// v2 auth, per IP per minute.
-    pub v2_auth: Limiter,
+    /// Sign-in endpoints of both APIs (`/v1/auth/{login,register,refresh}`, `/v2/auth/*`),
+    /// per IP per minute, one quota shared by both.
+    pub auth: Limiter,
 }
 
 impl Limiters {
@@ -111,8 +112,21 @@ impl Limiters {
             v1: Limiter::new(c.v1_per_hour, Duration::from_secs(3600)),
             v1_battle: Limiter::new(c.v1_battle_updates_per_min, Duration::from_secs(60)),
             v2: Limiter::new(c.v2_per_min, Duration::from_secs(60)),
-            v2_auth: Limiter::new(c.v2_auth_per_min, Duration::from_secs(60)),
+            auth: Limiter::new(c.v2_auth_per_min, Duration::from_secs(60)),
         })
+    }
+
+    /// Counts one change of a tracker battle: `Err(retry_after_s)` when its quota is spent.
+    pub fn battle_update(&self, battle: uuid::Uuid) -> Result<(), u64> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let d = self.v1_battle.check(&battle.to_string());
+        if d.allowed {
+            Ok(())
+        } else {
+            Err(d.reset_after)
+        }
     }
 
     /// Sweeps all limiters.
@@ -120,8 +134,16 @@ impl Limiters {
         self.v1.sweep();
         self.v1_battle.sweep();
         self.v2.sweep();
-        self.v2_auth.sweep();
+        self.auth.sweep();
     }
+}
+
+/// Endpoints that take credentials: one per-IP quota for both APIs.
+fn is_auth_path(path: &str) -> bool {
+    path.starts_with("/v2/auth/")
+        || ["/v1/auth/login", "/v1/auth/register", "/v1/auth/refresh"]
+            .iter()
+            .any(|p| path.trim_end_matches('/') == *p)
 }
 
 fn client_ip(req: &ServiceRequest) -> String {
@@ -141,10 +163,28 @@ pub async fn v1(
             .await
             .map(ServiceResponse::map_into_left_body);
     };
-    let key = crate::http::extract::bearer(req.headers())
-        .and_then(|t| state.keys.verify(t).ok())
-        .map(|u| format!("u:{}", u.id))
-        .unwrap_or_else(|| format!("ip:{}", client_ip(&req)));
+    // Sign-in endpoints are counted per IP whatever the headers, so a bearer token cannot move
+    // password guessing into a bucket of its own.
+    let auth = is_auth_path(req.path());
+    let key = if auth {
+        None
+    } else {
+        crate::http::extract::bearer(req.headers())
+            .and_then(|t| state.keys.verify(t).ok())
+            .map(|u| format!("u:{}", u.id))
+    }
+    .unwrap_or_else(|| format!("ip:{}", client_ip(&req)));
+    if auth && state.limits.enabled {
+        let d = state.limits.auth.check(&client_ip(&req));
+        if !d.allowed {
+            let (r, _) = req.into_parts();
+            let resp = V1Error::RateLimited {
+                retry_after: d.reset_after,
+            }
+            .error_response();
+            return Ok(ServiceResponse::new(r, resp).map_into_right_body());
+        }
+    }
     let d = if state.limits.enabled {
         state.limits.v1.check(&key)
     } else {
@@ -192,8 +232,8 @@ pub async fn v2(
     };
     if state.limits.enabled {
         let ip = client_ip(&req);
-        let limiter = if req.path().starts_with("/v2/auth/") {
-            &state.limits.v2_auth
+        let limiter = if is_auth_path(req.path()) {
+            &state.limits.auth
         } else {
             &state.limits.v2
         };

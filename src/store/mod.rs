@@ -11,6 +11,7 @@ pub mod battle_rows;
 pub mod economy;
 pub mod leaderboard;
 pub mod ledger;
+pub mod lockout;
 pub mod pilots;
 pub mod robot_battles;
 pub mod roster;

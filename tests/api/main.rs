@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0, real HTTP / Socket.IO / WebSocket clients.
 //! Set `WARROOM_TEST_POSTGRES=postgres://...` to run them on Postgres instead of SQLite.
 
+mod abuse;
 mod auth;
 mod battles;
 mod economy;

@@ -34,6 +34,10 @@ pub use clock::Clock;
 pub use events::{TimeoutReason, TrackerEvent, TurnView};
 pub use model::*;
 
+/// A battle's list of stratagems used stays bounded: a 40K battle sees a few dozen; free
+/// (0 CP) stratagems would otherwise let one client grow the stored battle without end.
+pub const MAX_STRATAGEMS_PER_PLAYER: usize = 200;
+
 use uuid::Uuid;
 
 /// Why an action was refused.
@@ -180,6 +184,14 @@ impl TrackerBattle {
                 }
                 if !(0..=10).contains(&cp_cost) {
                     return Err(invalid("cp_cost", "must be 0 to 10"));
+                }
+                if self.players[i].stratagems_used.len() >= MAX_STRATAGEMS_PER_PLAYER {
+                    return Err(invalid(
+                        "name",
+                        format!(
+                            "at most {MAX_STRATAGEMS_PER_PLAYER} stratagems per player in a battle"
+                        ),
+                    ));
                 }
                 if self.players[i].command_points < cp_cost {
                     return Err(invalid(

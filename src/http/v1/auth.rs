@@ -90,6 +90,7 @@ impl From<AccountError> for V1Error {
             },
             AccountError::Banned => V1Error::Forbidden("account is banned".into()),
             AccountError::Store(s) => s.into(),
+            AccountError::Locked { retry_after } => V1Error::AccountLocked { retry_after },
             other => V1Error::Unauthorized(other.to_string()),
         }
     }

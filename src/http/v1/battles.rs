@@ -90,6 +90,7 @@ impl From<TableError> for V1Error {
             }
             TableError::Persist(m) => V1Error::Unavailable(format!("battle not saved: {m}")),
             TableError::Unavailable => V1Error::Unavailable(e.to_string()),
+            TableError::RateLimited(retry_after) => V1Error::RateLimited { retry_after },
         }
     }
 }
@@ -297,9 +298,6 @@ async fn command(
     id: Uuid,
     cmd: TableCommand,
 ) -> Result<HttpResponse, V1Error> {
-    if state.limits.enabled && !state.limits.v1_battle.check(&id.to_string()).allowed {
-        return Err(V1Error::RateLimited { retry_after: 1 });
-    }
     let addr = state
         .tables
         .get(id)

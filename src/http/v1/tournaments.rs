@@ -334,7 +334,7 @@ pub async fn patch(
         &me,
         "tournament.update",
         t.id,
-        json!({"before": base_view(&old), "after": base_view(&t)}),
+        crate::domain::changes::changes(&base_view(&old), &base_view(&t)),
     )
     .await;
     Ok(HttpResponse::Ok().json(json!({ "tournament": view })))

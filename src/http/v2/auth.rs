@@ -68,6 +68,7 @@ impl From<AccountError> for V2Error {
             },
             AccountError::Banned => V2Error::Banned,
             AccountError::Store(s) => s.into(),
+            AccountError::Locked { retry_after } => V2Error::AccountLocked { retry_after },
             other => V2Error::Unauthorized(other.to_string()),
         }
     }
