@@ -1,4 +1,5 @@
-//! Wallet linking by EIP-191 signature: generated keys, both message forms, wrong signer,
+//! Wallet linking by EIP-191 signature: generated keys, the nonce form bound to the account,
+//! the bare form refused, wrong signer,
 //! malformed signatures, replay, expiry, one wallet per user and one user per wallet.
 
 use serde_json::{json, Value};
@@ -40,14 +41,43 @@ fn known_vector_recovers_the_web3_docs_address() {
     assert_eq!(eip191::sign(&key, b"Some data"), sig);
 }
 
+/// A fresh nonce message for the signed-in user.
+async fn nonce_message(app: &TestApp, token: &str) -> String {
+    let n: Value = app
+        .get_auth("/v2/auth/wallet/nonce", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    n["message"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
-async fn spec_message_form_links_once() {
+async fn nonce_message_links_once_and_the_bare_spec_form_is_refused() {
     let app = econ_app().await;
     let (_, token) = app.register_v2("linker").await;
     let key = new_key();
-    let message = format!("ROBOWAR_CONNECT_{}", now_s());
-    let sig = eip191::sign(&key, message.as_bytes());
     let checksummed = eip191::checksum(&eip191::address_of(key.verifying_key()));
+    // The bare form names no account: refused, with a message that says what to sign.
+    let bare = format!("ROBOWAR_CONNECT_{}", now_s());
+    let (s, b) = connect(
+        &app,
+        &token,
+        json!({"wallet_address": checksummed, "message": bare,
+               "signature": eip191::sign(&key, bare.as_bytes())}),
+    )
+    .await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("INVALID_MESSAGE")));
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("/v2/auth/wallet/nonce"),
+        "{b}"
+    );
+
+    let message = nonce_message(&app, &token).await;
+    let sig = eip191::sign(&key, message.as_bytes());
     let (s, b) = connect(
         &app,
         &token,
@@ -72,6 +102,34 @@ async fn spec_message_form_links_once() {
     )
     .await;
     assert_eq!((s, b["error"].as_str()), (400, Some("MESSAGE_REPLAYED")));
+}
+
+#[tokio::test]
+async fn a_victims_signed_message_cannot_link_the_victims_wallet_to_another_account() {
+    let app = econ_app().await;
+    let (_, victim) = app.register_v2("victimw").await;
+    let (_, thief) = app.register_v2("thiefw").await;
+    let key = new_key();
+    // The victim signs the message issued to them; the thief gets hold of it first.
+    let message = nonce_message(&app, &victim).await;
+    let sig = eip191::sign(&key, message.as_bytes());
+    let body = json!({"wallet_address": addr(&key), "message": message, "signature": sig});
+    let (s, b) = connect(&app, &thief, body.clone()).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("INVALID_MESSAGE")),
+        "{b}"
+    );
+    let bal: Value = app
+        .get_auth("/v2/economy/balance", &thief)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(bal["wallet_address"].is_null(), "{bal}");
+    // The victim can still use it.
+    let (s, b) = connect(&app, &victim, body).await;
+    assert_eq!(s, 200, "{b}");
 }
 
 #[tokio::test]
@@ -128,7 +186,11 @@ async fn nonce_form_wrong_signer_malformed_and_expired() {
     .await;
     assert_eq!(s, 400);
     // A timestamp older than 5 minutes.
-    let old = format!("ROBOWAR_CONNECT_{}", now_s() - 301);
+    let old = format!(
+        "ROBOWAR_CONNECT_{}_{}",
+        now_s() - 301,
+        n["nonce"].as_str().unwrap()
+    );
     let (s, b) = connect(
         &app,
         &token,
@@ -137,6 +199,7 @@ async fn nonce_form_wrong_signer_malformed_and_expired() {
     )
     .await;
     assert_eq!((s, b["error"].as_str()), (400, Some("INVALID_MESSAGE")));
+    assert!(b["message"].as_str().unwrap().contains("5 minutes"), "{b}");
     // A nonce nobody issued.
     let forged = format!("ROBOWAR_CONNECT_{}_{}", now_s(), "0".repeat(32));
     let (s, b) = connect(
@@ -163,11 +226,11 @@ async fn one_wallet_per_user_and_one_user_per_wallet() {
     let (_, alice) = app.register_v2("alicew").await;
     let (_, bob) = app.register_v2("bobw").await;
     let key = new_key();
-    let sign_now = |k: &k256::ecdsa::SigningKey, salt: i64| {
-        let m = format!("ROBOWAR_CONNECT_{}", now_s() - salt);
-        (m.clone(), eip191::sign(k, m.as_bytes()))
+    let sign_now = |k: &k256::ecdsa::SigningKey, m: String| {
+        let sig = eip191::sign(k, m.as_bytes());
+        (m, sig)
     };
-    let (m, s) = sign_now(&key, 0);
+    let (m, s) = sign_now(&key, nonce_message(&app, &alice).await);
     let (st, _) = connect(
         &app,
         &alice,
@@ -176,7 +239,7 @@ async fn one_wallet_per_user_and_one_user_per_wallet() {
     .await;
     assert_eq!(st, 200);
     // Bob cannot take Alice's wallet.
-    let (m, s) = sign_now(&key, 1);
+    let (m, s) = sign_now(&key, nonce_message(&app, &bob).await);
     let (st, b) = connect(
         &app,
         &bob,
@@ -186,7 +249,7 @@ async fn one_wallet_per_user_and_one_user_per_wallet() {
     assert_eq!((st, b["error"].as_str()), (409, Some("WALLET_IN_USE")));
     // Alice cannot add a second wallet.
     let key2 = new_key();
-    let (m, s) = sign_now(&key2, 2);
+    let (m, s) = sign_now(&key2, nonce_message(&app, &alice).await);
     let (st, b) = connect(
         &app,
         &alice,

@@ -1,8 +1,9 @@
 //! /v2/auth/wallet: link a wallet by an EIP-191 `personal_sign` signature.
 //!
-//! The signed message is `ROBOWAR_CONNECT_<unix seconds>` (the spec's form) or
-//! `ROBOWAR_CONNECT_<unix seconds>_<nonce>` with a nonce from `GET /auth/wallet/nonce`.
-//! Either is accepted once, within 5 minutes of its timestamp (and of the nonce's issue).
+//! The signed message is `ROBOWAR_CONNECT_<unix seconds>_<nonce>` with a nonce that
+//! `GET /auth/wallet/nonce` issued to the signed-in account, accepted once, within 5 minutes of
+//! its timestamp and of the nonce's issue. The spec's bare `ROBOWAR_CONNECT_<unix seconds>` is
+//! refused: it names no account, so another user could replay it.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -94,9 +95,21 @@ pub async fn connect(
     let (ts, nonce) = parse_message(&body.message).ok_or_else(|| {
         bad(
             "INVALID_MESSAGE",
-            format!("message must be {PREFIX}<unix seconds> or {PREFIX}<unix seconds>_<nonce>"),
+            format!("message must be {PREFIX}<unix seconds>_<nonce>"),
         )
     })?;
+    // The bare spec form names no account, so a signature made for one account could be replayed
+    // by another within its 5 minutes (and claim the victim's deposits). Only a nonce issued to
+    // the signed-in account binds the signature to it.
+    let Some(nonce) = nonce else {
+        return Err(bad(
+            "INVALID_MESSAGE",
+            format!(
+                "sign the message from GET /v2/auth/wallet/nonce ({PREFIX}<unix seconds>_<nonce>): \
+                 it binds the link to your account"
+            ),
+        ));
+    };
     if (now_ms() / 1000 - ts).abs() * 1000 > WALLET_MESSAGE_TTL_MS {
         return Err(bad(
             "INVALID_MESSAGE",
@@ -117,7 +130,7 @@ pub async fn connect(
     let address = eip191::address_hex(&claimed);
     state
         .db
-        .link_wallet(user.id, &address, &body.message, nonce)
+        .link_wallet(user.id, &address, &body.message, Some(nonce))
         .await?;
     super::admin::audit(
         &state,
