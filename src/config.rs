@@ -100,6 +100,9 @@ pub struct Config {
     /// Failed-login lockout (`WARROOM_LOGIN_MAX_FAILURES` within `WARROOM_LOGIN_LOCKOUT_MS`
     /// lock the account for as long).
     pub login_lockout: crate::store::lockout::LockoutPolicy,
+    /// `WARROOM_IDEMPOTENCY_LEASE_MS`: how long an in-progress `Idempotency-Key` is held before
+    /// a retry may take it over (its request died).
+    pub idempotency_lease: Duration,
 }
 
 /// Error reading configuration.
@@ -213,12 +216,25 @@ impl Config {
                 reason: "expected host:port".into(),
             });
         }
+        let jwt_secret = get("WARROOM_JWT_SECRET");
+        if let Some(s) = &jwt_secret {
+            if s.len() < 32 {
+                return Err(ConfigError::Invalid {
+                    key: "WARROOM_JWT_SECRET",
+                    value: "(hidden)".into(),
+                    reason: format!(
+                        "{} bytes; an HS256 key needs at least 32 (or leave it unset to generate one)",
+                        s.len()
+                    ),
+                });
+            }
+        }
         Ok(Self {
             bind,
             data_dir,
             database,
             redis_url: get("REDIS_URL"),
-            jwt_secret: get("WARROOM_JWT_SECRET"),
+            jwt_secret,
             tick: ms("WARROOM_TICK_MS", 750)?,
             countdown: ms("WARROOM_COUNTDOWN_MS", 3000)?,
             season: match parse_num("WARROOM_SEASON", get("WARROOM_SEASON"), 1)? {
@@ -255,6 +271,7 @@ impl Config {
             ws_ping_interval: ms("WARROOM_WS_PING_MS", 15_000)?,
             ws_pong_timeout: ms("WARROOM_WS_PONG_TIMEOUT_MS", 10_000)?,
             cors_origins: get("WARROOM_CORS_ORIGINS").unwrap_or_else(|| "*".into()),
+            idempotency_lease: ms("WARROOM_IDEMPOTENCY_LEASE_MS", 30_000)?,
             login_lockout: {
                 let lock_ms = parse_num(
                     "WARROOM_LOGIN_LOCKOUT_MS",
@@ -322,5 +339,9 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert("DATABASE_URL".to_string(), "mysql://x".to_string());
         assert!(Config::from_map(&m).is_err());
+        let mut m = BTreeMap::new();
+        m.insert("WARROOM_JWT_SECRET".to_string(), "short".to_string());
+        let e = Config::from_map(&m).unwrap_err().to_string();
+        assert!(e.contains("at least 32") && !e.contains("short"), "{e}");
     }
 }

@@ -54,19 +54,48 @@ pub fn jwt_secret(config: &Config) -> Result<Vec<u8>, std::io::Error> {
     std::fs::create_dir_all(&config.data_dir)?;
     let bytes: [u8; 48] = rand::random();
     let secret = hex::encode(bytes);
-    std::fs::write(&path, &secret)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
+    // Created owner-only: a chmod after the write would leave a window where others can read.
+    let _ = std::fs::remove_file(&path);
+    let mut f = private_file(&path)?;
+    std::io::Write::write_all(&mut f, secret.as_bytes())?;
+    f.sync_all()?;
     Ok(secret.into_bytes())
+}
+
+/// Creates `path` readable and writable by its owner only (fails if it exists).
+fn private_file(path: &std::path::Path) -> Result<std::fs::File, std::io::Error> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+}
+
+/// The file of a `sqlite://PATH?…` URL, unless it is in memory.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
 }
 
 /// Opens and migrates the database.
 pub async fn open_db(config: &Config) -> Result<Db, StartError> {
-    if let crate::config::DatabaseTarget::Sqlite(_) = config.database {
+    if let crate::config::DatabaseTarget::Sqlite(url) = &config.database {
         std::fs::create_dir_all(&config.data_dir)?;
+        // SQLite gives its -wal and -shm files the database file's mode, so creating the file
+        // owner-only first keeps all three private from the start.
+        if let Some(file) = sqlite_file(url).filter(|f| !f.exists()) {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            match private_file(&file) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
     let db = Db::connect(&config.database).await?;
     db.migrate().await?;
@@ -78,6 +107,13 @@ pub async fn open_db(config: &Config) -> Result<Db, StartError> {
 /// Builds shared state and starts the actors. Call inside an actix System.
 pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     let db = open_db(&config).await?;
+    if config.redis_url.is_none() {
+        // One node: reservations left in progress belong to a process that is gone.
+        let n = db.idem_release_all_in_progress().await?;
+        if n > 0 {
+            tracing::info!(keys = n, "released idempotency keys left in progress");
+        }
+    }
     db.spawn_wal_checkpointer(Duration::from_millis(250));
     let keys = JwtKeys::new(&jwt_secret(&config)?);
     let bans = Arc::new(BanList::default());

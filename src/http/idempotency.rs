@@ -1,8 +1,12 @@
 //! `Idempotency-Key` for POSTs: the first response for a (user, key) is stored and replayed.
 //!
-//! The key is reserved before the handler runs (status 0), so a concurrent duplicate gets
-//! 409 instead of running twice. A handler error releases the key so the client may retry.
-//! Keys are per user; the same key on another endpoint is 409 `IDEMPOTENCY_KEY_REUSED`.
+//! The key is reserved before the handler runs (status 0, under a lease), so a concurrent
+//! duplicate gets 409 instead of running twice; a reservation that outlives its request (the
+//! process died) expires with its lease. Money moves write their response into the key inside
+//! their own transaction (`store::idempotency::mark_applied`), so a crash after COMMIT cannot
+//! leave the key locked or the move unanswered. A handler error releases the key so the client
+//! may retry. Keys are per user; the same key on another endpoint is 409
+//! `IDEMPOTENCY_KEY_REUSED`.
 
 use actix_web::{
     body::{BoxBody, MessageBody},
@@ -12,11 +16,10 @@ use actix_web::{
     web, HttpResponse, ResponseError,
 };
 use serde_json::Value;
-use sqlx::Row;
-use uuid::Uuid;
 
 use super::{errors::V2Error, extract::bearer, AppState};
-use crate::store::{now_ms, StoreError};
+use crate::store::idempotency::{self, IdemKey, IdemRow, Reserved};
+use crate::store::now_ms;
 
 /// The header name.
 pub const HEADER: &str = "Idempotency-Key";
@@ -57,47 +60,43 @@ pub async fn middleware(
     };
     let method = req.method().as_str().to_string();
     let path = req.path().to_string();
-    match reserve(&state, user, &key, &method, &path).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
-            let resp = replay(&state, user, &key, &method, &path)
-                .await
-                .unwrap_or_else(|e| e.error_response());
+    let k = IdemKey { user, key };
+    let lease = state.config.idempotency_lease.as_millis() as i64;
+    match state
+        .db
+        .idem_reserve(&k, &method, &path, now_ms(), lease)
+        .await
+    {
+        Ok(Reserved::Fresh) => {}
+        Ok(Reserved::Existing(row)) => {
+            let resp = replay(row, &method, &path).unwrap_or_else(|e| e.error_response());
             return Ok(req.into_response(resp));
         }
         Err(e) => return Ok(req.into_response(V2Error::from(e).error_response())),
     }
-    let res = match next.call(req).await {
+    let res = match idempotency::scope(k.clone(), next.call(req)).await {
         Ok(r) => r,
         Err(e) => {
-            release(&state, user, &key).await;
+            release(&state, &k).await;
             return Err(e);
         }
     };
     let status = res.status();
     if !status.is_success() {
-        release(&state, user, &key).await;
+        release(&state, &k).await;
         return Ok(res.map_into_boxed_body());
     }
     let (req, res) = res.into_parts();
     let headers = res.headers().clone();
     let Ok(bytes) = actix_web::body::to_bytes(res.into_body()).await else {
-        release(&state, user, &key).await;
+        release(&state, &k).await;
         return Ok(ServiceResponse::new(
             req,
             V2Error::Internal("response body unreadable".into()).error_response(),
         ));
     };
-    let stored = sqlx::query(
-        "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 AND idem_key = $4",
-    )
-    .bind(i64::from(status.as_u16()))
-    .bind(String::from_utf8_lossy(&bytes).to_string())
-    .bind(user.to_string())
-    .bind(&key)
-    .execute(&state.db.pool)
-    .await;
-    if let Err(e) = stored {
+    let body = String::from_utf8_lossy(&bytes);
+    if let Err(e) = state.db.idem_store(&k, status.as_u16(), &body).await {
         tracing::warn!(error = %e, "idempotency: storing the response failed");
     }
     let mut out = HttpResponse::build(status);
@@ -107,71 +106,27 @@ pub async fn middleware(
     Ok(ServiceResponse::new(req, out.body(bytes)))
 }
 
-async fn reserve(
-    state: &AppState,
-    user: Uuid,
-    key: &str,
-    method: &str,
-    path: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, idem_key, method, path, status, body, created_at) \
-         VALUES ($1, $2, $3, $4, 0, '', $5)",
-    )
-    .bind(user.to_string())
-    .bind(key)
-    .bind(method)
-    .bind(path)
-    .bind(now_ms())
-    .execute(&state.db.pool)
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    Ok(())
+async fn release(state: &AppState, k: &IdemKey) {
+    if let Err(e) = state.db.idem_release(k).await {
+        tracing::warn!(error = %e, "idempotency: releasing the key failed");
+    }
 }
 
-async fn release(state: &AppState, user: Uuid, key: &str) {
-    let _ = sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2")
-        .bind(user.to_string())
-        .bind(key)
-        .execute(&state.db.pool)
-        .await;
-}
-
-async fn replay(
-    state: &AppState,
-    user: Uuid,
-    key: &str,
-    method: &str,
-    path: &str,
-) -> Result<HttpResponse, V2Error> {
-    let row = sqlx::query(
-        "SELECT method, path, status, body FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2",
-    )
-    .bind(user.to_string())
-    .bind(key)
-    .fetch_optional(&state.db.pool)
-    .await
-    .map_err(StoreError::from_sqlx)?
-    .ok_or_else(|| V2Error::Conflict {
-        code: "IDEMPOTENCY_IN_PROGRESS",
-        message: "a request with this Idempotency-Key is in progress".into(),
-    })?;
-    let get = |c: &str| row.try_get::<String, _>(c).map_err(StoreError::from_sqlx);
-    if get("method")? != method || get("path")? != path {
+fn replay(row: IdemRow, method: &str, path: &str) -> Result<HttpResponse, V2Error> {
+    if row.method != method || row.path != path {
         return Err(V2Error::Conflict {
             code: "IDEMPOTENCY_KEY_REUSED",
             message: "this Idempotency-Key was used for another request".into(),
         });
     }
-    let status: i64 = row.try_get("status").map_err(StoreError::from_sqlx)?;
-    if status == 0 {
+    if row.status == 0 {
         return Err(V2Error::Conflict {
             code: "IDEMPOTENCY_IN_PROGRESS",
             message: "a request with this Idempotency-Key is in progress".into(),
         });
     }
-    let body: Value = serde_json::from_str(&get("body")?).unwrap_or(Value::Null);
-    let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+    let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+    let status = StatusCode::from_u16(row.status as u16).unwrap_or(StatusCode::OK);
     Ok(HttpResponse::build(status)
         .insert_header(("Idempotent-Replayed", "true"))
         .json(body))

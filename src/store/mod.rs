@@ -9,6 +9,7 @@ pub mod armies;
 pub mod audit;
 pub mod battle_rows;
 pub mod economy;
+pub mod idempotency;
 pub mod leaderboard;
 pub mod ledger;
 pub mod lockout;

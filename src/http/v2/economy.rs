@@ -13,7 +13,7 @@ use crate::http::{
     pagination::{v2_page, V2PageQuery},
     AppState,
 };
-use crate::store::economy::EconError;
+use crate::store::economy::{EconError, EconTx};
 use crate::store::{now_ms, rfc3339};
 
 impl From<EconError> for V2Error {
@@ -131,7 +131,11 @@ pub async fn withdraw(
 ) -> Result<HttpResponse, V2Error> {
     let q = math::quote_withdrawal(&state.economy.config.rates, body.gmo_amount)?;
     let wallet = require_wallet(&state, user.id).await?;
-    let row = state.db.create_withdrawal(user.id, &wallet, &q).await?;
+    let reply = |row: &EconTx| Some(withdraw_reply(row, &q));
+    let row = state
+        .db
+        .create_withdrawal_replying(user.id, &wallet, &q, &reply)
+        .await?;
     // Send at once so the response carries the tx hash; the worker retries if this fails.
     if let Err(e) = state.economy.advance(&row).await {
         tracing::warn!(error = %e, "withdrawal send deferred to the worker");
@@ -139,7 +143,12 @@ pub async fn withdraw(
     let row = state.db.econ_tx(row.id).await?.unwrap_or(row);
     state.economy.balance_updated(user.id).await;
     state.economy.kick();
-    Ok(HttpResponse::Accepted().json(json!({
+    Ok(HttpResponse::Accepted().json(withdraw_reply(&row, &q)))
+}
+
+/// The 202 body of a withdrawal (also stored as its idempotent reply when it commits).
+fn withdraw_reply(row: &EconTx, q: &math::WithdrawQuote) -> Value {
+    json!({
         "log_id": row.id.to_string(),
         "status": row.status,
         "tx_hash": row.tx_hash,
@@ -147,7 +156,7 @@ pub async fn withdraw(
         "eldr_amount": format_eldr(q.eldr_amount),
         "fee_eldr": format_eldr(q.fee_eldr),
         "reason": row.reason,
-    })))
+    })
 }
 
 /// `GET /economy/transactions` query.

@@ -62,6 +62,20 @@ impl Db {
         wallet: &str,
         q: &WithdrawQuote,
     ) -> Result<EconTx, EconError> {
+        self.create_withdrawal_replying(user, wallet, q, &|_| None)
+            .await
+    }
+
+    /// [`Self::create_withdrawal`], recording `reply(row)` (status 202 and body) as the
+    /// response of the request's `Idempotency-Key` in the same transaction.
+    #[tracing::instrument(skip(self, q, reply))]
+    pub async fn create_withdrawal_replying(
+        &self,
+        user: Uuid,
+        wallet: &str,
+        q: &WithdrawQuote,
+        reply: &(dyn Fn(&EconTx) -> Option<serde_json::Value> + Sync),
+    ) -> Result<EconTx, EconError> {
         let id = Uuid::new_v4();
         let mut tx = self.begin().await?;
         // The guarded balance update first: SQLite takes the write lock at once.
@@ -78,8 +92,17 @@ impl Db {
             reference: None,
         };
         insert_tx(&mut tx, id, &n).await?;
+        let sql = format!("SELECT {COLS} FROM economy_transactions WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let row = from_row(&row)?;
+        if let Some(body) = reply(&row) {
+            crate::store::idempotency::mark_applied(&mut tx, 202, &body).await?;
+        }
         tx.commit().await?;
-        Ok(self.econ_tx(id).await?.ok_or(StoreError::NotFound)?)
+        Ok(row)
     }
 
     /// One row by id.

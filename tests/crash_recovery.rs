@@ -1,0 +1,222 @@
+//! `kill -9` of the real binary, then a restart on the same data: nothing answered is lost,
+//! nothing is applied twice, and every `Idempotency-Key` ends in a consistent state.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+use warroom::chain::eip191;
+
+/// A running `warroom serve` child.
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    fn start(dir: &std::path::Path) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
+            .current_dir(dir)
+            .env("WARROOM_DATA_DIR", dir)
+            .env("WARROOM_BIND", "127.0.0.1:0")
+            .env("WARROOM_LOG_FORMAT", "json")
+            .env("WARROOM_RATE_LIMITS", "off")
+            .env("CHAIN_CONFIRM_MS", "100")
+            .env("CHAIN_POLL_MS", "50")
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next().expect("server printed its address").unwrap();
+            if line.contains("warroom listening") {
+                let v: Value = serde_json::from_str(&line).unwrap();
+                break v["fields"]["addr"].as_str().unwrap().to_string();
+            }
+        };
+        // Keep draining the log so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+        Node {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    fn kill9(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ledger_check(dir: &std::path::Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .current_dir(dir)
+        .args(["ledger", "check"])
+        .env("WARROOM_DATA_DIR", dir)
+        .env("WARROOM_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+async fn withdraw(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    key: &str,
+) -> Option<(u16, Value)> {
+    let r = http
+        .post(format!("{base}/v2/economy/withdraw"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(&json!({"gmo_amount": 10}))
+        .send()
+        .await
+        .ok()?;
+    let s = r.status().as_u16();
+    Some((s, r.json().await.ok()?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_during_a_burst_of_idempotent_withdrawals_loses_and_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path());
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/v2/auth/register", node.base))
+        .json(
+            &json!({"username": "saver", "email": "saver@example.com", "password": "Secret-pass1"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let token = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Link a wallet through the nonce flow.
+    let key = loop {
+        if let Ok(k) = k256::ecdsa::SigningKey::from_slice(&rand::random::<[u8; 32]>()) {
+            break k;
+        }
+    };
+    let n: Value = http
+        .get(format!("{}/v2/auth/wallet/nonce", node.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let message = n["message"].as_str().unwrap().to_string();
+    let address = eip191::address_hex(&eip191::address_of(key.verifying_key()));
+    let r = http
+        .post(format!("{}/v2/auth/wallet/connect", node.base))
+        .bearer_auth(&token)
+        .json(&json!({"wallet_address": address, "message": message,
+                      "signature": eip191::sign(&key, message.as_bytes())}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The burst: 60 withdrawals, each with its own key; kill -9 once a third are answered.
+    const N: usize = 60;
+    let keys: Vec<String> = (0..N).map(|i| format!("burst-{i}")).collect();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for k in &keys {
+        let (http, base, token, k, tx) = (
+            http.clone(),
+            node.base.clone(),
+            token.clone(),
+            k.clone(),
+            tx.clone(),
+        );
+        tokio::spawn(async move {
+            let r = withdraw(&http, &base, &token, &k).await;
+            let _ = tx.send((k, r));
+        });
+    }
+    drop(tx);
+    let mut answered = std::collections::HashMap::new();
+    while answered.len() < N / 3 {
+        let (k, r) = rx.recv().await.expect("answers");
+        if let Some((s, b)) = r {
+            assert_eq!(s, 202, "{b}");
+            answered.insert(k, b["log_id"].as_str().unwrap().to_string());
+        }
+    }
+    node.kill9();
+    while let Some((k, r)) = rx.recv().await {
+        if let Some((202, b)) = r {
+            answered.insert(k, b["log_id"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(
+        answered.len() < N,
+        "the kill came after the burst: nothing to test"
+    );
+
+    // Restart on the same data. Every key, retried, resolves: the answered ones to the same
+    // withdrawal, the others to exactly one (replayed if it had committed, new if not).
+    let node = Node::start(dir.path());
+    let mut log_ids = std::collections::HashSet::new();
+    for k in &keys {
+        let (s, b) = withdraw(&http, &node.base, &token, k)
+            .await
+            .expect("answer after restart");
+        assert_eq!(s, 202, "key {k}: {b}");
+        let id = b["log_id"].as_str().unwrap().to_string();
+        if let Some(first) = answered.get(k) {
+            assert_eq!(
+                &id, first,
+                "key {k} answered before the crash replays the same withdrawal"
+            );
+        }
+        assert!(log_ids.insert(id), "two keys share a withdrawal");
+        // Asked again, the same key gives the same withdrawal.
+        let (_, again) = withdraw(&http, &node.base, &token, k).await.unwrap();
+        assert_eq!(again["log_id"], b["log_id"]);
+    }
+    let txs: Value = http
+        .get(format!(
+            "{}/v2/economy/transactions?type=WITHDRAW&limit=100",
+            node.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = txs["data"]
+        .as_array()
+        .or(txs["transactions"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(rows.len(), N, "one withdrawal per key: {txs}");
+    drop(node);
+    let (ok, out) = ledger_check(dir.path());
+    assert!(ok, "{out}");
+}
