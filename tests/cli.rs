@@ -111,3 +111,54 @@ fn simulate_prints_the_golden_log_hash() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("biome"));
 }
+
+#[test]
+fn secret_file_and_database_are_created_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = warroom(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = dir.path().join("warroom.db");
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "warroom.db is {mode:o}");
+    // The server generates the signing key on first start.
+    let mut child = warroom(dir.path()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(Ok(l)) = lines.next() {
+        if l.contains("warroom listening") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mode = std::fs::metadata(dir.path().join(".jwt_secret"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, ".jwt_secret is {mode:o}");
+}
+
+#[test]
+fn a_jwt_secret_shorter_than_32_bytes_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = warroom(dir.path())
+        .env("WARROOM_JWT_SECRET", "too-short-secret")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        err.contains("WARROOM_JWT_SECRET") && err.contains("32"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("too-short-secret"),
+        "the secret is not echoed: {err}"
+    );
+}
