@@ -211,7 +211,15 @@ pub async fn login(
 pub async fn refresh(state: &AppState, token: &str) -> Result<(UserRecord, String), AccountError> {
     match state.db.rotate_refresh(token).await? {
         Rotation::Invalid => Err(AccountError::BadRefresh),
-        Rotation::Reused => Err(AccountError::RefreshReused),
+        Rotation::Reused { user_id } => {
+            // A replayed refresh token means a stolen one: worth an operator's look.
+            let op = audit_op(user_id, "auth.refresh_reused", None, None, &json!({}));
+            match state.persister.send(Persist(vec![op])).await {
+                Ok(Ok(())) => {}
+                other => tracing::warn!(?other, "audit write failed"),
+            }
+            Err(AccountError::RefreshReused)
+        }
         Rotation::Rotated { user_id, token } => {
             let user = state
                 .db

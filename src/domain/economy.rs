@@ -86,12 +86,18 @@ pub fn format_eldr(nano: i64) -> String {
 
 /// GMO credited for a deposit of `nano` nano-ELDR (rounded down).
 pub fn gmo_for_eldr(rates: &Rates, nano: i64) -> i64 {
-    (i128::from(nano) * i128::from(rates.gmo_per_eldr) / i128::from(NANO_PER_ELDR)) as i64
+    saturate(i128::from(nano) * i128::from(rates.gmo_per_eldr) / i128::from(NANO_PER_ELDR))
+}
+
+/// i128 → i64 without wrapping: an amount past the range becomes the range's end, which every
+/// bound check then refuses (`gmo_amount = i64::MAX` used to wrap to a small quote).
+fn saturate(x: i128) -> i64 {
+    i64::try_from(x).unwrap_or(if x < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// nano-ELDR worth `gmo` GMO (rounded down).
 pub fn eldr_for_gmo(rates: &Rates, gmo: i64) -> i64 {
-    (i128::from(gmo) * i128::from(NANO_PER_ELDR) / i128::from(rates.gmo_per_eldr.max(1))) as i64
+    saturate(i128::from(gmo) * i128::from(NANO_PER_ELDR) / i128::from(rates.gmo_per_eldr.max(1)))
 }
 
 /// Checks a deposit amount against the minimum; returns the GMO it will credit.
@@ -218,6 +224,23 @@ mod tests {
             Err(AmountError::TooLarge(_))
         ));
         assert!(quote_withdrawal(&r, 100_000).is_ok());
+        // Amounts past i64 once converted do not wrap into a small quote.
+        for huge in [i64::MAX, i64::MAX / 1000, 9_223_372_036_854_776] {
+            assert!(matches!(
+                quote_withdrawal(&r, huge),
+                Err(AmountError::TooLarge(_))
+            ));
+        }
+        assert_eq!(
+            gmo_for_eldr(
+                &Rates {
+                    gmo_per_eldr: i64::MAX,
+                    ..r.clone()
+                },
+                i64::MAX
+            ),
+            i64::MAX
+        );
         // 2.5 % of 10 GMO is 0.25: the fee rounds up to 1 GMO.
         let q = quote_withdrawal(&r, 10).unwrap();
         assert_eq!((q.fee_gmo, q.net_gmo), (1, 9));

@@ -1,6 +1,7 @@
 //! HTTP surface: thin actix-web handlers for /v1 and /v2, operator endpoints, and the
 //! Socket.IO polling hand-off to socketioxide.
 
+pub mod audit;
 pub mod cors;
 pub mod errors;
 pub mod extract;
@@ -75,6 +76,7 @@ pub fn app(
         .app_data(web::PayloadConfig::new(limit))
         .app_data(web::Data::new(origins.clone()))
         .wrap(cors::layer(&origins))
+        .wrap(from_fn(audit::bad_tokens))
         .wrap(from_fn(cors::credentials_for_named))
         .wrap(from_fn(request_id::middleware))
         .configure(ops::routes)

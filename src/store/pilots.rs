@@ -82,6 +82,18 @@ impl Pilot {
         })
     }
 
+    /// The public shape (`GET /pilots/{id}`): the owner's own fields without `owner_id` and
+    /// `tx_hash`, since the token and its mint transaction name the owner's wallet on chain, and
+    /// together they would tie an account to a wallet for anyone.
+    pub fn to_public_json(&self, contract: &str) -> Value {
+        let mut v = self.to_json(contract);
+        if let Some(m) = v.as_object_mut() {
+            m.remove("owner_id");
+            m.remove("tx_hash");
+        }
+        v
+    }
+
     /// ERC-721 metadata JSON (`name`, `description`, `image`, `attributes`).
     pub fn metadata(&self) -> Value {
         let s = &self.stats;

@@ -21,7 +21,10 @@ pub enum Rotation {
     /// Unknown or expired token.
     Invalid,
     /// A spent token came back: the whole family is now revoked.
-    Reused,
+    Reused {
+        /// Owner of the family (for the audit row).
+        user_id: Option<Uuid>,
+    },
 }
 
 fn hash(token: &str) -> String {
@@ -83,7 +86,9 @@ impl Db {
         let revoked_at: Option<i64> = row.try_get("revoked_at")?;
         if used_at.is_some() {
             self.revoke_family_str(&family).await?;
-            return Ok(Rotation::Reused);
+            return Ok(Rotation::Reused {
+                user_id: Uuid::parse_str(&user_id).ok(),
+            });
         }
         if revoked_at.is_some() || expires_at <= now {
             return Ok(Rotation::Invalid);
@@ -99,7 +104,9 @@ impl Db {
                 == 1;
         if !won {
             self.revoke_family_str(&family).await?;
-            return Ok(Rotation::Reused);
+            return Ok(Rotation::Reused {
+                user_id: Uuid::parse_str(&user_id).ok(),
+            });
         }
         let (Ok(user_id), Ok(family)) = (Uuid::parse_str(&user_id), Uuid::parse_str(&family))
         else {

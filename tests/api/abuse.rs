@@ -243,3 +243,101 @@ async fn audit_rows_hold_what_changed_not_the_whole_battle() {
     assert!(max < 512, "smallest {min} bytes, largest {max} bytes");
     assert!(rows.iter().any(|r| r.contains("Free stratagem number 60")));
 }
+
+async fn audit_count(app: &TestApp, action: &str) -> i64 {
+    let db = warroom::store::Db::connect(&app.config.database)
+        .await
+        .unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+        .bind(action)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn audit_covers_battle_creation_refresh_reuse_and_bad_tokens() {
+    let app = spawn_app_with(|c| c.rate_limits.enabled = false).await;
+    battle_of_two(&app, "creator1", "creator2").await;
+    assert_eq!(audit_count(&app, "battle.create").await, 1);
+
+    let (_, _, r0) = app.register_v1("reuser").await;
+    let r = app
+        .post("/v1/auth/refresh", &json!({"refresh_token": r0}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = app
+        .post("/v1/auth/refresh", &json!({"refresh_token": r0}))
+        .await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(audit_count(&app, "auth.refresh_reused").await, 1);
+
+    for path in ["/v1/auth/profile", "/v2/users/me"] {
+        let r = app.get_auth(path, "not.a.token").await;
+        assert_eq!(r.status(), 401);
+    }
+    // No token at all is an anonymous caller, not a bad token.
+    assert_eq!(
+        app.http
+            .get(app.url("/v2/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(audit_count(&app, "auth.bad_token").await, 2);
+}
+
+#[tokio::test]
+async fn validate_with_a_malformed_body_is_400_and_huge_amounts_do_not_wrap() {
+    let app = spawn_app_with(|c| c.rate_limits.enabled = false).await;
+    let (_, token) = app.register_v2("validator").await;
+    let tree = json!({"version": 2, "rules": [{"priority": 1, "condition": {"type": "ALWAYS"},
+        "action": {"type": "ATTACK", "target": "ENEMY"}}]});
+    let r = app
+        .post_auth(
+            "/v2/algorithms",
+            &token,
+            &json!({"name": "Plain", "rule_tree": tree}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let url = app.url(&format!("/v2/algorithms/{id}/validate"));
+    let bad = app
+        .http
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{\"rule_tree\": [1, 2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        bad.json::<Value>().await.unwrap()["error"],
+        "VALIDATION_ERROR"
+    );
+    // No body still re-checks the stored tree.
+    let none = app
+        .http
+        .post(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 200);
+    assert_eq!(none.json::<Value>().await.unwrap()["is_valid"], true);
+
+    let r = app
+        .post_auth(
+            "/v2/economy/withdraw",
+            &token,
+            &json!({"gmo_amount": i64::MAX}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let b: Value = r.json().await.unwrap();
+    assert!(b["message"].as_str().unwrap().contains("100"), "{b}");
+}

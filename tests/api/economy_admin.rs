@@ -63,6 +63,15 @@ async fn pilot_mint_metadata_and_battle_bonus() {
         .await
         .unwrap();
     assert_eq!(p["status"], "MINTED");
+    // The public view names no account beside the token (which names the wallet on chain).
+    assert!(
+        p.get("owner_id").is_none() && p.get("tx_hash").is_none(),
+        "{p}"
+    );
+    assert!(
+        p["token_id"].is_number() || p["token_id"].is_string(),
+        "{p}"
+    );
     assert_eq!(p["metadata"]["name"], "ACE-7");
     assert_eq!(p["metadata"]["attributes"].as_array().unwrap().len(), 4);
     assert!(p["metadata"]["image"]
@@ -77,6 +86,10 @@ async fn pilot_mint_metadata_and_battle_bonus() {
         .unwrap();
     assert_eq!(mine["total"], 1);
     assert_eq!(mine["data"][0]["id"], pid.as_str());
+    assert!(
+        mine["data"][0]["tx_hash"].is_string(),
+        "the owner sees the mint tx"
+    );
 
     // The bonus the battle code reads, only for the owner.
     let stats = db

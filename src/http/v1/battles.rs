@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::actors::persister::Persist;
 use crate::actors::table::{Apply, Snapshot, TableCommand, TableError};
 use crate::auth::Role;
 use crate::domain::tracker::{Action, Complete, NewBattle, Status, TrackerBattle, TrackerError};
@@ -15,7 +16,7 @@ use crate::http::{
     pagination::{v1_page, Cursor, V1PageQuery},
     AppState,
 };
-use crate::store::{now_ms, rfc3339, tracker};
+use crate::store::{audit::audit_op, now_ms, rfc3339, tracker};
 
 #[derive(Debug, Deserialize)]
 struct PlayerReq {
@@ -208,6 +209,18 @@ async fn create(
         battle = battle.with_chess_clock(bank_s);
     }
     tracker::insert_battle(&state.db, &battle).await?;
+    let op = audit_op(
+        Some(me.id),
+        "battle.create",
+        Some(&battle.id.to_string()),
+        None,
+        &json!({ "players": battle.players.iter().map(|p| p.user_id).collect::<Vec<_>>(),
+                 "tournament_id": battle.tournament_id }),
+    );
+    match state.persister.send(Persist(vec![op])).await {
+        Ok(Ok(())) => {}
+        other => tracing::warn!(?other, "audit write failed"),
+    }
     Ok(HttpResponse::Created().json(render(&battle)))
 }
 

@@ -187,10 +187,17 @@ pub async fn validate(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
     path: web::Path<String>,
-    body: Option<web::Json<ValidateReq>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, V2Error> {
+    // No body re-checks the stored tree; a body that is not a valid request is the caller's
+    // error (an `Option<Json>` extractor would silently fall back to the stored tree).
+    let body: ValidateReq = if body.iter().all(u8::is_ascii_whitespace) {
+        ValidateReq::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| V2Error::Validation(format!("invalid JSON body: {e}")))?
+    };
     let a = own(&state, &me, &path).await?;
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
     let robot = body.robot_id.as_deref().map(robot_def).transpose()?;
     let tree = body.rule_tree.unwrap_or(a.rule_tree);
     let v = rules::validate(&tree, robot);

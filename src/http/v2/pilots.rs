@@ -107,7 +107,7 @@ pub async fn detail(
         .pilot(*id)
         .await?
         .ok_or_else(|| V2Error::NotFound("pilot".into()))?;
-    Ok(HttpResponse::Ok().json(p.to_json(state.economy.chain.pilot_contract())))
+    Ok(HttpResponse::Ok().json(p.to_public_json(state.economy.chain.pilot_contract())))
 }
 
 /// `GET /pilots/{id}/metadata`: the bare ERC-721 metadata JSON (a `tokenURI` target).
