@@ -235,7 +235,7 @@ mod tests {
             gmo_for_eldr(
                 &Rates {
                     gmo_per_eldr: i64::MAX,
-                    ..r.clone()
+                    ..r
                 },
                 i64::MAX
             ),

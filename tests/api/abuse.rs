@@ -303,7 +303,10 @@ async fn validate_with_a_malformed_body_is_400_and_huge_amounts_do_not_wrap() {
         )
         .await;
     assert_eq!(r.status(), 201);
-    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let url = app.url(&format!("/v2/algorithms/{id}/validate"));
     let bad = app
         .http
