@@ -4,7 +4,9 @@
 //! Documented choices:
 //! - Status moves `draft → registration → active → completed`; any non-terminal status may move
 //!   to `cancelled`. Everything else is refused.
-//! - Swiss plays `rules.rounds` rounds (default ⌈log2 n⌉, at least 1). A bye scores as a win
+//! - Swiss plays `rules.rounds` rounds when the organizer sets it; without it the organizer
+//!   pairs rounds until completing the event. A round is refused only when no rematch-free
+//!   pairing exists. A bye scores as a win
 //!   (`PointsConfig`: 3 match points and 10 VP).
 //! - Elimination needs a winner per match: a draw or a cancelled battle sends the better seed
 //!   through (the organizer may complete the battle with an explicit `winner_id` instead).
@@ -111,6 +113,12 @@ pub enum PlanError {
     /// The engine refused its input.
     #[error(transparent)]
     Pairing(#[from] PairingError),
+    /// Every pairing of the next swiss round would repeat a game already played.
+    #[error(
+        "no rematch-free pairing exists for round {0}: every possible pairing repeats a game \
+         already played; complete the tournament instead"
+    )]
+    NoRematchFree(u32),
 }
 
 struct Ids {
@@ -176,7 +184,8 @@ fn history(ids: &Ids, past: &[PastPairing]) -> History {
     h
 }
 
-/// Swiss rounds to play for `n` players.
+/// The usual number of swiss rounds for `n` players (⌈log2 n⌉, at least 1): what an organizer
+/// would set as `rules.rounds`; the server plays `rules.rounds` itself, not this.
 pub fn swiss_rounds(rules: &Rules, n: usize) -> u32 {
     rules
         .rounds
@@ -231,7 +240,9 @@ pub fn plan_next(
     match format {
         Format::Swiss => {
             let h = history(&ids, past);
-            if last >= swiss_rounds(rules, entries.len()) {
+            // The organizer sets the number of rounds; without it they pair rounds until they
+            // complete the event themselves.
+            if rules.rounds.is_some_and(|n| last >= n) {
                 let table = standings(&ids.players, &h, &rules.standings_config());
                 let winner = table.first().map(|s| ids.users[s.player.0 as usize]);
                 return Ok(Plan::Finished { winner });
@@ -244,6 +255,9 @@ pub fn plan_next(
                 },
             };
             let r = pair_swiss_round(&ids.players, &h, &cfg)?;
+            if r.rematches > 0 {
+                return Err(PlanError::NoRematchFree(round));
+            }
             let user = |p: PlayerId| ids.users[p.0 as usize];
             Ok(Plan::Round {
                 round,

@@ -31,8 +31,9 @@ pub struct Tournament {
     pub current_participants: i64,
     /// Minor units (cents).
     pub entry_fee: i64,
-    /// Minor units (cents).
-    pub prize_pool: i64,
+    /// Minor units (cents), when the organizer set it; otherwise the pool is derived
+    /// ([`Tournament::prize_pool_cents`]). Stored as -1 when unset.
+    pub prize_pool: Option<i64>,
     /// Unix ms.
     pub start_date: Option<i64>,
     /// Unix ms.
@@ -45,6 +46,14 @@ pub struct Tournament {
     pub created_at: i64,
     /// Unix ms.
     pub updated_at: i64,
+}
+
+impl Tournament {
+    /// The prize pool in cents: as set by the organizer, else entry fee × participants.
+    pub fn prize_pool_cents(&self) -> i64 {
+        self.prize_pool
+            .unwrap_or_else(|| self.entry_fee.saturating_mul(self.current_participants))
+    }
 }
 
 const COLS: &str =
@@ -72,7 +81,7 @@ fn from_row(r: &AnyRow) -> Result<Tournament, sqlx::Error> {
         max_participants: r.try_get("max_participants")?,
         current_participants: r.try_get("current_participants")?,
         entry_fee: r.try_get("entry_fee")?,
-        prize_pool: r.try_get("prize_pool")?,
+        prize_pool: Some(r.try_get::<i64, _>("prize_pool")?).filter(|p| *p >= 0),
         start_date: r.try_get("start_date")?,
         end_date: r.try_get("end_date")?,
         rules: serde_json::from_str(&rules).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
@@ -122,7 +131,7 @@ impl Db {
             .bind(t.max_participants)
             .bind(t.current_participants)
             .bind(t.entry_fee)
-            .bind(t.prize_pool)
+            .bind(t.prize_pool.unwrap_or(-1))
             .bind(t.start_date)
             .bind(t.end_date)
             .bind(serde_json::to_string(&t.rules).unwrap_or_default())
@@ -193,7 +202,7 @@ impl Db {
         .bind(t.status.as_str())
         .bind(t.max_participants)
         .bind(t.entry_fee)
-        .bind(t.prize_pool)
+        .bind(t.prize_pool.unwrap_or(-1))
         .bind(t.start_date)
         .bind(t.end_date)
         .bind(serde_json::to_string(&t.rules).unwrap_or_default())

@@ -108,7 +108,7 @@ async fn incoming_request_id_is_echoed() {
 
 #[tokio::test]
 async fn v2_auth_is_rate_limited_with_retry_after() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.rate_limits.v2_auth_per_min = 10).await;
     let body = json!({"email": "nobody@example.com", "password": "Wrong-pass1"});
     for i in 0..10 {
         let r = app.post("/v2/auth/login", &body).await;

@@ -98,7 +98,7 @@ async fn patch(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Re
         .unwrap()
 }
 
-/// Creates a tournament of `n` fresh players, registers them all and activates it.
+/// Creates a tournament of `n` fresh players and registers them all.
 async fn field(app: &TestApp, org: &str, format: &str, n: usize, rules: Value) -> (String, Vec<P>) {
     let id = create(app, org, format, 64, rules).await;
     let mut ps = Vec::new();
@@ -114,12 +114,7 @@ async fn field(app: &TestApp, org: &str, format: &str, n: usize, rules: Value) -
         assert_eq!(r.status(), 201);
         ps.push(p);
     }
-    assert_eq!(
-        patch(app, org, &id, json!({"status": "active"}))
-            .await
-            .status(),
-        200
-    );
+    // No activation step: the spec's flow is create → register → generate-pairings.
     (id, ps)
 }
 
@@ -265,7 +260,7 @@ async fn swiss_8_players_over_3_rounds() {
         &org,
         "swiss",
         8,
-        json!({"points_limit": 2000, "time_limit": 3600}),
+        json!({"points_limit": 2000, "time_limit": 3600, "rounds": 3}),
     )
     .await;
     // Player 1 (better seed) wins, except at table 2 where player 2 does.
@@ -321,7 +316,7 @@ async fn swiss_8_players_over_3_rounds() {
 async fn swiss_7_players_with_byes() {
     let app = spawn_app().await;
     let (_, org) = organizer(&app, "orgb").await;
-    let (id, ps) = field(&app, &org, "swiss", 7, json!({})).await;
+    let (id, ps) = field(&app, &org, "swiss", 7, json!({"rounds": 3})).await;
     let rounds = play_out(&app, &org, &id, &ps, |p| p["player1_id"].clone()).await;
     assert_eq!(rounds.len(), 3);
     let byes: Vec<usize> = rounds.iter().map(|r| seed_of(&ps, &r["bye"])).collect();
@@ -350,5 +345,99 @@ async fn swiss_7_players_with_byes() {
     assert!(
         with_bye.iter().all(|r| r["wins"].as_i64().unwrap() >= 1),
         "a bye scores as a win"
+    );
+}
+
+#[tokio::test]
+async fn spec_flow_create_register_generate_without_any_other_call() {
+    let app = spawn_app().await;
+    let (_, org) = organizer(&app, "orgspec").await;
+    // The spec's create body: no status, no prize pool, no rounds.
+    let r = app
+        .post_auth(
+            "/v1/tournaments",
+            &org,
+            &json!({"name": "Winter 40K Championship", "format": "swiss", "max_participants": 32,
+                "entry_fee": 25.00, "start_date": "2030-02-01T09:00:00Z",
+                "rules": {"points_limit": 2000, "time_limit": 1800}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let t: Value = r.json::<Value>().await.unwrap()["tournament"].clone();
+    assert_eq!(t["status"], "registration");
+    let id = t["id"].as_str().unwrap().to_string();
+    let mut ps = Vec::new();
+    for i in 0..4 {
+        let p = player(&app, &format!("specp{i}")).await;
+        let r = app
+            .post_auth(
+                &format!("/v1/tournaments/{id}/register"),
+                &p.token,
+                &json!({"army_id": p.army}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        ps.push(p);
+    }
+    // The prize pool follows the entries (25.00 × 4) since nobody set one.
+    let t = tournament(&app, &org, &id).await;
+    assert_eq!(t["prize_pool"], 100.0);
+    // The first generate-pairings closes registration and starts round 1.
+    let r = generate(&app, &org, &id).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let t = tournament(&app, &org, &id).await;
+    assert_eq!(t["status"], "active");
+    let late = player(&app, "speclate").await;
+    let r = app
+        .post_auth(
+            &format!("/v1/tournaments/{id}/register"),
+            &late.token,
+            &json!({"army_id": late.army}),
+        )
+        .await;
+    assert_eq!(r.status(), 409, "registration closed");
+    // Without rules.rounds the organizer pairs rounds until no rematch-free pairing is left:
+    // four players have three (a round robin); the fourth is refused and says why.
+    for round in 1..=3 {
+        let t = tournament(&app, &org, &id).await;
+        let pairings = t["rounds"][round - 1]["pairings"]
+            .as_array()
+            .unwrap()
+            .clone();
+        for p in &pairings {
+            complete(&app, &org, p, &p["player1_id"]).await;
+        }
+        let r = generate(&app, &org, &id).await;
+        if round < 3 {
+            assert_eq!(
+                r.status(),
+                201,
+                "round {}: {}",
+                round + 1,
+                r.text().await.unwrap()
+            );
+        } else {
+            assert_eq!(r.status(), 409);
+            let b: Value = r.json().await.unwrap();
+            let msg = b["error"]["message"].as_str().unwrap();
+            assert!(msg.contains("no rematch-free pairing"), "{msg}");
+        }
+    }
+    // Still active until the organizer completes it.
+    assert_eq!(tournament(&app, &org, &id).await["status"], "active");
+    let r = patch(&app, &org, &id, json!({"status": "completed"})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(tournament(&app, &org, &id).await["status"], "completed");
+    // A draft stays a draft until registration opens.
+    let r = app
+        .post_auth(
+            "/v1/tournaments",
+            &org,
+            &json!({"name": "Later", "format": "swiss", "max_participants": 8, "status": "draft"}),
+        )
+        .await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["tournament"]["status"],
+        "draft"
     );
 }

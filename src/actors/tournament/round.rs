@@ -44,6 +44,39 @@ pub(super) async fn audit(
     }
 }
 
+/// The first `generate-pairings` of a tournament in `registration` closes registration and
+/// starts it (the spec's flow has no other step for this).
+async fn start(
+    deps: &TournamentDeps,
+    t: &mut crate::store::tournaments::Tournament,
+    by: Uuid,
+) -> Result<(), TournamentError> {
+    if t.current_participants < 2 {
+        return Err(TournamentError::InvalidState(format!(
+            "at least 2 participants are needed to start ({} registered)",
+            t.current_participants
+        )));
+    }
+    let mut next = t.clone();
+    next.status = TournamentStatus::Active;
+    next.updated_at = now_ms();
+    if !deps.db.update_tournament(&next, t.status).await? {
+        return Err(TournamentError::Conflict(
+            "the tournament changed concurrently; retry".into(),
+        ));
+    }
+    audit(
+        deps,
+        Some(by),
+        "tournament.start",
+        t.id,
+        json!({"participants": t.current_participants}),
+    )
+    .await;
+    *t = next;
+    Ok(())
+}
+
 /// Creates the next round; returns its API view, battle ids and clock length (seconds).
 pub(super) async fn generate(
     deps: &TournamentDeps,
@@ -51,9 +84,12 @@ pub(super) async fn generate(
     user: AuthUser,
 ) -> Result<(Value, Vec<Uuid>, u32, Uuid), TournamentError> {
     let db = &deps.db;
-    let t = db.tournament(id).await?.ok_or(TournamentError::NotFound)?;
+    let mut t = db.tournament(id).await?.ok_or(TournamentError::NotFound)?;
     if !user.is_owner_or_admin(t.organizer_id) {
         return Err(TournamentError::Forbidden);
+    }
+    if t.status == TournamentStatus::Registration {
+        start(deps, &mut t, user.id).await?;
     }
     if t.status != TournamentStatus::Active {
         return Err(TournamentError::InvalidState(format!(
@@ -78,6 +114,9 @@ pub(super) async fn generate(
             return Err(TournamentError::RoundUnfinished(format!(
                 "round {r} has unfinished battles"
             )))
+        }
+        Err(e @ PlanError::NoRematchFree(_)) => {
+            return Err(TournamentError::InvalidState(e.to_string()))
         }
         Err(PlanError::Pairing(e)) => return Err(TournamentError::Pairing(e.to_string())),
     };
@@ -210,10 +249,13 @@ pub(super) async fn record(deps: &TournamentDeps, id: Uuid) -> Result<bool, Tour
         })
         .collect();
     let past: Vec<_> = rows.iter().map(|p| p.past).collect();
-    let plan = match plan_next(t.format, &t.rules, &entries, &past, 0) {
+    let finished = match plan_next(t.format, &t.rules, &entries, &past, 0) {
         Err(PlanError::RoundUnfinished(_)) => return Ok(false),
+        // The round is over; the organizer decides what comes next.
+        Err(PlanError::NoRematchFree(_)) => None,
         Err(PlanError::Pairing(e)) => return Err(TournamentError::Pairing(e.to_string())),
-        Ok(p) => p,
+        Ok(Plan::Finished { winner }) => Some(winner),
+        Ok(Plan::Round { .. }) => None,
     };
     let now = now_ms();
     let battles: Vec<Uuid> = rows
@@ -234,7 +276,7 @@ pub(super) async fn record(deps: &TournamentDeps, id: Uuid) -> Result<bool, Tour
         )
         .await;
     }
-    if let Plan::Finished { winner } = plan {
+    if let Some(winner) = finished {
         if db.complete_tournament(id, winner, now).await? {
             let ev = json!({"type": "tournament_completed", "tournament_id": id,
                 "winner_id": winner, "timestamp": rfc3339(now)});

@@ -78,16 +78,51 @@ fn status_transitions() {
 }
 
 #[test]
-fn swiss_runs_log2_rounds_with_byes() {
-    let (past, winner) = run(Format::Swiss, &rules(), 8);
+fn swiss_runs_the_organizers_rounds_with_byes() {
+    let with_rounds = |n: usize| {
+        let mut r = rules();
+        r.rounds = Some(swiss_rounds(&r, n));
+        r
+    };
+    let (past, winner) = run(Format::Swiss, &with_rounds(8), 8);
     assert_eq!(past.iter().map(|p| p.round).max(), Some(3));
     assert!(winner.is_some());
-    let (past, _) = run(Format::Swiss, &rules(), 7);
+    let (past, _) = run(Format::Swiss, &with_rounds(7), 7);
     let byes: Vec<_> = past.iter().filter(|p| p.p2.is_none()).collect();
     assert_eq!(byes.len(), 3);
     let mut who: Vec<_> = byes.iter().map(|p| p.p1).collect();
     who.dedup();
     assert_eq!(who.len(), 3, "at most one bye per player");
+}
+
+#[test]
+fn swiss_without_rounds_pairs_until_no_rematch_free_pairing_is_left() {
+    // Four players: three rematch-free rounds exist (a round robin); the fourth is refused.
+    let e = entries(4);
+    let mut past: Vec<PastPairing> = Vec::new();
+    for round in 1..=3 {
+        let Plan::Round { games, .. } = plan_next(Format::Swiss, &rules(), &e, &past, 1).unwrap()
+        else {
+            panic!("swiss without rules.rounds never finishes by itself");
+        };
+        for g in games {
+            past.push(PastPairing {
+                round,
+                table: Some(g.table),
+                p1: g.p1,
+                p2: Some(g.p2),
+                bracket: None,
+                result: GameResult::Completed {
+                    winner: Some(g.p1),
+                    vp1: 50,
+                    vp2: 40,
+                },
+            });
+        }
+    }
+    let e4 = plan_next(Format::Swiss, &rules(), &e, &past, 1).unwrap_err();
+    assert!(matches!(e4, PlanError::NoRematchFree(4)));
+    assert!(e4.to_string().contains("no rematch-free pairing"), "{e4}");
 }
 
 #[test]
@@ -218,6 +253,7 @@ mod props {
         fn swiss_tournaments_are_well_formed(n in 2usize..=24, seed in any::<u64>(), random in any::<bool>()) {
             let mut r = rules();
             r.round1 = random.then(|| "random".to_string());
+            r.rounds = Some(swiss_rounds(&r, n));
             let (rounds, winner) = random_tournament(Format::Swiss, &r, n, seed);
             prop_assert_eq!(rounds, swiss_rounds(&r, n));
             prop_assert!(winner.is_some());

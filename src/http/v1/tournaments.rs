@@ -67,7 +67,7 @@ pub struct CreateReq {
     start_date: Option<String>,
     end_date: Option<String>,
     rules: Option<Value>,
-    /// `draft` (default) or `registration`.
+    /// `registration` (default) or `draft`.
     status: Option<String>,
 }
 
@@ -89,9 +89,11 @@ pub async fn create(
     if !(2..=1024).contains(&b.max_participants) {
         return Err(V1Error::field("max_participants", "between 2 and 1024"));
     }
+    // The spec's flow is create → register → generate-pairings, so a new tournament opens
+    // registration unless the organizer asks for a draft.
     let status = match b.status.as_deref() {
-        None | Some("draft") => TournamentStatus::Draft,
-        Some("registration") => TournamentStatus::Registration,
+        Some("draft") => TournamentStatus::Draft,
+        None | Some("registration") => TournamentStatus::Registration,
         Some(_) => return Err(V1Error::field("status", "draft or registration")),
     };
     let (start, end) = (
@@ -111,7 +113,7 @@ pub async fn create(
         max_participants: b.max_participants,
         current_participants: 0,
         entry_fee: cents("entry_fee", b.entry_fee)?.unwrap_or(0),
-        prize_pool: cents("prize_pool", b.prize_pool)?.unwrap_or(0),
+        prize_pool: cents("prize_pool", b.prize_pool)?,
         start_date: start,
         end_date: end,
         rules: rules(b.rules)?,
@@ -296,7 +298,7 @@ pub async fn patch(
         }
     }
     t.entry_fee = cents("entry_fee", b.entry_fee)?.unwrap_or(t.entry_fee);
-    t.prize_pool = cents("prize_pool", b.prize_pool)?.unwrap_or(t.prize_pool);
+    t.prize_pool = cents("prize_pool", b.prize_pool)?.or(t.prize_pool);
     t.start_date = date("start_date", b.start_date.as_deref())?.or(t.start_date);
     t.end_date = date("end_date", b.end_date.as_deref())?.or(t.end_date);
     if next == TournamentStatus::Active && old.current_participants < 2 {

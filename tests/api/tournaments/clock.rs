@@ -103,7 +103,14 @@ async fn round_clock_announces_the_end_to_tables_and_the_tournament_room() {
 async fn round_clock_survives_a_restart() {
     let mut app = spawn_app().await;
     let (_, org) = organizer(&app, "orgk").await;
-    let (id, ps) = field(&app, &org, "swiss", 2, json!({"time_limit": 3})).await;
+    let (id, ps) = field(
+        &app,
+        &org,
+        "swiss",
+        2,
+        json!({"time_limit": 3, "rounds": 1}),
+    )
+    .await;
     let round: Value = generate(&app, &org, &id).await.json().await.unwrap();
     let battle = round["round"]["pairings"][0]["battle_id"]
         .as_str()

@@ -44,7 +44,7 @@ pub(super) fn base_view(t: &Tournament) -> Value {
         "id": t.id, "name": t.name, "organizer_id": t.organizer_id, "status": t.status.as_str(),
         "format": t.format.as_str(), "max_participants": t.max_participants,
         "current_participants": t.current_participants,
-        "entry_fee": t.entry_fee as f64 / 100.0, "prize_pool": t.prize_pool as f64 / 100.0,
+        "entry_fee": t.entry_fee as f64 / 100.0, "prize_pool": t.prize_pool_cents() as f64 / 100.0,
         "start_date": t.start_date.map(rfc3339), "end_date": t.end_date.map(rfc3339),
         "rules": t.rules, "winner_id": t.winner_id,
         "created_at": rfc3339(t.created_at), "updated_at": rfc3339(t.updated_at),
