@@ -225,7 +225,7 @@ async fn hardening_kill9_mid_robot_battle_with_wagers_settles_once() {
         let (db, battle) = (db.clone(), battle.clone());
         async move {
             let sql = format!(
-                "SELECT COALESCE(SUM(amount), 0) AS s FROM ledger_transfers \
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS s FROM ledger_transfers \
                  WHERE reference = $1 AND {side} = 'system:escrow'"
             );
             let row = sqlx::query(sqlx::AssertSqlSafe(sql))
