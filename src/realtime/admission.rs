@@ -19,7 +19,7 @@ use crate::config::RateLimits;
 /// The client address of an engine.io request, put in the request's extensions by the
 /// polling hand-off and the upgrade hook so that the handshake middleware can read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientIp(pub IpAddr);
+pub(crate) struct ClientIp(pub(crate) IpAddr);
 
 /// Counts of live connections per key, at most `max` each; keys at zero are dropped.
 struct Slots<K: Hash + Eq + Clone> {

@@ -143,7 +143,7 @@ pub enum HandshakeError {
 /// When the socket's token expires (unix ms): the socket may not act after it, and its
 /// user's session disconnects it then.
 #[derive(Debug, Clone, Copy)]
-pub struct TokenExpiry(pub i64);
+pub(crate) struct TokenExpiry(pub(crate) i64);
 
 fn query_token(s: &SocketRef) -> Option<String> {
     let q = s.req_parts().uri.query()?;
@@ -191,7 +191,7 @@ pub fn socket_user(s: &SocketRef) -> Option<AuthUser> {
 
 /// The socket's user while their token is valid. Past its expiry the socket gets an `error`
 /// and is disconnected (its session also does so on a timer), and nothing is done for it.
-pub fn acting_user(s: &SocketRef) -> Option<AuthUser> {
+pub(crate) fn acting_user(s: &SocketRef) -> Option<AuthUser> {
     let user = socket_user(s)?;
     match s.extensions.get::<TokenExpiry>() {
         Some(TokenExpiry(exp)) if exp <= crate::store::now_ms() => {
@@ -299,7 +299,7 @@ pub fn build(auth: SioAuth, timing: SioTiming) -> Arc<dyn SioEntry> {
 }
 
 /// True for an engine.io request that opens a new session (it names no `sid`).
-pub fn is_handshake(query: Option<&str>) -> bool {
+pub(crate) fn is_handshake(query: Option<&str>) -> bool {
     !query
         .unwrap_or("")
         .split('&')

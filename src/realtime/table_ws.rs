@@ -91,7 +91,7 @@ impl Drop for Slot {
 }
 
 /// The instant a token expiring at `exp_s` (unix seconds) runs out, on tokio's clock.
-pub fn deadline_of(exp_s: i64) -> Instant {
+pub(crate) fn deadline_of(exp_s: i64) -> Instant {
     let left_ms = exp_s
         .saturating_mul(1000)
         .saturating_sub(crate::store::now_ms())
