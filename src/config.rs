@@ -29,6 +29,14 @@ pub struct RateLimits {
     pub v2_per_min: u32,
     /// v2: auth requests per minute per IP.
     pub v2_auth_per_min: u32,
+    /// Socket.IO: concurrent sockets per user (`WARROOM_SIO_PER_USER`; on even when rate
+    /// limits are off, like `v1_ws_per_user`).
+    pub sio_per_user: u32,
+    /// Socket.IO: concurrent sockets per client IP (`WARROOM_SIO_PER_IP`).
+    pub sio_per_ip: u32,
+    /// Socket.IO: new engine.io handshakes per client IP per minute
+    /// (`WARROOM_SIO_HANDSHAKES_PER_IP_PER_MIN`).
+    pub sio_handshakes_per_ip_per_min: u32,
 }
 
 impl Default for RateLimits {
@@ -40,6 +48,9 @@ impl Default for RateLimits {
             v1_ws_per_user: 10,
             v2_per_min: 100,
             v2_auth_per_min: 10,
+            sio_per_user: 10,
+            sio_per_ip: 100,
+            sio_handshakes_per_ip_per_min: 120,
         }
     }
 }
@@ -66,6 +77,12 @@ pub struct Config {
     /// `WARROOM_SIO_PING_MS`: engine.io ping interval; a peer silent for interval + timeout
     /// (`WARROOM_SIO_PING_TIMEOUT_MS`) is dropped.
     pub sio_ping: (Duration, Duration),
+    /// `WARROOM_SIO_CONNECT_TIMEOUT_MS`: an engine.io session that has not joined a Socket.IO
+    /// namespace (a successful `CONNECT`) within this is closed.
+    pub sio_connect_timeout: Duration,
+    /// `WARROOM_AUTH_CACHE_MS`: how long an account's role and ban state, read from the
+    /// database for tokens already issued, may be reused before it is read again.
+    pub auth_cache: Duration,
     /// `WARROOM_QUEUE_GRACE_MS`: how long a queued player may be offline before leaving the queue.
     pub queue_grace: Duration,
     /// Rate limits.
@@ -207,6 +224,21 @@ impl Config {
                 get("WARROOM_V2_AUTH_RATE_PER_MIN"),
                 d.v2_auth_per_min as u64,
             )? as u32,
+            sio_per_user: parse_num(
+                "WARROOM_SIO_PER_USER",
+                get("WARROOM_SIO_PER_USER"),
+                d.sio_per_user as u64,
+            )? as u32,
+            sio_per_ip: parse_num(
+                "WARROOM_SIO_PER_IP",
+                get("WARROOM_SIO_PER_IP"),
+                d.sio_per_ip as u64,
+            )? as u32,
+            sio_handshakes_per_ip_per_min: parse_num(
+                "WARROOM_SIO_HANDSHAKES_PER_IP_PER_MIN",
+                get("WARROOM_SIO_HANDSHAKES_PER_IP_PER_MIN"),
+                d.sio_handshakes_per_ip_per_min as u64,
+            )? as u32,
         };
         let bind = get("WARROOM_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
         if bind.parse::<SocketAddr>().is_err() && !bind.contains(':') {
@@ -252,6 +284,8 @@ impl Config {
                 ms("WARROOM_SIO_PING_MS", 25_000)?,
                 ms("WARROOM_SIO_PING_TIMEOUT_MS", 20_000)?,
             ),
+            sio_connect_timeout: ms("WARROOM_SIO_CONNECT_TIMEOUT_MS", 5000)?,
+            auth_cache: ms("WARROOM_AUTH_CACHE_MS", 1000)?,
             rate_limits,
             chain_rpc_url: get("CHAIN_RPC_URL"),
             log: get("WARROOM_LOG").unwrap_or_else(|| "info".into()),

@@ -16,10 +16,11 @@ use tokio::{net::TcpStream, sync::oneshot};
 use crate::actors::persister::{Flush, Persister, MAILBOX};
 use crate::actors::table::{TableDeps, TableRegistry};
 use crate::actors::tournament::{TournamentDeps, TournamentRegistry};
-use crate::auth::{BanList, JwtKeys};
+use crate::auth::{standing::Standing, BanList, JwtKeys};
 use crate::config::Config;
 use crate::http::{self, ratelimit::Limiters, AppState};
 use crate::realtime::{
+    admission::Admission,
     sio,
     table_ws::{Heartbeat, TableHub},
     upgrade,
@@ -125,11 +126,18 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         Persister::new(db.clone(), config.persist_max_wait, config.persist_max_rows)
     });
     let game_cell = crate::actors::game::GameCell::default();
+    let standing = Standing::new(db.clone(), bans.clone(), config.auth_cache);
     let sio = sio::build(
-        keys.clone(),
-        bans.clone(),
-        game_cell.clone(),
-        config.sio_ping,
+        sio::SioAuth {
+            keys: keys.clone(),
+            standing: standing.clone(),
+            game: game_cell.clone(),
+            admission: Admission::new(&config.rate_limits),
+        },
+        sio::SioTiming {
+            ping: config.sio_ping,
+            connect_timeout: config.sio_connect_timeout,
+        },
     );
     let heartbeat = Heartbeat {
         interval: config.ws_ping_interval,
@@ -203,6 +211,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         db,
         keys,
         bans,
+        standing,
         persister,
         limits,
         sio,
@@ -230,12 +239,14 @@ pub async fn run(
     let shutdown_timeout = config.shutdown_timeout;
     let state = build_state(config).await?;
 
-    let limits = state.limits.clone();
+    let sweeper = state.clone();
     actix_rt::spawn(async move {
         let mut t = tokio::time::interval(Duration::from_secs(60));
         loop {
             t.tick().await;
-            limits.sweep();
+            sweeper.limits.sweep();
+            sweeper.standing.sweep();
+            sweeper.sio.admission().sweep();
         }
     });
 

@@ -1,9 +1,14 @@
 //! A `Session` actor per connected user: presence across that user's sockets, the grace
-//! period before a disconnected player leaves the matchmaking queue, and kicking (bans).
+//! period before a disconnected player leaves the matchmaking queue, kicking (bans), and
+//! disconnecting each socket when its token expires.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
+use serde_json::json;
+use socketioxide::socket::Sid;
 use uuid::Uuid;
 
 use super::game::Game;
@@ -13,7 +18,8 @@ use crate::metrics::METRICS;
 pub struct Session {
     user: Uuid,
     game: Arc<Game>,
-    sockets: usize,
+    /// Live sockets, each with the timer that disconnects it when its token expires.
+    sockets: HashMap<Sid, SpawnHandle>,
     grace: Option<SpawnHandle>,
 }
 
@@ -25,7 +31,7 @@ impl Session {
             Session {
                 user,
                 game,
-                sockets: 0,
+                sockets: HashMap::new(),
                 grace: None,
             }
         })
@@ -58,18 +64,47 @@ impl Actor for Session {
     }
 }
 
-/// A socket of this user connected.
+/// Disconnects socket `sid` of this session's user because its token expired.
+fn expire(game: &Game, user: Uuid, sid: Sid) {
+    let Some(socket) = game.sio.io().of("/").and_then(|root| root.get_socket(sid)) else {
+        return;
+    };
+    tracing::debug!(%user, %sid, "disconnecting a socket whose token expired");
+    let _ = socket.emit(
+        "error",
+        &json!({"code": "UNAUTHORIZED", "message": "token expired; reconnect with a fresh token"}),
+    );
+    let _ = socket.disconnect();
+}
+
+/// A socket of this user connected; its token expires at `expires_at_ms` (unix ms).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Connected;
+pub struct Connected {
+    /// The socket.
+    pub sid: Sid,
+    /// Its token's expiry, unix ms.
+    pub expires_at_ms: i64,
+}
 
 impl Handler<Connected> for Session {
     type Result = ();
 
-    fn handle(&mut self, _: Connected, ctx: &mut Context<Self>) {
-        self.sockets += 1;
+    #[tracing::instrument(skip_all, fields(user = %self.user))]
+    fn handle(&mut self, msg: Connected, ctx: &mut Context<Self>) {
         if let Some(h) = self.grace.take() {
             ctx.cancel_future(h);
+        }
+        let left = msg
+            .expires_at_ms
+            .saturating_sub(crate::store::now_ms())
+            .max(0);
+        let sid = msg.sid;
+        let timer = ctx.run_later(Duration::from_millis(left as u64), move |s, _| {
+            expire(&s.game, s.user, sid)
+        });
+        if let Some(old) = self.sockets.insert(sid, timer) {
+            ctx.cancel_future(old);
         }
     }
 }
@@ -77,15 +112,20 @@ impl Handler<Connected> for Session {
 /// A socket of this user went away.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Disconnected;
+pub struct Disconnected {
+    /// The socket.
+    pub sid: Sid,
+}
 
 impl Handler<Disconnected> for Session {
     type Result = ();
 
     #[tracing::instrument(skip_all, fields(user = %self.user))]
-    fn handle(&mut self, _: Disconnected, ctx: &mut Context<Self>) {
-        self.sockets = self.sockets.saturating_sub(1);
-        if self.sockets > 0 {
+    fn handle(&mut self, msg: Disconnected, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.sockets.remove(&msg.sid) {
+            ctx.cancel_future(timer);
+        }
+        if !self.sockets.is_empty() {
             return;
         }
         self.grace = Some(ctx.run_later(self.game.queue_grace, |s, ctx| {

@@ -18,8 +18,9 @@ use uuid::Uuid;
 use super::{Apply, TableActor, TableCommand, TableDeps};
 use crate::actors::clock::TimeSource;
 use crate::actors::persister::{Persist, PersistError};
-use crate::auth::{AuthUser, BanList, JwtKeys, Role};
+use crate::auth::{standing::Standing, AuthUser, BanList, JwtKeys, Role};
 use crate::domain::tracker::{Action, NewBattle, TrackerBattle};
+use crate::realtime::admission::Admission;
 use crate::realtime::{
     sio,
     table_ws::{Heartbeat, TableHub},
@@ -81,10 +82,16 @@ fn table(auto_end_turn_on_timeout: bool) -> Table {
         backend: Backend::Sqlite,
     };
     let sio = sio::build(
-        JwtKeys::new(&[7; 32]),
-        Arc::new(BanList::default()),
-        Default::default(),
-        (Duration::from_secs(25), Duration::from_secs(20)),
+        sio::SioAuth {
+            keys: JwtKeys::new(&[7; 32]),
+            standing: Standing::new(db.clone(), Arc::new(BanList::default()), Duration::ZERO),
+            game: Default::default(),
+            admission: Admission::new(&Default::default()),
+        },
+        sio::SioTiming {
+            ping: (Duration::from_secs(25), Duration::from_secs(20)),
+            connect_timeout: Duration::from_secs(5),
+        },
     );
     let hub = TableHub::new(10, Heartbeat::default(), sio);
     let rx = hub.subscribe(battle.id);

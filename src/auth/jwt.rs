@@ -93,16 +93,23 @@ impl JwtKeys {
 
     /// Verifies a token and returns its user.
     pub fn verify(&self, token: &str) -> Result<AuthUser, TokenError> {
+        self.verify_until(token).map(|(user, _)| user)
+    }
+
+    /// Verifies a token and returns its user and its expiry (`exp`, unix seconds), for
+    /// connections that must end when their token does.
+    pub fn verify_until(&self, token: &str) -> Result<(AuthUser, i64), TokenError> {
         let data =
             decode::<Claims>(token, &self.dec, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;
         let id = Uuid::parse_str(&data.claims.sub).map_err(|_| TokenError::Invalid)?;
-        Ok(AuthUser {
+        let user = AuthUser {
             id,
             role: data.claims.role,
-        })
+        };
+        Ok((user, data.claims.exp))
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod credentials;
 pub mod jwt;
+pub mod standing;
 
 use std::str::FromStr;
 

@@ -1,10 +1,9 @@
 //! Extractors: the signed-in user (per surface), required roles, and query/path helpers.
 
-use std::future::{ready, Ready};
-
 use actix_web::{dev::Payload, http::header::HeaderMap, web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 
-use crate::auth::{AuthUser, Role, TokenError};
+use crate::auth::{standing::StandingError, AuthUser, Role, TokenError};
 use crate::http::{
     errors::{V1Error, V2Error},
     AppState,
@@ -26,23 +25,27 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// Why authentication failed, before it is rendered for a surface.
 #[derive(Debug)]
 pub enum AuthFailure {
-    /// Missing, expired or invalid token.
+    /// Missing, expired or invalid token (or its account is gone).
     Token(TokenError),
     /// The account is banned.
     Banned,
+    /// The account's standing could not be read.
+    Store(crate::store::StoreError),
 }
 
-/// Verifies the request's bearer token and the ban list.
-pub fn authenticate(req: &HttpRequest) -> Result<AuthUser, AuthFailure> {
+/// Verifies the request's bearer token, then reads the account's current standing: the role
+/// and ban state of the account now, not the ones the token was issued with.
+pub async fn authenticate(req: &HttpRequest) -> Result<AuthUser, AuthFailure> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or(AuthFailure::Token(TokenError::Invalid))?;
     let token = bearer(req.headers()).ok_or(AuthFailure::Token(TokenError::Missing))?;
     let user = state.keys.verify(token).map_err(AuthFailure::Token)?;
-    if state.bans.contains(&user.id) {
-        return Err(AuthFailure::Banned);
-    }
-    Ok(user)
+    state.standing.check(user).await.map_err(|e| match e {
+        StandingError::Unknown => AuthFailure::Token(TokenError::Invalid),
+        StandingError::Banned => AuthFailure::Banned,
+        StandingError::Store(e) => AuthFailure::Store(e),
+    })
 }
 
 impl From<AuthFailure> for V1Error {
@@ -50,6 +53,7 @@ impl From<AuthFailure> for V1Error {
         match f {
             AuthFailure::Token(e) => V1Error::Unauthorized(e.to_string()),
             AuthFailure::Banned => V1Error::Forbidden("account is banned".into()),
+            AuthFailure::Store(e) => e.into(),
         }
     }
 }
@@ -59,6 +63,7 @@ impl From<AuthFailure> for V2Error {
         match f {
             AuthFailure::Token(e) => V2Error::Unauthorized(e.to_string()),
             AuthFailure::Banned => V2Error::Banned,
+            AuthFailure::Store(e) => e.into(),
         }
     }
 }
@@ -69,9 +74,10 @@ pub struct V1Auth(pub AuthUser);
 
 impl FromRequest for V1Auth {
     type Error = V1Error;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(V1Auth).map_err(Into::into))
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await.map(V1Auth).map_err(Into::into) })
     }
 }
 
@@ -81,9 +87,11 @@ pub struct V1Organizer(pub AuthUser);
 
 impl FromRequest for V1Organizer {
     type Error = V1Error;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map_err(V1Error::from).and_then(|u| {
+        let req = req.clone();
+        Box::pin(async move {
+            let u = authenticate(&req).await.map_err(V1Error::from)?;
             if u.role >= Role::Organizer {
                 Ok(V1Organizer(u))
             } else {
@@ -91,7 +99,7 @@ impl FromRequest for V1Organizer {
                     "organizer or admin role required".into(),
                 ))
             }
-        }))
+        })
     }
 }
 
@@ -101,9 +109,10 @@ pub struct V2Auth(pub AuthUser);
 
 impl FromRequest for V2Auth {
     type Error = V2Error;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(V2Auth).map_err(Into::into))
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await.map(V2Auth).map_err(Into::into) })
     }
 }
 
@@ -113,14 +122,16 @@ pub struct V2Admin(pub AuthUser);
 
 impl FromRequest for V2Admin {
     type Error = V2Error;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map_err(V2Error::from).and_then(|u| {
+        let req = req.clone();
+        Box::pin(async move {
+            let u = authenticate(&req).await.map_err(V2Error::from)?;
             if u.role == Role::Admin {
                 Ok(V2Admin(u))
             } else {
                 Err(V2Error::Forbidden("admin role required".into()))
             }
-        }))
+        })
     }
 }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub keys: JwtKeys,
     /// Banned users.
     pub bans: Arc<BanList>,
+    /// Current role and ban state of accounts (authority of tokens already issued).
+    pub standing: Arc<crate::auth::standing::Standing>,
     /// The group-commit writer.
     pub persister: Addr<Persister>,
     /// Rate limiters.

@@ -4,12 +4,12 @@
 use std::num::NonZeroU32;
 use std::sync::{Arc, OnceLock};
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
 use socketioxide::extract::{SocketRef, State, TryData};
 use uuid::Uuid;
 
-use super::sio::{socket_user, SioAuth};
+use super::sio::{acting_user, socket_user, SioAuth, TokenExpiry};
 use crate::actors::battle::{Emote, JoinRoom, Ready};
 use crate::actors::game::{Game, GameError, QueueRequest};
 use crate::actors::matchmaker::{Join, Leave};
@@ -25,6 +25,20 @@ fn emote_limiter() -> &'static DefaultKeyedRateLimiter<Uuid> {
         let burst = NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN);
         RateLimiter::keyed(Quota::per_second(NonZeroU32::MIN).allow_burst(burst))
     })
+}
+
+/// `battle:join`/`spectate:join` of one socket: a burst of 3, then one every 2 s.
+#[derive(Clone)]
+struct JoinLimiter(Arc<DefaultDirectRateLimiter>);
+
+impl JoinLimiter {
+    fn new() -> Self {
+        let burst = NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(std::time::Duration::from_secs(2))
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
+        Self(Arc::new(RateLimiter::direct(quota)))
+    }
 }
 
 fn game(ctx: &SioAuth) -> Option<Arc<Game>> {
@@ -55,10 +69,22 @@ pub fn battle_ref(
 }
 
 async fn join_battle(s: SocketRef, d: Result<Value, impl std::fmt::Display>, ctx: SioAuth) {
+    if acting_user(&s).is_none() {
+        return;
+    }
     let (id, since) = match battle_ref(&d) {
         Ok(x) => x,
         Err(m) => return err(&s, "VALIDATION_ERROR", m),
     };
+    if let Some(JoinLimiter(l)) = s.extensions.get::<JoinLimiter>() {
+        if l.check().is_err() {
+            return err(
+                &s,
+                "RATE_LIMITED",
+                "too many joins on this socket; wait a moment",
+            );
+        }
+    }
     let Some(game) = game(&ctx) else { return };
     match game.battles.get(&id).map(|a| a.clone()) {
         Some(addr) => {
@@ -83,6 +109,7 @@ async fn join_battle(s: SocketRef, d: Result<Value, impl std::fmt::Display>, ctx
 
 /// Registers the game's handlers on a freshly connected socket.
 pub fn register(s: &SocketRef) {
+    s.extensions.insert(JoinLimiter::new());
     s.on(
         "battle:join",
         |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
@@ -106,7 +133,7 @@ pub fn register(s: &SocketRef) {
     s.on(
         "battle:ready",
         |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
-            let Some(user) = socket_user(&s) else { return };
+            let Some(user) = acting_user(&s) else { return };
             let (id, _) = match battle_ref(&d) {
                 Ok(x) => x,
                 Err(m) => return err(&s, "VALIDATION_ERROR", m),
@@ -124,7 +151,7 @@ pub fn register(s: &SocketRef) {
     s.on(
         "battle:emote",
         |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
-            let Some(user) = socket_user(&s) else { return };
+            let Some(user) = acting_user(&s) else { return };
             let (id, _) = match battle_ref(&d) {
                 Ok(x) => x,
                 Err(m) => return err(&s, "VALIDATION_ERROR", m),
@@ -167,7 +194,7 @@ pub fn register(s: &SocketRef) {
         },
     );
     s.on("queue:join", |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
-        let Some(user) = socket_user(&s) else { return };
+        let Some(user) = acting_user(&s) else { return };
         let Some(game) = game(&ctx) else { return };
         let req = match d.map_err(|e| GameError::Validation(e.to_string())).and_then(|v| QueueRequest::parse(&v)) {
             Ok(r) => r,
@@ -191,10 +218,16 @@ pub fn register(s: &SocketRef) {
     );
 }
 
-/// Called when a socket connects: its user's session counts it.
+/// Called when a socket connects: its user's session counts it and disconnects it when its
+/// token expires.
 pub fn connected(s: &SocketRef, ctx: &SioAuth) {
     if let (Some(user), Some(game)) = (socket_user(s), game(ctx)) {
-        let _ = Session::of(&game, user.id).try_send(SessionConnected);
+        let expires_at_ms = s.extensions.get::<TokenExpiry>().map_or(i64::MAX, |e| e.0);
+        let msg = SessionConnected {
+            sid: s.id,
+            expires_at_ms,
+        };
+        let _ = Session::of(&game, user.id).try_send(msg);
     }
 }
 
@@ -205,7 +238,7 @@ pub async fn disconnected(s: SocketRef, ctx: SioAuth) {
         return;
     };
     if let Some(session) = game.sessions.get(&user.id).map(|a| a.clone()) {
-        let _ = session.send(Disconnected).await;
+        let _ = session.send(Disconnected { sid: s.id }).await;
     }
 }
 

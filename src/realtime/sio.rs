@@ -22,9 +22,13 @@ use socketioxide::{
 use tokio::net::TcpStream;
 use tower::ServiceExt;
 
-use crate::auth::{AuthUser, BanList, JwtKeys, TokenError};
+use crate::auth::{
+    standing::{Standing, StandingError},
+    AuthUser, JwtKeys, TokenError,
+};
 use crate::http::AppState;
 use crate::metrics::METRICS;
+use crate::realtime::admission::{Admission, Admitted, ClientIp, Refusal};
 use crate::realtime::prefixed::PrefixedIo;
 
 /// The engine.io path.
@@ -41,12 +45,15 @@ pub trait SioEntry: Send + Sync {
     fn io(&self) -> &SocketIo;
     /// Disconnects every socket (shutdown).
     fn close(&self) -> BoxFuture<'static, ()>;
+    /// Admission control: socket caps and the handshake rate.
+    fn admission(&self) -> &Admission;
 }
 
 /// Single-node Socket.IO (in-process rooms).
 pub struct LocalSio {
     svc: SocketIoService<NotFoundService>,
     io: SocketIo,
+    admission: Arc<Admission>,
 }
 
 impl SioEntry for LocalSio {
@@ -97,6 +104,10 @@ impl SioEntry for LocalSio {
             }
         })
     }
+
+    fn admission(&self) -> &Admission {
+        &self.admission
+    }
 }
 
 /// What the handshake middleware needs.
@@ -104,10 +115,12 @@ impl SioEntry for LocalSio {
 pub struct SioAuth {
     /// JWT keys.
     pub keys: JwtKeys,
-    /// Ban list.
-    pub bans: Arc<BanList>,
+    /// Current role and ban state of accounts.
+    pub standing: Arc<Standing>,
     /// The robot game, set once it is built.
     pub game: crate::actors::game::GameCell,
+    /// Socket caps.
+    pub admission: Arc<Admission>,
 }
 
 /// Refusal sent as `connect_error`; the message starts with the error code.
@@ -119,7 +132,18 @@ pub enum HandshakeError {
     /// Banned user.
     #[error("USER_BANNED: account is banned")]
     Banned,
+    /// Over a socket cap.
+    #[error("RATE_LIMITED: {0}")]
+    Refused(Refusal),
+    /// The account's standing could not be read.
+    #[error("SERVICE_UNAVAILABLE: try again")]
+    Unavailable,
 }
+
+/// When the socket's token expires (unix ms): the socket may not act after it, and its
+/// user's session disconnects it then.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TokenExpiry(pub(crate) i64);
 
 fn query_token(s: &SocketRef) -> Option<String> {
     let q = s.req_parts().uri.query()?;
@@ -140,13 +164,22 @@ async fn authenticate(
                 .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string))
         })
         .ok_or(HandshakeError::Unauthorized(TokenError::Missing))?;
-    let user = ctx
+    let (user, exp) = ctx
         .keys
-        .verify(&token)
+        .verify_until(&token)
         .map_err(HandshakeError::Unauthorized)?;
-    if ctx.bans.contains(&user.id) {
-        return Err(HandshakeError::Banned);
-    }
+    let user = ctx.standing.check(user).await.map_err(|e| match e {
+        StandingError::Unknown => HandshakeError::Unauthorized(TokenError::Invalid),
+        StandingError::Banned => HandshakeError::Banned,
+        StandingError::Store(_) => HandshakeError::Unavailable,
+    })?;
+    let ip = s.req_parts().extensions.get::<ClientIp>().map(|c| c.0);
+    let admitted = ctx
+        .admission
+        .admit(user.id, ip)
+        .map_err(HandshakeError::Refused)?;
+    s.extensions.insert(admitted);
+    s.extensions.insert(TokenExpiry(exp.saturating_mul(1000)));
     s.extensions.insert(user);
     Ok(())
 }
@@ -154,6 +187,23 @@ async fn authenticate(
 /// The signed-in user of a socket (set by the handshake).
 pub fn socket_user(s: &SocketRef) -> Option<AuthUser> {
     s.extensions.get::<AuthUser>()
+}
+
+/// The socket's user while their token is valid. Past its expiry the socket gets an `error`
+/// and is disconnected (its session also does so on a timer), and nothing is done for it.
+pub(crate) fn acting_user(s: &SocketRef) -> Option<AuthUser> {
+    let user = socket_user(s)?;
+    match s.extensions.get::<TokenExpiry>() {
+        Some(TokenExpiry(exp)) if exp <= crate::store::now_ms() => {
+            let _ = s.emit(
+                "error",
+                &json!({"code": "UNAUTHORIZED", "message": "token expired; reconnect with a fresh token"}),
+            );
+            let _ = s.clone().disconnect();
+            None
+        }
+        _ => Some(user),
+    }
 }
 
 async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
@@ -205,6 +255,8 @@ async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     );
     s.on_disconnect(|s: SocketRef, State(ctx): State<SioAuth>| async move {
         METRICS.connections.with_label_values(&["socketio"]).dec();
+        // Frees the user's and address's connection slots.
+        s.extensions.remove::<Admitted>();
         crate::realtime::robot_events::disconnected(s, ctx).await;
     });
 }
@@ -223,21 +275,35 @@ fn battle_id<E>(d: Result<Value, E>) -> Option<uuid::Uuid> {
         .and_then(|s| uuid::Uuid::parse_str(s).ok())
 }
 
+/// Engine.io timing of the Socket.IO server.
+#[derive(Debug, Clone, Copy)]
+pub struct SioTiming {
+    /// Ping interval and ping timeout.
+    pub ping: (std::time::Duration, std::time::Duration),
+    /// A session that has not completed a Socket.IO `CONNECT` within this is closed.
+    pub connect_timeout: std::time::Duration,
+}
+
 /// Builds the Socket.IO server.
-pub fn build(
-    keys: JwtKeys,
-    bans: Arc<BanList>,
-    game: crate::actors::game::GameCell,
-    ping: (std::time::Duration, std::time::Duration),
-) -> Arc<dyn SioEntry> {
+pub fn build(auth: SioAuth, timing: SioTiming) -> Arc<dyn SioEntry> {
+    let admission = auth.admission.clone();
     let (svc, io) = SocketIo::builder()
         .req_path(SIO_PATH)
-        .ping_interval(ping.0)
-        .ping_timeout(ping.1)
-        .with_state(SioAuth { keys, bans, game })
+        .ping_interval(timing.ping.0)
+        .ping_timeout(timing.ping.1)
+        .connect_timeout(timing.connect_timeout)
+        .with_state(auth)
         .build_svc();
     io.ns("/", on_connect.with(authenticate));
-    Arc::new(LocalSio { svc, io })
+    Arc::new(LocalSio { svc, io, admission })
+}
+
+/// True for an engine.io request that opens a new session (it names no `sid`).
+pub(crate) fn is_handshake(query: Option<&str>) -> bool {
+    !query
+        .unwrap_or("")
+        .split('&')
+        .any(|kv| kv.split('=').next() == Some("sid"))
 }
 
 /// actix handler for `/v2/ws` polling: converts and forwards to socketioxide.
@@ -252,9 +318,21 @@ pub async fn polling(
     for (k, v) in req.headers() {
         b = b.header(k.as_str(), v.as_bytes());
     }
-    let Ok(hreq) = b.body(Full::new(body)) else {
+    let ip = req.peer_addr().map(|a| a.ip());
+    if req.method() == actix_web::http::Method::GET
+        && is_handshake(req.uri().query())
+        && !state.sio.admission().handshake(ip)
+    {
+        return HttpResponse::TooManyRequests()
+            .insert_header(("retry-after", "60"))
+            .json(json!({"error": "RATE_LIMITED", "message": "too many Socket.IO handshakes from this address"}));
+    }
+    let Ok(mut hreq) = b.body(Full::new(body)) else {
         return HttpResponse::BadRequest().finish();
     };
+    if let Some(ip) = ip {
+        hreq.extensions_mut().insert(ClientIp(ip));
+    }
     let res = state.sio.polling(hreq).await;
     let status = actix_web::http::StatusCode::from_u16(res.status().as_u16())
         .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);

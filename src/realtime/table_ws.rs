@@ -8,6 +8,9 @@
 //! nothing at all (no pong, no frame) within [`Heartbeat::timeout`] of a ping is dropped, and so
 //! is one that stops reading: every write is bounded by the same timeout, so a full socket
 //! buffer cannot hold the session (and its connection slot) forever.
+//!
+//! A session also ends when its token expires (closed 1008 `token expired`) and when its user
+//! is banned ([`TableHub::kick`], closed 1008 `account banned`).
 
 use std::{
     sync::{
@@ -53,22 +56,47 @@ impl Default for Heartbeat {
 /// Per-battle fan-out plus per-user connection accounting.
 pub struct TableHub {
     channels: DashMap<Uuid, broadcast::Sender<Arc<str>>>,
-    per_user: DashMap<Uuid, Arc<AtomicU32>>,
+    per_user: DashMap<Uuid, Arc<UserConns>>,
     max_per_user: u32,
     heartbeat: Heartbeat,
     shutdown: watch::Sender<bool>,
     sio: Arc<dyn SioEntry>,
 }
 
+/// One user's live sessions: how many, and a signal that ends them all.
+#[derive(Debug)]
+struct UserConns {
+    count: AtomicU32,
+    kicks: watch::Sender<u64>,
+}
+
+impl Default for UserConns {
+    fn default() -> Self {
+        Self {
+            count: AtomicU32::new(0),
+            kicks: watch::channel(0).0,
+        }
+    }
+}
+
 /// A held connection slot; released on drop.
 pub struct Slot {
-    counter: Arc<AtomicU32>,
+    conns: Arc<UserConns>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.counter.fetch_sub(1, Ordering::AcqRel);
+        self.conns.count.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// The instant a token expiring at `exp_s` (unix seconds) runs out, on tokio's clock.
+pub(crate) fn deadline_of(exp_s: i64) -> Instant {
+    let left_ms = exp_s
+        .saturating_mul(1000)
+        .saturating_sub(crate::store::now_ms())
+        .max(0);
+    Instant::now() + Duration::from_millis(left_ms as u64)
 }
 
 impl TableHub {
@@ -87,13 +115,20 @@ impl TableHub {
 
     /// Reserves a connection slot for `user`, or `None` at the limit.
     pub fn acquire(&self, user: Uuid) -> Option<Slot> {
-        let counter = self.per_user.entry(user).or_default().clone();
-        let prev = counter.fetch_add(1, Ordering::AcqRel);
+        let conns = self.per_user.entry(user).or_default().clone();
+        let prev = conns.count.fetch_add(1, Ordering::AcqRel);
         if prev >= self.max_per_user {
-            counter.fetch_sub(1, Ordering::AcqRel);
+            conns.count.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
-        Some(Slot { counter })
+        Some(Slot { conns })
+    }
+
+    /// Ends every live session of `user` at once (a ban).
+    pub fn kick(&self, user: Uuid) {
+        if let Some(conns) = self.per_user.get(&user) {
+            conns.kicks.send_modify(|n| *n += 1);
+        }
     }
 
     /// A receiver of the battle's events as sent to raw sessions (JSON text, in order).
@@ -135,15 +170,21 @@ impl TableHub {
         let _ = self.shutdown.send(true);
     }
 
-    /// Runs one session until the client leaves, misses its heartbeat, or the server stops.
+    /// Runs one session until the client leaves, misses its heartbeat, its token `expires`,
+    /// its user is kicked, or the server stops.
     pub async fn run_session(
         self: Arc<Self>,
         battle: Uuid,
         user: Uuid,
         slot: Slot,
+        expires: Instant,
         framed: Framed<TcpStream, ws::Codec>,
     ) {
+        let mut kicked = slot.conns.kicks.subscribe();
+        kicked.mark_unchanged();
         let _slot = slot;
+        let expiry = tokio::time::sleep_until(expires);
+        tokio::pin!(expiry);
         METRICS.connections.with_label_values(&["ws_v1"]).inc();
         let mut rx = self.subscribe(battle);
         let mut stop = self.shutdown.subscribe();
@@ -195,6 +236,14 @@ impl TableHub {
                 _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                     tracing::debug!(%battle, %user, "dropping a websocket peer that missed its heartbeat");
                     close = Some(CloseReason { code: CloseCode::Policy, description: Some("heartbeat timeout: no pong".into()) });
+                    break;
+                }
+                _ = &mut expiry => {
+                    close = Some(CloseReason { code: CloseCode::Policy, description: Some("token expired".into()) });
+                    break;
+                }
+                _ = kicked.changed() => {
+                    close = Some(CloseReason { code: CloseCode::Policy, description: Some("account banned".into()) });
                     break;
                 }
                 _ = stop.changed() => {

@@ -8,8 +8,13 @@ use serde_json::json;
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
+use crate::auth::{standing::StandingError, TokenError};
 use crate::http::AppState;
-use crate::realtime::{prefixed::PrefixedIo, sio::SIO_PATH};
+use crate::realtime::{
+    admission::ClientIp,
+    prefixed::PrefixedIo,
+    sio::{is_handshake, SIO_PATH},
+};
 
 /// Why an upgrade failed after the handshake began (logged by actix).
 #[derive(Debug, thiserror::Error)]
@@ -26,22 +31,43 @@ pub async fn handle(
     framed: Framed<TcpStream, h1::Codec>,
 ) -> Result<(), UpgradeError> {
     let path = req.path().to_string();
+    let rid = RequestId::of(&req);
     if path == SIO_PATH || path.starts_with("/v2/ws/") {
-        return socketio(state, req, framed).await;
+        return socketio(state, req, framed, &rid).await;
     }
     if let Some(rest) = path.strip_prefix("/v1/ws/battles/") {
-        return table(state, req, framed, rest.trim_end_matches('/')).await;
+        return table(state, req, framed, rest.trim_end_matches('/'), &rid).await;
     }
     reply(
         framed,
+        &rid,
         StatusCode::NOT_FOUND,
-        json!({"error": {"code": "NOT_FOUND", "message": "no websocket here", "details": {}}}),
+        v1_error(&rid, "NOT_FOUND", "no websocket here"),
     )
     .await
 }
 
+/// The request id of an upgrade: a sane incoming `X-Request-Id`, else a new one (the same
+/// rule as the HTTP middleware), sent back on every refusal.
+struct RequestId(String);
+
+impl RequestId {
+    fn of(req: &Request) -> Self {
+        let incoming = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()));
+        Self(match incoming {
+            Some(v) => v.to_string(),
+            None => format!("req_{}", Uuid::new_v4().simple()),
+        })
+    }
+}
+
 async fn reply(
     mut framed: Framed<TcpStream, h1::Codec>,
+    rid: &RequestId,
     status: StatusCode,
     body: serde_json::Value,
 ) -> Result<(), UpgradeError> {
@@ -49,6 +75,7 @@ async fn reply(
     let mut res = Response::build(status)
         .content_type("application/json")
         .insert_header(("connection", "close"))
+        .insert_header(("x-request-id", rid.0.as_str()))
         .finish()
         .drop_body();
     res.head_mut()
@@ -66,21 +93,33 @@ async fn reply(
     Ok(())
 }
 
-fn v1_error(code: &str, message: &str) -> serde_json::Value {
+fn v1_error(rid: &RequestId, code: &str, message: &str) -> serde_json::Value {
     json!({ "error": { "code": code, "message": message, "details": {} },
-            "timestamp": crate::store::rfc3339(crate::store::now_ms()), "request_id": format!("req_{}", Uuid::new_v4().simple()) })
+            "timestamp": crate::store::rfc3339(crate::store::now_ms()), "request_id": rid.0 })
 }
 
 async fn socketio(
     state: AppState,
     req: Request,
     mut framed: Framed<TcpStream, h1::Codec>,
+    rid: &RequestId,
 ) -> Result<(), UpgradeError> {
+    let ip = framed.io_ref().peer_addr().ok().map(|a| a.ip());
+    if is_handshake(req.uri().query()) && !state.sio.admission().handshake(ip) {
+        return reply(
+            framed,
+            rid,
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": "RATE_LIMITED", "message": "too many Socket.IO handshakes from this address"}),
+        )
+        .await;
+    }
     let res = match ws::handshake(req.head()) {
         Ok(mut b) => b.finish().drop_body(),
         Err(e) => {
             return reply(
                 framed,
+                rid,
                 StatusCode::BAD_REQUEST,
                 json!({"error": "VALIDATION_ERROR", "message": e.to_string()}),
             )
@@ -98,7 +137,10 @@ async fn socketio(
     for (k, v) in req.headers() {
         b = b.header(k.as_str(), v.as_bytes());
     }
-    if let Ok(hreq) = b.body(()) {
+    if let Ok(mut hreq) = b.body(()) {
+        if let Some(ip) = ip {
+            hreq.extensions_mut().insert(ClientIp(ip));
+        }
         state
             .sio
             .upgraded(PrefixedIo::new(parts.read_buf, parts.io), hreq);
@@ -119,6 +161,7 @@ async fn table(
     req: Request,
     mut framed: Framed<TcpStream, h1::Codec>,
     id: &str,
+    rid: &RequestId,
 ) -> Result<(), UpgradeError> {
     let token = req
         .uri()
@@ -126,38 +169,57 @@ async fn table(
         .and_then(|q| query_param(q, "token"))
         .map(str::to_string)
         .or_else(|| crate::http::extract::bearer(req.headers()).map(str::to_string));
-    let user = match token.as_deref().map(|t| state.keys.verify(t)) {
+    let (user, exp) = match token.as_deref().map(|t| state.keys.verify_until(t)) {
         Some(Ok(u)) => u,
         Some(Err(e)) => {
             return reply(
                 framed,
+                rid,
                 StatusCode::UNAUTHORIZED,
-                v1_error("UNAUTHORIZED", &e.to_string()),
+                v1_error(rid, "UNAUTHORIZED", &e.to_string()),
             )
             .await
         }
         None => {
             return reply(
                 framed,
+                rid,
                 StatusCode::UNAUTHORIZED,
-                v1_error("UNAUTHORIZED", "missing token"),
+                v1_error(rid, "UNAUTHORIZED", "missing token"),
             )
             .await
         }
     };
-    if state.bans.contains(&user.id) {
-        return reply(
-            framed,
+    let refused = match state.standing.check(user).await {
+        Ok(_) => None,
+        Err(StandingError::Banned) => Some((
             StatusCode::FORBIDDEN,
-            v1_error("FORBIDDEN", "account is banned"),
-        )
-        .await;
+            "FORBIDDEN",
+            "account is banned".to_string(),
+        )),
+        Err(StandingError::Unknown) => Some((
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            TokenError::Invalid.to_string(),
+        )),
+        Err(StandingError::Store(e)) => {
+            tracing::error!(error = %e, "account standing lookup failed");
+            Some((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "database unavailable".to_string(),
+            ))
+        }
+    };
+    if let Some((status, code, message)) = refused {
+        return reply(framed, rid, status, v1_error(rid, code, &message)).await;
     }
     let Ok(battle) = Uuid::parse_str(id) else {
         return reply(
             framed,
+            rid,
             StatusCode::NOT_FOUND,
-            v1_error("BATTLE_NOT_FOUND", "battle not found"),
+            v1_error(rid, "BATTLE_NOT_FOUND", "battle not found"),
         )
         .await;
     };
@@ -166,8 +228,9 @@ async fn table(
         Ok(false) => {
             return reply(
                 framed,
+                rid,
                 StatusCode::NOT_FOUND,
-                v1_error("BATTLE_NOT_FOUND", "battle not found"),
+                v1_error(rid, "BATTLE_NOT_FOUND", "battle not found"),
             )
             .await
         }
@@ -175,8 +238,9 @@ async fn table(
             tracing::error!(error = %e, "battle lookup failed");
             return reply(
                 framed,
+                rid,
                 StatusCode::SERVICE_UNAVAILABLE,
-                v1_error("SERVICE_UNAVAILABLE", "database unavailable"),
+                v1_error(rid, "SERVICE_UNAVAILABLE", "database unavailable"),
             )
             .await;
         }
@@ -184,8 +248,10 @@ async fn table(
     let Some(slot) = state.hub.acquire(user.id) else {
         return reply(
             framed,
+            rid,
             StatusCode::TOO_MANY_REQUESTS,
             v1_error(
+                rid,
                 "RATE_LIMITED",
                 "too many WebSocket connections for this user",
             ),
@@ -197,8 +263,9 @@ async fn table(
         Err(e) => {
             return reply(
                 framed,
+                rid,
                 StatusCode::BAD_REQUEST,
-                v1_error("VALIDATION_ERROR", &e.to_string()),
+                v1_error(rid, "VALIDATION_ERROR", &e.to_string()),
             )
             .await
         }
@@ -209,7 +276,13 @@ async fn table(
         .map_err(|e| UpgradeError::Io(e.to_string()))?;
     let framed = framed.replace_codec(ws::Codec::new());
     // Own task: the connection outlives this hook, and shutdown reaches it through the hub.
-    actix_rt::spawn(state.hub.clone().run_session(battle, user.id, slot, framed));
+    let expires = crate::realtime::table_ws::deadline_of(exp);
+    actix_rt::spawn(
+        state
+            .hub
+            .clone()
+            .run_session(battle, user.id, slot, expires, framed),
+    );
     Ok(())
 }
 

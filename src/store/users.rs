@@ -159,6 +159,19 @@ impl Db {
         Ok(r.rows_affected() == 1)
     }
 
+    /// A user's current role and ban flag (`None` when no such user): the per-request
+    /// authority check behind [`crate::auth::standing::Standing`].
+    pub async fn user_standing(&self, id: Uuid) -> Result<Option<(Role, bool)>, StoreError> {
+        let row = sqlx::query("SELECT role, banned FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let role: String = r.try_get("role")?;
+        let banned: i64 = r.try_get("banned")?;
+        Ok(Some((role.parse().unwrap_or(Role::Player), banned != 0)))
+    }
+
     /// Ids of banned users (loaded into the in-memory ban list at start).
     pub async fn banned_user_ids(&self) -> Result<Vec<Uuid>, StoreError> {
         let rows = sqlx::query("SELECT id FROM users WHERE banned <> 0")

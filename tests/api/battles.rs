@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::helpers::{spawn_app_with, TestApp};
 use crate::realtime::{ping_until_pong, sio_client};
 
-const EVENTS: &[&str] = &[
+pub const EVENTS: &[&str] = &[
     "pong",
     "error",
     "queue:joined",
@@ -36,7 +36,7 @@ async fn fast_app() -> TestApp {
     .await
 }
 
-async fn player(app: &TestApp, name: &str) -> (String, String, String, Client, Rx) {
+pub async fn player(app: &TestApp, name: &str) -> (String, String, String, Client, Rx) {
     player_with(app, name, EVENTS).await
 }
 
@@ -91,7 +91,7 @@ pub async fn next(rx: &mut Rx, name: &str) -> Value {
 
 /// Both players queue with `join` (each with its own `robot_id`), get matched and say
 /// ready; returns the battle id.
-async fn match_and_ready(
+pub async fn match_and_ready(
     (a, a_rx, a_robot): (&Client, &mut Rx, &str),
     (b, b_rx, b_robot): (&Client, &mut Rx, &str),
     join: Value,
@@ -116,7 +116,7 @@ async fn match_and_ready(
 
 /// Collects tick numbers (from ticks and batches) until `battle:ended`; returns them and
 /// the end event.
-async fn ticks_until_end(rx: &mut Rx) -> (Vec<Value>, Value) {
+pub async fn ticks_until_end(rx: &mut Rx) -> (Vec<Value>, Value) {
     let mut ticks = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -133,7 +133,7 @@ async fn ticks_until_end(rx: &mut Rx) -> (Vec<Value>, Value) {
     }
 }
 
-fn numbers(ticks: &[Value]) -> Vec<u64> {
+pub fn numbers(ticks: &[Value]) -> Vec<u64> {
     ticks.iter().map(|t| t["tick"].as_u64().unwrap()).collect()
 }
 

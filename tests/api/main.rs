@@ -15,6 +15,7 @@ mod leaderboard;
 mod ops;
 mod realtime;
 mod robots;
+mod sock_hardening;
 mod tournaments;
 mod tracker;
 mod tracker_live;

@@ -11,7 +11,8 @@ use crate::realtime::emit;
 /// A socket joins the battle room (player or spectator). It first gets one
 /// `battle:tick_batch` with every tick after `since_tick` (all of them when absent), then
 /// live ticks: the join and the batch happen between two ticks, so nothing is missed or
-/// repeated.
+/// repeated. A socket that joins again while still in the room gets only the ticks after
+/// `since_tick` it was never sent (none, without `since_tick`): joins cannot amplify.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct JoinRoom {
@@ -26,9 +27,16 @@ impl Handler<JoinRoom> for BattleActor {
 
     #[tracing::instrument(skip_all, fields(battle = %self.id))]
     fn handle(&mut self, msg: JoinRoom, _: &mut Context<Self>) {
+        let sid = msg.socket.id;
+        let asked = (msg.since_tick.unwrap_or(0) as usize).min(self.ticks.len());
+        let in_room = msg.socket.rooms().iter().any(|r| *r == self.room);
+        let range = match self.sent_from.get(&sid) {
+            Some(&from) if in_room => asked.min(from)..from,
+            _ => asked..self.ticks.len(),
+        };
+        self.sent_from.insert(sid, range.start);
         msg.socket.join(self.room.clone());
-        let since = msg.since_tick.unwrap_or(0) as usize;
-        let ticks: Vec<&Value> = self.ticks.iter().skip(since).collect();
+        let ticks = &self.ticks[range];
         let _ = msg.socket.emit(
             "battle:tick_batch",
             &json!({ "battle_id": self.id, "ticks": ticks, "phase": self.phase.as_str() }),

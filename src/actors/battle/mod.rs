@@ -5,11 +5,13 @@
 //! Ticks are scheduled against the battle's start instant (tick n is due at
 //! `start + n * tick`), never "one interval after the last one", so delays do not add up.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
 use serde_json::{json, Value};
+use socketioxide::socket::Sid;
 use uuid::Uuid;
 
 use super::game::Game;
@@ -74,6 +76,9 @@ pub struct BattleActor {
     start: Option<Instant>,
     countdown: Option<SpawnHandle>,
     room: String,
+    /// Per joined socket: the index of the first tick it was sent; it has every tick from
+    /// there on while it stays in the room (one catch-up per join, never a tick twice).
+    sent_from: HashMap<Sid, usize>,
 }
 
 impl BattleActor {
@@ -102,6 +107,7 @@ impl BattleActor {
             ready: [false; 2],
             start: None,
             countdown: None,
+            sent_from: HashMap::new(),
         };
         if let Some(at) = setup.resume_at {
             // Rebuild the ticks already sent so catch-up still works after a restart.

@@ -103,7 +103,10 @@ pub async fn ban(
         return Err(V2Error::NotFound("user".into()));
     }
     state.bans.set(id, body.banned);
+    state.standing.forget(id);
     if body.banned {
+        // Raw /v1/ws table sessions close at once too.
+        state.hub.kick(id);
         // The live game drops the user's queue ticket and disconnects their session's sockets;
         // any socket without a session is disconnected through the user's room.
         state.game.kick(id).await;
