@@ -9,6 +9,7 @@ mod economy_evm;
 mod economy_spend;
 mod economy_wallet;
 mod errors;
+mod hardening_api;
 mod helpers;
 mod leaderboard;
 mod ops;
