@@ -69,6 +69,23 @@ impl V1Error {
             details: json!({}),
         }
     }
+    /// 404 for a resource of kind `kind` (`battle`, `army`, `tournament`, ...): the kind's own
+    /// code (`BATTLE_NOT_FOUND`, ...) where the spec has one, else `NOT_FOUND`.
+    pub fn missing(kind: &str, id: &str) -> Self {
+        let code = match kind {
+            "battle" => "BATTLE_NOT_FOUND",
+            "army" => "ARMY_NOT_FOUND",
+            "tournament" => "TOURNAMENT_NOT_FOUND",
+            _ => "NOT_FOUND",
+        };
+        let mut details = serde_json::Map::new();
+        details.insert(format!("{kind}_id"), id.into());
+        V1Error::NotFound {
+            code,
+            message: format!("The specified {kind} could not be found"),
+            details: details.into(),
+        }
+    }
     /// 422 with one field error.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
@@ -254,6 +271,36 @@ impl From<crate::store::StoreError> for V2Error {
             other => V2Error::Internal(other.to_string()),
         }
     }
+}
+
+/// The kind of resource a route's `{id}` names, from the path segment before it
+/// (`/v1/armies/{id}` → `army`, `/v2/admin/users/{id}/ban` → `user`).
+pub(crate) fn path_resource(req: &actix_web::HttpRequest) -> (String, String) {
+    let id = req.match_info().get("id").unwrap_or_default().to_string();
+    let segments: Vec<&str> = req.path().split('/').collect();
+    let kind = segments
+        .iter()
+        .position(|s| *s == id)
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| segments.get(i))
+        .map(|s| match s.strip_suffix("ies") {
+            Some(stem) => format!("{stem}y"),
+            None => s.strip_suffix('s').unwrap_or(s).to_string(),
+        })
+        .unwrap_or_else(|| "resource".into());
+    (kind, id)
+}
+
+/// A path parameter that does not parse (an id that is not a UUID) names nothing: 404 with
+/// the resource's code, as for a well-formed id that names nothing.
+pub(crate) fn path_error_v1(req: &actix_web::HttpRequest) -> V1Error {
+    let (kind, id) = path_resource(req);
+    V1Error::missing(&kind, &id)
+}
+
+/// v2 flavour of [`path_error_v1`]: 404 `NOT_FOUND`.
+pub(crate) fn path_error_v2(req: &actix_web::HttpRequest) -> V2Error {
+    V2Error::NotFound(path_resource(req).0)
 }
 
 /// Maps actix's JSON extractor errors onto each surface: 413, 415 or a validation error.

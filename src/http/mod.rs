@@ -91,7 +91,7 @@ pub fn app(
                 )
                 .app_data(
                     web::PathConfig::default()
-                        .error_handler(|e, _| V1Error::field("path", e.to_string()).into()),
+                        .error_handler(|_, req| errors::path_error_v1(req).into()),
                 )
                 .wrap(from_fn(ratelimit::v1))
                 .configure(v1::routes)
@@ -112,7 +112,7 @@ pub fn app(
                 )
                 .app_data(
                     web::PathConfig::default()
-                        .error_handler(|e, _| V2Error::Validation(format!("path: {e}")).into()),
+                        .error_handler(|_, req| errors::path_error_v2(req).into()),
                 )
                 .wrap(from_fn(idempotency::middleware))
                 .wrap(from_fn(ratelimit::v2))

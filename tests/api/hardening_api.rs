@@ -263,7 +263,13 @@ async fn hardening_non_uuid_ids_are_404_with_the_resource_code() {
             .replace("btl_invalid", &uuid::Uuid::new_v4().to_string())
             .replace("army_xyz789", &uuid::Uuid::new_v4().to_string())
             .replace("trn_ghi789", &uuid::Uuid::new_v4().to_string());
-        let (s, e) = send(&app, m, &p, &t1, body.clone()).await;
+        let valid = match (m, code) {
+            ("PATCH", "BATTLE_NOT_FOUND") => json!({"action": "start"}),
+            ("PUT", _) => json!({"name": "A", "faction_id": "fac_orks", "points_value": 100}),
+            ("POST", "TOURNAMENT_NOT_FOUND") => json!({"army_id": uuid::Uuid::new_v4()}),
+            _ => json!({}),
+        };
+        let (s, e) = send(&app, m, &p, &t1, Some(valid)).await;
         assert_eq!(
             (s, e["error"]["code"].as_str()),
             (404, Some(code)),

@@ -1,8 +1,9 @@
 //! /v1/armies and /v1/factions.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use serde::{de::IgnoredAny, Deserialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::factions::{faction, FACTIONS};
@@ -14,10 +15,23 @@ use crate::http::{
 };
 use crate::store::{armies::Army, now_ms};
 
-/// Create/replace body.
-#[derive(Debug, Deserialize)]
+/// Create/replace body. The read-only fields of the Army model are accepted and ignored, so
+/// a client may `PUT` back what it got from `GET`; any other unknown field is refused.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArmyReq {
+    #[serde(default, rename = "id")]
+    #[schema(value_type = Option<String>, read_only)]
+    _id: Option<IgnoredAny>,
+    #[serde(default, rename = "owner_id")]
+    #[schema(value_type = Option<String>, read_only)]
+    _owner_id: Option<IgnoredAny>,
+    #[serde(default, rename = "created_at")]
+    #[schema(value_type = Option<String>, read_only)]
+    _created_at: Option<IgnoredAny>,
+    #[serde(default, rename = "updated_at")]
+    #[schema(value_type = Option<String>, read_only)]
+    _updated_at: Option<IgnoredAny>,
     name: String,
     faction_id: String,
     #[serde(default)]
@@ -160,7 +174,7 @@ async fn load(state: &AppState, id: Uuid) -> Result<Army, V1Error> {
         .db
         .army(id)
         .await?
-        .ok_or_else(|| V1Error::not_found("army"))
+        .ok_or_else(|| V1Error::missing("army", &id.to_string()))
 }
 
 async fn get(

@@ -182,9 +182,17 @@ async fn create(
         }
         players.push((p.user_id, p.army_id, pos));
     }
-    let mission = b.mission.unwrap_or_else(|| json!({}));
+    let mut mission = b.mission.unwrap_or_else(|| json!({}));
     if !mission.is_object() || mission.to_string().len() > 8192 {
         return Err(V1Error::field("mission", "an object of at most 8 KiB"));
+    }
+    if let Some(m) = mission.as_object_mut() {
+        crate::domain::factions::fill_objectives(m);
+    }
+    if let Some(t) = b.tournament_id {
+        if state.db.tournament(t).await?.is_none() {
+            return Err(V1Error::field("tournament_id", "unknown tournament"));
+        }
     }
     let [p1, p2]: [(Uuid, Uuid, String); 2] = players
         .try_into()

@@ -46,7 +46,11 @@ impl From<TournamentError> for V1Error {
 }
 
 pub(super) fn not_found() -> V1Error {
-    V1Error::not_found("tournament")
+    V1Error::NotFound {
+        code: "TOURNAMENT_NOT_FOUND",
+        message: "The specified tournament could not be found".into(),
+        details: json!({}),
+    }
 }
 
 pub(super) fn state_conflict(message: String) -> V1Error {

@@ -57,8 +57,8 @@ impl AlgorithmReq {
 }
 
 /// The caller's algorithm, or 404 (also for someone else's: ids are not secret-safe probes).
-async fn own(state: &AppState, me: &AuthUser, id: &str) -> Result<AlgorithmRecord, V2Error> {
-    let id = Uuid::parse_str(id).map_err(|_| V2Error::NotFound("algorithm".into()))?;
+/// A path id that is not a UUID is 404 before this (the v2 `PathConfig`).
+async fn own(state: &AppState, me: &AuthUser, id: Uuid) -> Result<AlgorithmRecord, V2Error> {
     state
         .db
         .algorithm(id)
@@ -132,9 +132,9 @@ pub async fn create(
 pub async fn get(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, V2Error> {
-    Ok(HttpResponse::Ok().json(own(&state, &me, &path).await?.to_json()))
+    Ok(HttpResponse::Ok().json(own(&state, &me, *path).await?.to_json()))
 }
 
 /// Full update: a new version whose `parent_id` is this one.
@@ -142,10 +142,10 @@ pub async fn get(
 pub async fn replace(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Json<AlgorithmReq>,
 ) -> Result<HttpResponse, V2Error> {
-    let parent = own(&state, &me, &path).await?;
+    let parent = own(&state, &me, *path).await?;
     if parent.status == "ARCHIVED" {
         return Err(V2Error::Conflict {
             code: "CONFLICT",
@@ -162,9 +162,9 @@ pub async fn replace(
 pub async fn archive(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, V2Error> {
-    let a = own(&state, &me, &path).await?;
+    let a = own(&state, &me, *path).await?;
     state
         .db
         .set_algorithm_status(me.id, a.id, "ARCHIVED")
@@ -186,10 +186,10 @@ pub struct ValidateReq {
 pub async fn validate(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: Option<web::Json<ValidateReq>>,
 ) -> Result<HttpResponse, V2Error> {
-    let a = own(&state, &me, &path).await?;
+    let a = own(&state, &me, *path).await?;
     let body = body.map(web::Json::into_inner).unwrap_or_default();
     let robot = body.robot_id.as_deref().map(robot_def).transpose()?;
     let tree = body.rule_tree.unwrap_or(a.rule_tree);
@@ -203,9 +203,9 @@ pub async fn validate(
 pub async fn activate(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, V2Error> {
-    let a = own(&state, &me, &path).await?;
+    let a = own(&state, &me, *path).await?;
     if !a.is_valid {
         return Err(algorithm_invalid(&a.validation_errors));
     }
@@ -216,7 +216,7 @@ pub async fn activate(
         });
     }
     state.db.set_algorithm_status(me.id, a.id, "ACTIVE").await?;
-    let a = own(&state, &me, &path).await?;
+    let a = own(&state, &me, *path).await?;
     Ok(HttpResponse::Ok().json(a.to_json()))
 }
 
@@ -252,10 +252,10 @@ pub struct SimulateQuery {
 pub async fn simulate(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     q: web::Query<SimulateQuery>,
 ) -> Result<HttpResponse, V2Error> {
-    let a = own(&state, &me, &path).await?;
+    let a = own(&state, &me, *path).await?;
     let robot = robot_def(q.robot_id.as_deref().unwrap_or("volt-striker-mk1"))?;
     let bad = |e: crate::sim::SimError| V2Error::Validation(e.to_string());
     let biome: Biome = q.biome.as_deref().unwrap_or("CITY").parse().map_err(bad)?;

@@ -52,17 +52,14 @@ pub async fn queue(
     Ok(HttpResponse::Accepted().json(json!({ "queue_id": queue_id, "estimated_wait_s": wait })))
 }
 
-/// Leave matchmaking.
-#[utoipa::path(delete, path = "/v2/battles/queue", responses((status = 204), (status = 404)))]
+/// Leave matchmaking. Idempotent: 204 whether or not the caller was queued.
+#[utoipa::path(delete, path = "/v2/battles/queue", responses((status = 204)))]
 pub async fn leave(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
 ) -> Result<HttpResponse, V2Error> {
-    if leave_queue(&state.game, me.id).await {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(V2Error::NotFound("queue entry".into()))
-    }
+    leave_queue(&state.game, me.id).await;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Queue position.
@@ -220,21 +217,32 @@ pub async fn history(
 
 /// Battles in progress (the spectate feed).
 #[utoipa::path(get, path = "/v2/battles/live", responses((status = 200)))]
-pub async fn live(state: web::Data<AppState>, _me: V2Auth) -> Result<HttpResponse, V2Error> {
-    let addrs: Vec<_> = state
+pub async fn live(
+    state: web::Data<AppState>,
+    _me: V2Auth,
+    q: web::Query<V2PageQuery>,
+) -> Result<HttpResponse, V2Error> {
+    let page = q.parse()?;
+    // A stable order (by battle id), so pages do not overlap while the map changes.
+    let mut addrs: Vec<_> = state
         .game
         .battles
         .iter()
-        .map(|e| e.value().clone())
+        .map(|e| (*e.key(), e.value().clone()))
         .collect();
-    let mut data = Vec::with_capacity(addrs.len());
-    for a in addrs.into_iter().take(500) {
+    addrs.sort_by_key(|(id, _)| *id);
+    let total = addrs.len() as i64;
+    let mut data = Vec::with_capacity(page.limit as usize);
+    for (_, a) in addrs
+        .into_iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+    {
         if let Ok(v) = a.send(LiveSummary).await {
             data.push(v);
         }
     }
-    let total = data.len();
-    Ok(HttpResponse::Ok().json(json!({ "data": data, "total": total })))
+    Ok(HttpResponse::Ok().json(v2_page(data, total, page)))
 }
 
 /// Routes.

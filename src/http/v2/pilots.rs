@@ -7,7 +7,12 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::economy::require_wallet;
-use crate::http::{errors::V2Error, extract::V2Auth, AppState};
+use crate::http::{
+    errors::V2Error,
+    extract::V2Auth,
+    pagination::{v2_slice, V2PageQuery},
+    AppState,
+};
 use crate::store::pilots::MintRequest;
 
 /// `POST /pilots/mint` body.
@@ -22,7 +27,9 @@ pub struct MintReq {
 pub async fn mine(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,
+    q: web::Query<V2PageQuery>,
 ) -> Result<HttpResponse, V2Error> {
+    let page = q.parse()?;
     let contract = state.economy.chain.pilot_contract().to_string();
     let data: Vec<Value> = state
         .db
@@ -31,8 +38,7 @@ pub async fn mine(
         .iter()
         .map(|p| p.to_json(&contract))
         .collect();
-    let total = data.len();
-    Ok(HttpResponse::Ok().json(json!({ "data": data, "total": total })))
+    Ok(HttpResponse::Ok().json(v2_slice(data, page)))
 }
 
 fn check_fields(m: &MintReq) -> Result<(), V2Error> {

@@ -5,7 +5,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::http::{errors::V2Error, extract::V2Auth, AppState};
+use crate::http::{
+    errors::V2Error,
+    extract::V2Auth,
+    pagination::{v2_slice, V2PageQuery},
+    AppState,
+};
 use crate::sim::battle::UpgradeStat;
 use crate::sim::catalog::{Biome, Element, RobotDef, Tier, ROBOTS};
 use crate::store::roster::{self, RobotPatch, ShopError};
@@ -17,6 +22,9 @@ pub struct RobotQuery {
     tier: Option<String>,
     biome_bonus: Option<String>,
     sort_by: Option<String>,
+    // Not `#[serde(flatten)]` of a page query: flattening turns every value into a string.
+    limit: Option<u32>,
+    offset: Option<u32>,
 }
 
 /// The parsed filter: built once, then applied to the static catalogue.
@@ -83,14 +91,18 @@ impl RobotFilter {
 /// List the catalogue.
 #[utoipa::path(get, path = "/v2/robots", responses((status = 200), (status = 400)))]
 pub async fn list(q: web::Query<RobotQuery>) -> Result<HttpResponse, V2Error> {
+    let page = V2PageQuery {
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .parse()?;
     let data: Vec<Value> = q
         .parse()?
         .apply()
         .into_iter()
         .map(roster::robot_json)
         .collect();
-    let total = data.len();
-    Ok(HttpResponse::Ok().json(json!({ "data": data, "total": total })))
+    Ok(HttpResponse::Ok().json(v2_slice(data, page)))
 }
 
 fn parse_id(s: &str, what: &str) -> Result<Uuid, V2Error> {
@@ -108,7 +120,12 @@ pub async fn get(path: web::Path<String>) -> Result<HttpResponse, V2Error> {
 
 /// The caller's robots.
 #[utoipa::path(get, path = "/v2/users/me/robots", responses((status = 200), (status = 401)))]
-pub async fn mine(state: web::Data<AppState>, V2Auth(me): V2Auth) -> Result<HttpResponse, V2Error> {
+pub async fn mine(
+    state: web::Data<AppState>,
+    V2Auth(me): V2Auth,
+    q: web::Query<V2PageQuery>,
+) -> Result<HttpResponse, V2Error> {
+    let page = q.parse()?;
     let data: Vec<Value> = state
         .db
         .owned_robots(me.id)
@@ -116,8 +133,7 @@ pub async fn mine(state: web::Data<AppState>, V2Auth(me): V2Auth) -> Result<Http
         .iter()
         .map(|o| o.to_json())
         .collect();
-    let total = data.len();
-    Ok(HttpResponse::Ok().json(json!({ "data": data, "total": total })))
+    Ok(HttpResponse::Ok().json(v2_slice(data, page)))
 }
 
 impl From<ShopError> for V2Error {
@@ -211,10 +227,10 @@ impl PatchRobotReq {
 pub async fn patch(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Json<PatchRobotReq>,
 ) -> Result<HttpResponse, V2Error> {
-    let id = parse_id(&path, "robot")?;
+    let id = path.into_inner();
     let patch = body.parse()?;
     let (robot, balance) = state.db.patch_robot(me.id, id, &patch).await?;
     if !patch.add.is_empty() {
