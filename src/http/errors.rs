@@ -49,6 +49,12 @@ pub enum V1Error {
     /// 413.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// 405 `METHOD_NOT_ALLOWED`, with `Allow`.
+    #[error("method not allowed; allowed: {allow}")]
+    MethodNotAllowed {
+        /// The route's methods, comma-separated.
+        allow: String,
+    },
     /// 415.
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
@@ -102,6 +108,7 @@ impl V1Error {
             V1Error::Validation { .. } => "VALIDATION_ERROR",
             V1Error::RateLimited { .. } => "RATE_LIMITED",
             V1Error::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            V1Error::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             V1Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             V1Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
             V1Error::Internal(_) => "INTERNAL_ERROR",
@@ -119,6 +126,7 @@ impl ResponseError for V1Error {
             V1Error::Conflict { .. } => StatusCode::CONFLICT,
             V1Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             V1Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            V1Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             V1Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             V1Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             V1Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -139,12 +147,46 @@ impl ResponseError for V1Error {
         if let V1Error::RateLimited { retry_after } = self {
             b.insert_header(("Retry-After", retry_after.to_string()));
         }
+        if let V1Error::MethodNotAllowed { allow } = self {
+            b.insert_header(("Allow", allow.as_str()));
+        }
         b.json(json!({
             "error": { "code": self.code(), "message": self.to_string(), "details": details },
             "timestamp": crate::store::rfc3339(crate::store::now_ms()),
             "request_id": current_request_id(),
         }))
     }
+}
+
+/// The /v1 error envelope, as documented in `/openapi.json`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct V1ErrorBody {
+    error: V1ErrorDetail,
+    /// RFC 3339.
+    timestamp: String,
+    /// The response's `X-Request-Id`.
+    request_id: String,
+}
+
+/// The inside of [`V1ErrorBody`].
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct V1ErrorDetail {
+    /// `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `BATTLE_NOT_FOUND`, `VALIDATION_ERROR`, ...
+    code: String,
+    message: String,
+    #[schema(value_type = Object)]
+    details: Value,
+}
+
+/// The /v2 error body, as documented in `/openapi.json`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct V2ErrorBody {
+    /// `VALIDATION_ERROR`, `UNAUTHORIZED`, `NOT_FOUND`, `INSUFFICIENT_GMO`, ...
+    error: String,
+    message: String,
 }
 
 /// Errors of the /v2 robot API: `{"error":"CODE","message":"..."}`.
@@ -184,6 +226,12 @@ pub enum V2Error {
     /// 413.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// 405 `METHOD_NOT_ALLOWED`, with `Allow`.
+    #[error("method not allowed; allowed: {allow}")]
+    MethodNotAllowed {
+        /// The route's methods, comma-separated.
+        allow: String,
+    },
     /// 415.
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
@@ -211,6 +259,7 @@ impl V2Error {
             V2Error::Banned => "USER_BANNED",
             V2Error::NotFound(_) => "NOT_FOUND",
             V2Error::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            V2Error::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             V2Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             V2Error::RateLimited { .. } => "RATE_LIMITED",
             V2Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
@@ -228,6 +277,7 @@ impl ResponseError for V2Error {
             V2Error::NotFound(_) => StatusCode::NOT_FOUND,
             V2Error::Conflict { .. } => StatusCode::CONFLICT,
             V2Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            V2Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             V2Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             V2Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             V2Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -242,6 +292,9 @@ impl ResponseError for V2Error {
         let mut b = HttpResponse::build(self.status_code());
         if let V2Error::RateLimited { retry_after } = self {
             b.insert_header(("Retry-After", retry_after.to_string()));
+        }
+        if let V2Error::MethodNotAllowed { allow } = self {
+            b.insert_header(("Allow", allow.as_str()));
         }
         b.json(json!({ "error": self.code(), "message": self.to_string() }))
     }

@@ -371,9 +371,12 @@ async fn hardening_v2_lists_take_limit_offset_and_clamp() {
     let (_, robots) = send(&app, "GET", "/v2/robots", &t, None).await;
     assert_eq!(
         (robots["total"].as_u64(), robots["limit"].as_u64()),
-        (Some(36), Some(20))
+        (Some(36), Some(100)),
+        "the whole catalogue by default, as the spec lists it"
     );
-    assert_eq!(robots["has_more"], true);
+    assert_eq!(robots["data"].as_array().unwrap().len(), 36);
+    let (_, pilots) = send(&app, "GET", "/v2/users/me/pilots", &t, None).await;
+    assert_eq!(pilots["limit"], 20, "other lists default to 20");
 }
 
 #[tokio::test]

@@ -102,7 +102,10 @@ fn validate(r: &ArmyReq) -> Result<Value, V1Error> {
     Ok(list)
 }
 
-async fn create(
+/// Create an army for the caller.
+#[utoipa::path(post, path = "/v1/armies", request_body = ArmyReq,
+    responses((status = 201, description = "`{army}`: the Army model")))]
+pub(crate) async fn create(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     body: web::Json<ArmyReq>,
@@ -125,7 +128,7 @@ async fn create(
 }
 
 #[derive(Debug, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     owner_id: Option<Uuid>,
     // Not `#[serde(flatten)]`: flattening turns every query value into a string.
     limit: Option<u32>,
@@ -143,7 +146,14 @@ impl ListQuery {
     }
 }
 
-async fn list(
+/// List armies, optionally of one owner (cursor pagination).
+#[utoipa::path(get, path = "/v1/armies", params(
+        ("owner_id" = Option<String>, Query, description = "Only this owner's armies"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("offset" = Option<u32>, Query, description = "Rows to skip (instead of a cursor)")),
+    responses((status = 200, description = "`{data, pagination}`")))]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     _me: V1Auth,
     q: web::Query<ListQuery>,
@@ -177,7 +187,9 @@ async fn load(state: &AppState, id: Uuid) -> Result<Army, V1Error> {
         .ok_or_else(|| V1Error::missing("army", &id.to_string()))
 }
 
-async fn get(
+/// One army.
+#[utoipa::path(get, path = "/v1/armies/{id}", responses((status = 200, description = "`{army}`")))]
+pub(crate) async fn get(
     state: web::Data<AppState>,
     _me: V1Auth,
     id: web::Path<Uuid>,
@@ -185,7 +197,11 @@ async fn get(
     Ok(HttpResponse::Ok().json(json!({ "army": load(&state, *id).await?.to_api() })))
 }
 
-async fn replace(
+/// Replace an army (owner or admin). Read-only fields of the model may be sent back; they
+/// are ignored.
+#[utoipa::path(put, path = "/v1/armies/{id}", request_body = ArmyReq,
+    responses((status = 200, description = "`{army}`")))]
+pub(crate) async fn replace(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
@@ -206,7 +222,10 @@ async fn replace(
     Ok(HttpResponse::Ok().json(json!({ "army": load(&state, *id).await?.to_api() })))
 }
 
-async fn delete(
+/// Delete an army that no ongoing battle or tournament uses (owner or admin).
+#[utoipa::path(delete, path = "/v1/armies/{id}",
+    responses((status = 204), (status = 409, description = "`ARMY_IN_USE`")))]
+pub(crate) async fn delete(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
@@ -226,7 +245,9 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn factions() -> HttpResponse {
+/// The factions an army may belong to.
+#[utoipa::path(get, path = "/v1/factions", responses((status = 200, description = "`{data}`")))]
+pub(crate) async fn factions() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "data": FACTIONS }))
 }
 

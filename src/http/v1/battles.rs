@@ -26,7 +26,7 @@ struct PlayerReq {
 }
 
 #[derive(Debug, Deserialize)]
-struct CreateReq {
+pub(crate) struct CreateReq {
     #[serde(default)]
     tournament_id: Option<Uuid>,
     #[serde(default)]
@@ -106,7 +106,11 @@ fn render(b: &TrackerBattle) -> Value {
     json!({ "battle": b.to_api(now_ms(), rfc3339) })
 }
 
-async fn create(
+/// Create a battle between two players' armies (a player of it, an organizer or an admin).
+#[utoipa::path(post, path = "/v1/battles", request_body(content = Object,
+        description = "`{tournament_id?, battle_type?, mission?, players: [{user_id, army_id, position?}] x2, max_rounds?, turn_time_limit?, phases?, auto_end_turn_on_timeout?, clock?}`"),
+    responses((status = 201, description = "`{battle}`: the Battle model")))]
+pub(crate) async fn create(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     body: web::Json<CreateReq>,
@@ -218,7 +222,9 @@ async fn create(
     Ok(HttpResponse::Created().json(render(&battle)))
 }
 
-async fn get(
+/// One battle with its live state.
+#[utoipa::path(get, path = "/v1/battles/{id}", responses((status = 200, description = "`{battle}`")))]
+pub(crate) async fn get(
     state: web::Data<AppState>,
     _me: V1Auth,
     id: web::Path<Uuid>,
@@ -236,7 +242,7 @@ async fn get(
 }
 
 #[derive(Debug, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     player_id: Option<Uuid>,
     status: Option<String>,
     tournament_id: Option<Uuid>,
@@ -256,7 +262,16 @@ impl ListQuery {
     }
 }
 
-async fn list(
+/// List battles (cursor pagination).
+#[utoipa::path(get, path = "/v1/battles", params(
+        ("player_id" = Option<String>, Query, description = "Battles of this player"),
+        ("status" = Option<String>, Query, description = "setup, in_progress, completed or cancelled"),
+        ("tournament_id" = Option<String>, Query, description = "Battles of this tournament"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("offset" = Option<u32>, Query, description = "Rows to skip (instead of a cursor)")),
+    responses((status = 200, description = "`{data, pagination}`")))]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     _me: V1Auth,
     q: web::Query<ListQuery>,
@@ -326,7 +341,13 @@ async fn command(
     Ok(HttpResponse::Ok().json(render(&b)))
 }
 
-async fn patch(
+/// Apply one action (`start`, `update_scores`, `next_phase`, `end_turn`, `use_stratagem`,
+/// `pause`, `resume`, ...).
+#[utoipa::path(patch, path = "/v1/battles/{id}", request_body(content = Object,
+        description = "`{action, ...}`: the action and its fields"),
+    responses((status = 200, description = "`{battle}`"),
+        (status = 409, description = "`INVALID_BATTLE_STATE`")))]
+pub(crate) async fn patch(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
@@ -337,7 +358,11 @@ async fn patch(
     command(&state, me, *id, TableCommand::Act(action)).await
 }
 
-async fn advance(
+/// Advance to the next battle round.
+#[utoipa::path(post, path = "/v1/battles/{id}/advance-round",
+    responses((status = 200, description = "`{battle}`"),
+        (status = 409, description = "`INVALID_BATTLE_STATE`")))]
+pub(crate) async fn advance(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
@@ -345,7 +370,12 @@ async fn advance(
     command(&state, me, *id, TableCommand::AdvanceRound).await
 }
 
-async fn complete(
+/// Complete the battle, with an optional winner and final scores.
+#[utoipa::path(post, path = "/v1/battles/{id}/complete", request_body(content = Option<Object>,
+        description = "`{winner_id?, final_scores?}`"),
+    responses((status = 200, description = "`{battle}`"),
+        (status = 409, description = "`INVALID_BATTLE_STATE`")))]
+pub(crate) async fn complete(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
@@ -355,7 +385,9 @@ async fn complete(
     command(&state, me, *id, TableCommand::Complete(c)).await
 }
 
-async fn events(
+/// The battle's event log.
+#[utoipa::path(get, path = "/v1/battles/{id}/events", responses((status = 200, description = "`{data}`")))]
+pub(crate) async fn events(
     state: web::Data<AppState>,
     _me: V1Auth,
     id: web::Path<Uuid>,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::http::{
     errors::V2Error,
     extract::V2Auth,
-    pagination::{v2_slice, V2PageQuery},
+    pagination::{v2_slice, V2PageQuery, MAX_LIMIT},
     AppState,
 };
 use crate::sim::battle::UpgradeStat;
@@ -91,8 +91,9 @@ impl RobotFilter {
 /// List the catalogue.
 #[utoipa::path(get, path = "/v2/robots", responses((status = 200), (status = 400)))]
 pub async fn list(q: web::Query<RobotQuery>) -> Result<HttpResponse, V2Error> {
+    // The spec lists the whole catalogue (36) by default: the default page is the largest.
     let page = V2PageQuery {
-        limit: q.limit,
+        limit: q.limit.or(Some(MAX_LIMIT)),
         offset: q.offset,
     }
     .parse()?;
@@ -125,7 +126,12 @@ pub async fn mine(
     V2Auth(me): V2Auth,
     q: web::Query<V2PageQuery>,
 ) -> Result<HttpResponse, V2Error> {
-    let page = q.parse()?;
+    // A roster is at most the catalogue: all of it by default, as for `GET /robots`.
+    let page = V2PageQuery {
+        limit: q.limit.or(Some(MAX_LIMIT)),
+        offset: q.offset,
+    }
+    .parse()?;
     let data: Vec<Value> = state
         .db
         .owned_robots(me.id)
