@@ -2,7 +2,6 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::{
@@ -80,6 +79,12 @@ impl V1User {
             updated_at: rfc3339(u.updated_at),
         }
     }
+}
+
+/// `GET /auth/profile`: the user model, nested as `{user}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileResp {
+    user: V1User,
 }
 
 /// Token response (login, register, refresh).
@@ -175,7 +180,7 @@ pub async fn refresh(
 
 /// Logout: with a refresh token in the body, revokes that session (its token family); with
 /// only the bearer token, revokes every refresh token of the caller.
-#[utoipa::path(post, path = "/v1/auth/logout", request_body = LogoutReq, responses((status = 204)))]
+#[utoipa::path(post, path = "/v1/auth/logout", request_body = Option<LogoutReq>, responses((status = 204)))]
 pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -189,14 +194,16 @@ pub async fn logout(
 }
 
 /// The caller's profile.
-#[utoipa::path(get, path = "/v1/auth/profile", responses((status = 200, body = V1User), (status = 401)),
+#[utoipa::path(get, path = "/v1/auth/profile", responses((status = 200, body = ProfileResp), (status = 401)),
     security(("bearer" = [])))]
 pub async fn profile(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
 ) -> Result<HttpResponse, V1Error> {
     let user = accounts::me(&state, me.id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "user": v1_user(&state, &user).await? })))
+    Ok(HttpResponse::Ok().json(ProfileResp {
+        user: v1_user(&state, &user).await?,
+    }))
 }
 
 /// Routes under /v1/auth.

@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use utoipa::ToSchema;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -61,7 +62,7 @@ pub(super) fn state_conflict(message: String) -> V1Error {
 }
 
 /// `POST /tournaments` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateReq {
     name: String,
     format: String,
@@ -70,13 +71,14 @@ pub struct CreateReq {
     prize_pool: Option<f64>,
     start_date: Option<String>,
     end_date: Option<String>,
+    #[schema(value_type = Option<Object>)]
     rules: Option<Value>,
     /// `draft` (default) or `registration`.
     status: Option<String>,
 }
 
 /// Create a tournament (organizer or admin).
-#[utoipa::path(post, path = "/v1/tournaments", responses((status = 201), (status = 403), (status = 422)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/tournaments", request_body = CreateReq, responses((status = 201), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
     V1Organizer(me): V1Organizer,
@@ -215,7 +217,7 @@ pub async fn list(
 }
 
 /// `PATCH /tournaments/{id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct PatchReq {
     name: Option<String>,
     status: Option<String>,
@@ -224,12 +226,13 @@ pub struct PatchReq {
     prize_pool: Option<f64>,
     start_date: Option<String>,
     end_date: Option<String>,
+    #[schema(value_type = Option<Object>)]
     rules: Option<Value>,
 }
 
 /// Organizer edits and status transitions (`draft → registration → active → completed`, or
 /// `cancelled`; anything else is 409).
-#[utoipa::path(patch, path = "/v1/tournaments/{id}", responses((status = 200), (status = 403), (status = 409), (status = 422)), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/tournaments/{id}", request_body = PatchReq, responses((status = 200), (status = 403), (status = 409), (status = 422)), security(("bearer" = [])))]
 pub async fn patch(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,

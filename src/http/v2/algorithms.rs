@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use utoipa::ToSchema;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -19,11 +20,12 @@ use crate::sim::rules::{self, RuleTree};
 use crate::store::algorithms::{AlgorithmRecord, AlgorithmSort, NewAlgorithm};
 
 /// Create/replace body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct AlgorithmReq {
     name: String,
     #[serde(default)]
     description: Option<String>,
+    #[schema(value_type = Object)]
     rule_tree: Value,
 }
 
@@ -116,7 +118,7 @@ pub async fn list(
 }
 
 /// Create.
-#[utoipa::path(post, path = "/v2/algorithms", responses((status = 201), (status = 400)))]
+#[utoipa::path(post, path = "/v2/algorithms", request_body = AlgorithmReq, responses((status = 201), (status = 400)))]
 pub async fn create(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
@@ -138,7 +140,7 @@ pub async fn get(
 }
 
 /// Full update: a new version whose `parent_id` is this one.
-#[utoipa::path(put, path = "/v2/algorithms/{id}", responses((status = 200), (status = 404)))]
+#[utoipa::path(put, path = "/v2/algorithms/{id}", request_body = AlgorithmReq, responses((status = 200), (status = 404)))]
 pub async fn replace(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
@@ -173,16 +175,17 @@ pub async fn archive(
 }
 
 /// Optional body of `validate`: a tree to check instead of the stored one, and a robot.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, ToSchema)]
 pub struct ValidateReq {
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     rule_tree: Option<Value>,
     #[serde(default)]
     robot_id: Option<String>,
 }
 
 /// Re-validate without saving.
-#[utoipa::path(post, path = "/v2/algorithms/{id}/validate", responses((status = 200), (status = 404)))]
+#[utoipa::path(post, path = "/v2/algorithms/{id}/validate", request_body = Option<ValidateReq>, responses((status = 200), (status = 404)))]
 pub async fn validate(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,

@@ -41,7 +41,7 @@ impl From<GameError> for V2Error {
 }
 
 /// Enter matchmaking.
-#[utoipa::path(post, path = "/v2/battles/queue", responses((status = 202), (status = 400), (status = 409)))]
+#[utoipa::path(post, path = "/v2/battles/queue", request_body = Object, responses((status = 202), (status = 400), (status = 409)))]
 pub async fn queue(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
@@ -247,9 +247,13 @@ pub async fn live(
 
 /// Routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/battles/queue", web::post().to(queue))
-        .route("/battles/queue", web::delete().to(leave))
-        .route("/battles/queue/status", web::get().to(status))
+    // One resource for both methods, so another method is 405 (not `GET /battles/{id}`).
+    cfg.service(
+        web::resource("/battles/queue")
+            .route(web::post().to(queue))
+            .route(web::delete().to(leave)),
+    )
+    .route("/battles/queue/status", web::get().to(status))
         .route("/battles/live", web::get().to(live))
         .route("/battles", web::get().to(history))
         .route("/battles/{id}/replay", web::get().to(replay))

@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use utoipa::ToSchema;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -16,7 +17,7 @@ use crate::http::{
 use crate::store::pilots::MintRequest;
 
 /// `POST /pilots/mint` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct MintReq {
     name: String,
     sprite_key: String,
@@ -60,7 +61,7 @@ fn check_fields(m: &MintReq) -> Result<(), V2Error> {
 }
 
 /// `POST /pilots/mint`: 202 with the mint tx hash; the pilot flies once the mint confirms.
-#[utoipa::path(post, path = "/v2/pilots/mint", responses((status = 202), (status = 400)))]
+#[utoipa::path(post, path = "/v2/pilots/mint", request_body = MintReq, responses((status = 202), (status = 400)))]
 pub async fn mint(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,
@@ -133,7 +134,8 @@ pub async fn metadata(
 /// Pilot routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/users/me/pilots", web::get().to(mine))
-        .route("/pilots/mint", web::post().to(mint))
+        // A resource of its own, so another method is 405 (not `GET /pilots/{id}`).
+        .service(web::resource("/pilots/mint").route(web::post().to(mint)))
         .route("/pilots/{id}", web::get().to(detail))
         .route("/pilots/{id}/metadata", web::get().to(metadata));
 }

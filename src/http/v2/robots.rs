@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use utoipa::ToSchema;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -177,10 +178,11 @@ pub async fn purchase(
 }
 
 /// `PATCH /users/me/robots/:id` body: a nickname and levels to add per stat.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchRobotReq {
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
     nickname: Option<Option<String>>,
     upgrade_hp: Option<u8>,
     upgrade_attack: Option<u8>,
@@ -228,7 +230,7 @@ impl PatchRobotReq {
 
 /// Rename or upgrade an owned robot. Each `upgrade_*` adds that many levels (cost in
 /// `docs/GAME_RULES.md`: 20% of the robot's price per level reached, cap 5).
-#[utoipa::path(patch, path = "/v2/users/me/robots/{userRobotId}",
+#[utoipa::path(patch, path = "/v2/users/me/robots/{userRobotId}", request_body = PatchRobotReq,
     responses((status = 200), (status = 400), (status = 404)))]
 pub async fn patch(
     state: web::Data<AppState>,
