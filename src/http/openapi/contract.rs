@@ -4,8 +4,8 @@
 
 use utoipa::openapi::{
     path::{Operation, ParameterBuilder, ParameterIn},
-    security::SecurityRequirement,
     schema::{ObjectBuilder, SchemaFormat, Type},
+    security::SecurityRequirement,
     ContentBuilder, OpenApi, Ref, Required, ResponseBuilder,
 };
 
@@ -75,6 +75,7 @@ pub(crate) struct ServerContract;
 
 impl utoipa::Modify for ServerContract {
     fn modify(&self, openapi: &mut OpenApi) {
+        reference_enums(openapi);
         for (path, item) in openapi.paths.paths.iter_mut() {
             let surface = Surface::of(path);
             for op in [
@@ -156,7 +157,10 @@ fn complete(path: &str, surface: Surface, op: &mut Operation) {
         errors.push(("403", "Not allowed, or the account is banned"));
     }
     if has_path {
-        errors.push(("404", "No such resource (also for an id that is not a UUID)"));
+        errors.push((
+            "404",
+            "No such resource (also for an id that is not a UUID)",
+        ));
     }
     if op.request_body.is_some() {
         errors.push(("413", "Body too large (`PAYLOAD_TOO_LARGE`)"));
@@ -194,6 +198,25 @@ fn complete(path: &str, surface: Surface, op: &mut Operation) {
                         .build(),
                 );
             }
+        }
+    }
+}
+
+/// Fields whose values come from reference data get that data as their `enum`.
+fn reference_enums(openapi: &mut OpenApi) {
+    use utoipa::openapi::{schema::Schema, RefOr};
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(army))) = components.schemas.get_mut("ArmyReq") {
+        if let Some(RefOr::T(Schema::Object(f))) = army.properties.get_mut("faction_id") {
+            f.enum_values = Some(
+                crate::domain::factions::FACTIONS
+                    .iter()
+                    .map(|f| f.id.into())
+                    .collect(),
+            );
+            f.pattern = None;
         }
     }
 }

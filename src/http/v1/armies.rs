@@ -32,12 +32,19 @@ pub struct ArmyReq {
     #[serde(default, rename = "updated_at")]
     #[schema(value_type = Option<String>, read_only)]
     _updated_at: Option<IgnoredAny>,
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: String,
+    /// One of `GET /v1/factions`.
+    #[schema(example = "fac_custodes", pattern = "^fac_[a-z_]+$")]
     faction_id: String,
     #[serde(default)]
     detachment: Option<String>,
+    #[schema(minimum = 1, maximum = 100000)]
     points_value: i64,
+    /// `{"units": [{"name", "points" (0..10000)}, ...]}`, at most 500 units whose points
+    /// add up to at most `points_value`.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     army_list: Option<Value>,
 }
 

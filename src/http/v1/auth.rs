@@ -17,6 +17,7 @@ use crate::store::{rfc3339, users::UserRecord};
 
 /// Registration body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = V1RegisterReq)]
 pub struct RegisterReq {
     username: String,
     email: String,
@@ -27,6 +28,7 @@ pub struct RegisterReq {
 
 /// Login body: `username` or `email`, and `password`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = V1LoginReq)]
 pub struct LoginReq {
     #[serde(default)]
     username: Option<String>,
@@ -184,9 +186,9 @@ pub async fn refresh(
 pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: OptionalJson<LogoutReq>,
+    body: OptionalJson<Option<LogoutReq>>,
 ) -> Result<HttpResponse, V1Error> {
-    match body.0.and_then(|b| b.refresh_token) {
+    match body.0.flatten().and_then(|b| b.refresh_token) {
         Some(token) => state.db.revoke_refresh(&token).await?,
         None => state.db.revoke_user_refresh(authenticate(&req)?.id).await?,
     }

@@ -3,8 +3,8 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use utoipa::ToSchema;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::actors::tournament::TournamentError;
@@ -63,6 +63,7 @@ pub(super) fn state_conflict(message: String) -> V1Error {
 
 /// `POST /tournaments` body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = TournamentCreateReq)]
 pub struct CreateReq {
     name: String,
     format: String,
@@ -218,6 +219,7 @@ pub async fn list(
 
 /// `PATCH /tournaments/{id}` body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = TournamentPatchReq)]
 pub struct PatchReq {
     name: Option<String>,
     status: Option<String>,

@@ -4,8 +4,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use prometheus::core::Collector;
 use serde::Deserialize;
-use utoipa::ToSchema;
 use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::actors::persister::Persist;

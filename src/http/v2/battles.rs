@@ -254,8 +254,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(leave)),
     )
     .route("/battles/queue/status", web::get().to(status))
-        .route("/battles/live", web::get().to(live))
-        .route("/battles", web::get().to(history))
-        .route("/battles/{id}/replay", web::get().to(replay))
-        .route("/battles/{id}", web::get().to(get));
+    .route("/battles/live", web::get().to(live))
+    .route("/battles", web::get().to(history))
+    .route("/battles/{id}/replay", web::get().to(replay))
+    .route("/battles/{id}", web::get().to(get));
 }

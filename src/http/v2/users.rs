@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use utoipa::ToSchema;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::actors::leaderboard::{Mode, ProfileChanged, RankOf};

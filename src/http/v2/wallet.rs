@@ -6,8 +6,8 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use utoipa::ToSchema;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::chain::eip191::{self, SigError};
 use crate::http::{errors::V2Error, extract::V2Auth, AppState};

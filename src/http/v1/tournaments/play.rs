@@ -2,8 +2,8 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use utoipa::ToSchema;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::state_conflict;
@@ -15,6 +15,7 @@ use crate::store::{now_ms, rfc3339, tournaments::RegisterOutcome};
 
 /// `POST /tournaments/{id}/register` body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = TournamentRegisterReq)]
 pub struct RegisterReq {
     #[schema(value_type = String, format = "uuid")]
     army_id: Uuid,
