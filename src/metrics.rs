@@ -127,5 +127,26 @@ impl Metrics {
     }
 }
 
+/// The `method` label of a request: one of the standard methods, else `OTHER`, so a client
+/// cannot mint a new series by inventing a method name.
+pub(crate) fn method_label(m: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
+/// The `route` label for a request that matched no route pattern.
+pub(crate) const UNMATCHED_ROUTE: &str = "unmatched";
+
 /// The process-wide metrics.
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);

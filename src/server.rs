@@ -41,6 +41,12 @@ pub enum StartError {
     Chain(#[from] crate::chain::ChainError),
 }
 
+/// How long a connection whose response went out before its request body was read (a 413)
+/// keeps reading and discarding that body before it closes. Closing with unread bytes makes
+/// the kernel send RST, which can destroy the response before a client that first writes its
+/// whole body reads it; lingering lets the 413 arrive. Also bounds a graceful TCP shutdown.
+const LINGER: Duration = Duration::from_secs(5);
+
 /// Reads the signing key from config, or from `<data_dir>/.jwt_secret`, generating it once.
 pub fn jwt_secret(config: &Config) -> Result<Vec<u8>, std::io::Error> {
     if let Some(s) = &config.jwt_secret {
@@ -259,6 +265,7 @@ pub async fn run(
             let hook_state = st.clone();
             HttpService::build()
                 .client_request_timeout(Duration::from_secs(10))
+                .client_disconnect_timeout(LINGER)
                 .upgrade(fn_service(
                     move |(req, framed): (Request, Framed<TcpStream, h1::Codec>)| {
                         upgrade::handle(hook_state.clone(), req, framed)

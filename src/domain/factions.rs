@@ -69,32 +69,124 @@ pub struct Mission {
     pub name: &'static str,
     /// Mission packs it appears in (`leviathan`, `pariah_nexus`).
     pub packs: &'static [&'static str],
+    /// What a battle of this mission scores as primary objectives.
+    pub primary_objectives: &'static [&'static str],
+    /// The secondary objectives a battle of it starts with, unless the players name theirs.
+    pub secondary_objectives: &'static [&'static str],
 }
 
 const LEV: &[&str] = &["leviathan"];
 const PN: &[&str] = &["pariah_nexus"];
 const BOTH: &[&str] = &["leviathan", "pariah_nexus"];
+const ETERNAL_WAR: &[&str] = &["eternal_war"];
+/// Every mission's primaries include holding objective markers.
+const CONTROL: &str = "Control Objectives";
+/// The fixed secondaries a battle starts with (the spec's example).
+const FIXED_SECONDARIES: &[&str] = &["Bring It Down", "Assassinate"];
 
-const fn m(id: &'static str, name: &'static str, packs: &'static [&'static str]) -> Mission {
-    Mission { id, name, packs }
+const fn m(
+    id: &'static str,
+    name: &'static str,
+    packs: &'static [&'static str],
+    primary_objectives: &'static [&'static str],
+) -> Mission {
+    Mission {
+        id,
+        name,
+        packs,
+        primary_objectives,
+        secondary_objectives: FIXED_SECONDARIES,
+    }
 }
 
 /// Primary missions of the 10th-edition matched-play packs.
 pub const MISSIONS: &[Mission] = &[
-    m("msn_take_and_hold", "Take and Hold", BOTH),
-    m("msn_supply_drop", "Supply Drop", BOTH),
-    m("msn_purge_the_foe", "Purge the Foe", BOTH),
-    m("msn_scorched_earth", "Scorched Earth", BOTH),
-    m("msn_the_ritual", "The Ritual", BOTH),
-    m("msn_deploy_servo_skulls", "Deploy Servo-Skulls", LEV),
-    m("msn_sites_of_power", "Sites of Power", LEV),
-    m("msn_vital_ground", "Vital Ground", LEV),
-    m("msn_priority_targets", "Priority Targets", LEV),
-    m("msn_linchpin", "Linchpin", PN),
-    m("msn_hidden_supplies", "Hidden Supplies", PN),
-    m("msn_terraform", "Terraform", PN),
-    m("msn_burden_of_trust", "Burden of Trust", PN),
-    m("msn_unexploded_ordnance", "Unexploded Ordnance", PN),
+    m("msn_take_and_hold", "Take and Hold", BOTH, &[CONTROL]),
+    m(
+        "msn_supply_drop",
+        "Supply Drop",
+        BOTH,
+        &[CONTROL, "Supply Drop"],
+    ),
+    m(
+        "msn_purge_the_foe",
+        "Purge the Foe",
+        BOTH,
+        &[CONTROL, "Destroy Enemy Units"],
+    ),
+    m(
+        "msn_scorched_earth",
+        "Scorched Earth",
+        BOTH,
+        &[CONTROL, "Burn Objectives"],
+    ),
+    m(
+        "msn_the_ritual",
+        "The Ritual",
+        BOTH,
+        &[CONTROL, "Perform the Ritual"],
+    ),
+    m(
+        "msn_deploy_servo_skulls",
+        "Deploy Servo-Skulls",
+        LEV,
+        &[CONTROL, "Deploy Servo-Skulls"],
+    ),
+    m(
+        "msn_sites_of_power",
+        "Sites of Power",
+        LEV,
+        &[CONTROL, "Empower Sites of Power"],
+    ),
+    m(
+        "msn_vital_ground",
+        "Vital Ground",
+        LEV,
+        &[CONTROL, "Hold Vital Ground"],
+    ),
+    m(
+        "msn_priority_targets",
+        "Priority Targets",
+        LEV,
+        &[CONTROL, "Priority Targets"],
+    ),
+    m(
+        "msn_linchpin",
+        "Linchpin",
+        PN,
+        &[CONTROL, "Hold Your Home Objective"],
+    ),
+    m(
+        "msn_hidden_supplies",
+        "Hidden Supplies",
+        PN,
+        &[CONTROL, "Hidden Supplies"],
+    ),
+    m(
+        "msn_terraform",
+        "Terraform",
+        PN,
+        &[CONTROL, "Terraform Objectives"],
+    ),
+    m(
+        "msn_burden_of_trust",
+        "Burden of Trust",
+        PN,
+        &[CONTROL, "Guard Objectives"],
+    ),
+    m(
+        "msn_unexploded_ordnance",
+        "Unexploded Ordnance",
+        PN,
+        &[CONTROL, "Move the Ordnance"],
+    ),
+    // The tracker spec's own example mission.
+    m(
+        "msn_sweep_and_clear",
+        "Sweep and Clear",
+        ETERNAL_WAR,
+        &[CONTROL],
+    ),
 ];
 
 /// A deployment map.
@@ -123,6 +215,34 @@ pub const DEPLOYMENTS: &[Deployment] = &[
 /// Looks a primary mission up by id.
 pub fn mission(id: &str) -> Option<&'static Mission> {
     MISSIONS.iter().find(|m| m.id == id)
+}
+
+/// Fills a battle's `mission` object from the reference list: when its `id` or `name`
+/// (case-insensitive) is a known mission, absent `primary_objectives` and
+/// `secondary_objectives` get that mission's; what the client gave is kept. Other missions
+/// stay as given.
+pub fn fill_objectives(mission: &mut serde_json::Map<String, serde_json::Value>) {
+    let key = |k: &str| {
+        mission
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(|s| s.trim().to_lowercase())
+    };
+    let (id, name) = (key("id"), key("name"));
+    let Some(known) = MISSIONS
+        .iter()
+        .find(|m| id.as_deref() == Some(m.id) || name.as_deref() == Some(&m.name.to_lowercase()))
+    else {
+        return;
+    };
+    for (field, list) in [
+        ("primary_objectives", known.primary_objectives),
+        ("secondary_objectives", known.secondary_objectives),
+    ] {
+        if mission.get(field).is_none_or(|v| v.is_null()) {
+            mission.insert(field.into(), list.into());
+        }
+    }
 }
 
 /// Looks a deployment up by id.

@@ -49,6 +49,12 @@ pub enum V1Error {
     /// 413.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// 405 `METHOD_NOT_ALLOWED`, with `Allow`.
+    #[error("method not allowed; allowed: {allow}")]
+    MethodNotAllowed {
+        /// The route's methods, comma-separated.
+        allow: String,
+    },
     /// 415.
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
@@ -75,6 +81,23 @@ impl V1Error {
             details: json!({}),
         }
     }
+    /// 404 for a resource of kind `kind` (`battle`, `army`, `tournament`, ...): the kind's own
+    /// code (`BATTLE_NOT_FOUND`, ...) where the spec has one, else `NOT_FOUND`.
+    pub fn missing(kind: &str, id: &str) -> Self {
+        let code = match kind {
+            "battle" => "BATTLE_NOT_FOUND",
+            "army" => "ARMY_NOT_FOUND",
+            "tournament" => "TOURNAMENT_NOT_FOUND",
+            _ => "NOT_FOUND",
+        };
+        let mut details = serde_json::Map::new();
+        details.insert(format!("{kind}_id"), id.into());
+        V1Error::NotFound {
+            code,
+            message: format!("The specified {kind} could not be found"),
+            details: details.into(),
+        }
+    }
     /// 422 with one field error.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
@@ -92,6 +115,7 @@ impl V1Error {
             V1Error::RateLimited { .. } => "RATE_LIMITED",
             V1Error::AccountLocked { .. } => "ACCOUNT_LOCKED",
             V1Error::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            V1Error::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             V1Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             V1Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
             V1Error::Internal(_) => "INTERNAL_ERROR",
@@ -111,6 +135,7 @@ impl ResponseError for V1Error {
                 StatusCode::TOO_MANY_REQUESTS
             }
             V1Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            V1Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             V1Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             V1Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             V1Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -132,12 +157,46 @@ impl ResponseError for V1Error {
         {
             b.insert_header(("Retry-After", retry_after.to_string()));
         }
+        if let V1Error::MethodNotAllowed { allow } = self {
+            b.insert_header(("Allow", allow.as_str()));
+        }
         b.json(json!({
             "error": { "code": self.code(), "message": self.to_string(), "details": details },
             "timestamp": crate::store::rfc3339(crate::store::now_ms()),
             "request_id": current_request_id(),
         }))
     }
+}
+
+/// The /v1 error envelope, as documented in `/openapi.json`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct V1ErrorBody {
+    error: V1ErrorDetail,
+    /// RFC 3339.
+    timestamp: String,
+    /// The response's `X-Request-Id`.
+    request_id: String,
+}
+
+/// The inside of [`V1ErrorBody`].
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct V1ErrorDetail {
+    /// `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `BATTLE_NOT_FOUND`, `VALIDATION_ERROR`, ...
+    code: String,
+    message: String,
+    #[schema(value_type = Object)]
+    details: Value,
+}
+
+/// The /v2 error body, as documented in `/openapi.json`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct V2ErrorBody {
+    /// `VALIDATION_ERROR`, `UNAUTHORIZED`, `NOT_FOUND`, `INSUFFICIENT_GMO`, ...
+    error: String,
+    message: String,
 }
 
 /// Errors of the /v2 robot API: `{"error":"CODE","message":"..."}`.
@@ -177,6 +236,12 @@ pub enum V2Error {
     /// 413.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// 405 `METHOD_NOT_ALLOWED`, with `Allow`.
+    #[error("method not allowed; allowed: {allow}")]
+    MethodNotAllowed {
+        /// The route's methods, comma-separated.
+        allow: String,
+    },
     /// 415.
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
@@ -210,6 +275,7 @@ impl V2Error {
             V2Error::Banned => "USER_BANNED",
             V2Error::NotFound(_) => "NOT_FOUND",
             V2Error::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            V2Error::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             V2Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             V2Error::RateLimited { .. } => "RATE_LIMITED",
             V2Error::AccountLocked { .. } => "ACCOUNT_LOCKED",
@@ -228,6 +294,7 @@ impl ResponseError for V2Error {
             V2Error::NotFound(_) => StatusCode::NOT_FOUND,
             V2Error::Conflict { .. } => StatusCode::CONFLICT,
             V2Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            V2Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             V2Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             V2Error::RateLimited { .. } | V2Error::AccountLocked { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -245,6 +312,9 @@ impl ResponseError for V2Error {
         if let V2Error::RateLimited { retry_after } | V2Error::AccountLocked { retry_after } = self
         {
             b.insert_header(("Retry-After", retry_after.to_string()));
+        }
+        if let V2Error::MethodNotAllowed { allow } = self {
+            b.insert_header(("Allow", allow.as_str()));
         }
         b.json(json!({ "error": self.code(), "message": self.to_string() }))
     }
@@ -274,6 +344,36 @@ impl From<crate::store::StoreError> for V2Error {
             other => V2Error::Internal(other.to_string()),
         }
     }
+}
+
+/// The kind of resource a route's `{id}` names, from the path segment before it
+/// (`/v1/armies/{id}` → `army`, `/v2/admin/users/{id}/ban` → `user`).
+pub(crate) fn path_resource(req: &actix_web::HttpRequest) -> (String, String) {
+    let id = req.match_info().get("id").unwrap_or_default().to_string();
+    let segments: Vec<&str> = req.path().split('/').collect();
+    let kind = segments
+        .iter()
+        .position(|s| *s == id)
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| segments.get(i))
+        .map(|s| match s.strip_suffix("ies") {
+            Some(stem) => format!("{stem}y"),
+            None => s.strip_suffix('s').unwrap_or(s).to_string(),
+        })
+        .unwrap_or_else(|| "resource".into());
+    (kind, id)
+}
+
+/// A path parameter that does not parse (an id that is not a UUID) names nothing: 404 with
+/// the resource's code, as for a well-formed id that names nothing.
+pub(crate) fn path_error_v1(req: &actix_web::HttpRequest) -> V1Error {
+    let (kind, id) = path_resource(req);
+    V1Error::missing(&kind, &id)
+}
+
+/// v2 flavour of [`path_error_v1`]: 404 `NOT_FOUND`.
+pub(crate) fn path_error_v2(req: &actix_web::HttpRequest) -> V2Error {
+    V2Error::NotFound(path_resource(req).0)
 }
 
 /// Maps actix's JSON extractor errors onto each surface: 413, 415 or a validation error.

@@ -2,6 +2,8 @@
 
 use actix_web::{dev::Payload, http::header::HeaderMap, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use std::future::ready;
 
 use crate::auth::{standing::StandingError, AuthUser, Role, TokenError};
 use crate::http::{
@@ -133,5 +135,30 @@ impl FromRequest for V2Admin {
                 Err(V2Error::Forbidden("admin role required".into()))
             }
         })
+    }
+}
+
+/// A JSON body that may be absent: `None` when the request has no body at all; otherwise
+/// exactly `web::Json` (so a malformed or mistyped body is still refused, never ignored).
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+fn has_body(headers: &HeaderMap) -> bool {
+    let length = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    headers.contains_key("transfer-encoding") || length.is_some_and(|n| n > 0)
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if !has_body(req.headers()) {
+            return Box::pin(ready(Ok(OptionalJson(None))));
+        }
+        let json = web::Json::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(OptionalJson(Some(json.await?.into_inner()))) })
     }
 }

@@ -100,13 +100,11 @@ pub fn app(
                 )
                 .app_data(
                     web::PathConfig::default()
-                        .error_handler(|e, _| V1Error::field("path", e.to_string()).into()),
+                        .error_handler(|_, req| errors::path_error_v1(req).into()),
                 )
                 .wrap(from_fn(ratelimit::v1))
                 .configure(v1::routes)
-                .default_service(web::to(|| async {
-                    V1Error::not_found("route").error_response()
-                })),
+                .default_service(web::to(unrouted)),
         )
         .service(
             web::scope("/v2")
@@ -121,17 +119,28 @@ pub fn app(
                 )
                 .app_data(
                     web::PathConfig::default()
-                        .error_handler(|e, _| V2Error::Validation(format!("path: {e}")).into()),
+                        .error_handler(|_, req| errors::path_error_v2(req).into()),
                 )
                 .wrap(from_fn(idempotency::middleware))
                 .wrap(from_fn(ratelimit::v2))
                 .configure(v2::routes)
-                .default_service(web::to(|| async {
-                    V2Error::NotFound("route".into()).error_response()
-                })),
+                .default_service(web::to(unrouted)),
         )
-        .default_service(web::to(|| async {
-            HttpResponse::NotFound()
-                .json(serde_json::json!({"error": "NOT_FOUND", "message": "route not found"}))
-        }))
+        .default_service(web::to(unrouted))
+}
+
+/// No route took the request: 405 with `Allow` when its path is a documented route (with
+/// other methods), else 404; in the error shape of the path's surface.
+async fn unrouted(req: actix_web::HttpRequest) -> HttpResponse {
+    let allow = req
+        .match_pattern()
+        .map(|p| openapi::documented_methods(&p).join(", "))
+        .filter(|a| !a.is_empty());
+    let v1 = req.path().starts_with("/v1/");
+    match (allow, v1) {
+        (Some(allow), true) => V1Error::MethodNotAllowed { allow }.error_response(),
+        (Some(allow), false) => V2Error::MethodNotAllowed { allow }.error_response(),
+        (None, true) => V1Error::not_found("route").error_response(),
+        (None, false) => V2Error::NotFound("route".into()).error_response(),
+    }
 }

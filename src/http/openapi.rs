@@ -5,7 +5,10 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{ops, v1, v2};
+use super::{errors, ops, v1, v2};
+
+mod contract;
+use contract::ServerContract;
 
 struct Bearer;
 
@@ -31,6 +34,10 @@ impl Modify for Bearer {
     paths(
         ops::healthz, ops::readyz, ops::metrics,
         v1::auth::register, v1::auth::login, v1::auth::refresh, v1::auth::logout, v1::auth::profile,
+        v1::armies::factions, v1::armies::create, v1::armies::list, v1::armies::get,
+        v1::armies::replace, v1::armies::delete,
+        v1::battles::create, v1::battles::list, v1::battles::get, v1::battles::patch,
+        v1::battles::events, v1::battles::advance, v1::battles::complete,
         v1::tournaments::create, v1::tournaments::list, v1::tournaments::get, v1::tournaments::patch,
         v1::tournaments::register, v1::tournaments::withdraw, v1::tournaments::generate_pairings,
         v1::tournaments::standings,
@@ -49,6 +56,45 @@ impl Modify for Bearer {
         v2::admin::users, v2::admin::ban, v2::admin::seed_robots,
         v2::admin::metrics,
     ),
-    modifiers(&Bearer)
+    components(schemas(errors::V1ErrorBody, errors::V1ErrorDetail, errors::V2ErrorBody)),
+    modifiers(&Bearer, &ServerContract)
 )]
 pub struct ApiDoc;
+
+/// The documented methods of a route pattern (`/v1/armies/{id}`; parameter names do not
+/// matter), upper case; empty for a pattern the description does not know.
+pub(crate) fn documented_methods(pattern: &str) -> Vec<&'static str> {
+    use std::sync::LazyLock;
+    fn shape(p: &str) -> String {
+        p.split('/')
+            .map(|s| if s.starts_with('{') { "{}" } else { s })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+    static TABLE: LazyLock<Vec<(String, Vec<&'static str>)>> = LazyLock::new(|| {
+        ApiDoc::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, on)| on.then_some(m))
+                .collect();
+                (shape(path), methods)
+            })
+            .collect()
+    });
+    let want = shape(pattern);
+    TABLE
+        .iter()
+        .find(|(p, _)| *p == want)
+        .map(|(_, m)| m.clone())
+        .unwrap_or_default()
+}

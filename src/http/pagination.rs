@@ -113,13 +113,11 @@ pub struct V2Page {
 }
 
 impl V2PageQuery {
-    /// Validates the query.
+    /// Validates the query: `limit` at least 1, and above [`MAX_LIMIT`] clamped to it.
     pub fn parse(&self) -> Result<V2Page, V2Error> {
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(V2Error::Validation(format!(
-                "limit must be between 1 and {MAX_LIMIT}"
-            )));
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+        if limit == 0 {
+            return Err(V2Error::Validation("limit must be at least 1".into()));
         }
         Ok(V2Page {
             limit,
@@ -132,6 +130,17 @@ impl V2PageQuery {
 pub fn v2_page<T: Serialize>(rows: Vec<T>, total: i64, page: V2Page) -> Value {
     let has_more = (page.offset as i64 + rows.len() as i64) < total;
     json!({ "data": rows, "total": total, "limit": page.limit, "offset": page.offset, "has_more": has_more })
+}
+
+/// One page of a list held in memory, as [`v2_page`] builds it.
+pub fn v2_slice<T: Serialize>(rows: Vec<T>, page: V2Page) -> Value {
+    let total = rows.len() as i64;
+    let rows: Vec<T> = rows
+        .into_iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .collect();
+    v2_page(rows, total, page)
 }
 
 #[cfg(test)]
@@ -168,8 +177,18 @@ mod tests {
         .parse()
         .is_err());
         assert_eq!(V1PageQuery::default().parse().unwrap().limit, 20);
+        assert_eq!(
+            V2PageQuery {
+                limit: Some(500),
+                offset: None
+            }
+            .parse()
+            .unwrap()
+            .limit,
+            100
+        );
         assert!(V2PageQuery {
-            limit: Some(500),
+            limit: Some(0),
             offset: None
         }
         .parse()
@@ -193,6 +212,20 @@ mod tests {
         });
         assert_eq!(v["pagination"]["has_more"], false);
         assert!(v["pagination"]["next_cursor"].is_null());
+    }
+
+    #[test]
+    fn v2_slice_pages_a_list() {
+        let p = V2Page {
+            limit: 2,
+            offset: 1,
+        };
+        let v = v2_slice(vec![1, 2, 3, 4], p);
+        assert_eq!(v["data"], json!([2, 3]));
+        assert_eq!(
+            (v["total"].as_i64(), v["has_more"].as_bool()),
+            (Some(4), Some(true))
+        );
     }
 
     #[test]

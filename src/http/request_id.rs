@@ -40,9 +40,12 @@ pub async fn middleware(
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
         .unwrap_or_else(new_id);
-    let method = req.method().to_string();
+    // Labels come from fixed sets only: the method's from `method_label`, the route's from
+    // the App's route patterns (or one constant for every unmatched path).
+    let method = crate::metrics::method_label(req.method());
     let started = Instant::now();
-    let span = tracing::info_span!("http", request_id = %id, %method, path = %req.path());
+    let span =
+        tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.path());
     let res = REQUEST_ID
         .scope(id.clone(), async move {
             let _enter = span.enter();
@@ -53,11 +56,11 @@ pub async fn middleware(
     let route = res
         .request()
         .match_pattern()
-        .unwrap_or_else(|| "unmatched".into());
+        .unwrap_or_else(|| crate::metrics::UNMATCHED_ROUTE.into());
     let status = res.status().as_u16();
     METRICS
         .http_requests
-        .with_label_values(&[method.as_str(), route.as_str(), &status.to_string()])
+        .with_label_values(&[method, route.as_str(), &status.to_string()])
         .inc();
     METRICS
         .http_latency

@@ -130,6 +130,20 @@ impl Db {
         Ok(())
     }
 
+    /// Revokes every refresh token of `user` (logout with only an access token, which does
+    /// not say which session it belongs to).
+    #[tracing::instrument(skip(self))]
+    pub async fn revoke_user_refresh(&self, user: Uuid) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(user.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn revoke_family_str(&self, family: &str) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",

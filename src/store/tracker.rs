@@ -17,6 +17,21 @@ pub async fn battle_exists(db: &Db, id: Uuid) -> Result<bool, StoreError> {
     Ok(row.is_some())
 }
 
+/// How many completed tracker battles `user` played in (the v1 `total_battles`).
+#[tracing::instrument(skip(db))]
+pub async fn completed_battles_of(db: &Db, user: Uuid) -> Result<i64, StoreError> {
+    let id = user.to_string();
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM tracker_battles \
+         WHERE status = 'completed' AND (player1_id = $1 OR player2_id = $2)",
+    )
+    .bind(&id)
+    .bind(&id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(row.try_get::<i64, _>("n")?)
+}
+
 fn state_json(b: &TrackerBattle) -> String {
     serde_json::to_string(b).unwrap_or_default()
 }

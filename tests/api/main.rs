@@ -10,6 +10,8 @@ mod economy_evm;
 mod economy_spend;
 mod economy_wallet;
 mod errors;
+mod hardening_api;
+mod hardening_wire;
 mod helpers;
 mod leaderboard;
 mod ops;

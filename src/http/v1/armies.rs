@@ -1,8 +1,9 @@
 //! /v1/armies and /v1/factions.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use serde::{de::IgnoredAny, Deserialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::factions::{faction, FACTIONS};
@@ -14,16 +15,36 @@ use crate::http::{
 };
 use crate::store::{armies::Army, now_ms};
 
-/// Create/replace body.
-#[derive(Debug, Deserialize)]
+/// Create/replace body. The read-only fields of the Army model are accepted and ignored, so
+/// a client may `PUT` back what it got from `GET`; any other unknown field is refused.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArmyReq {
+    #[serde(default, rename = "id")]
+    #[schema(value_type = Option<String>, read_only)]
+    _id: Option<IgnoredAny>,
+    #[serde(default, rename = "owner_id")]
+    #[schema(value_type = Option<String>, read_only)]
+    _owner_id: Option<IgnoredAny>,
+    #[serde(default, rename = "created_at")]
+    #[schema(value_type = Option<String>, read_only)]
+    _created_at: Option<IgnoredAny>,
+    #[serde(default, rename = "updated_at")]
+    #[schema(value_type = Option<String>, read_only)]
+    _updated_at: Option<IgnoredAny>,
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: String,
+    /// One of `GET /v1/factions`.
+    #[schema(example = "fac_custodes", pattern = "^fac_[a-z_]+$")]
     faction_id: String,
     #[serde(default)]
     detachment: Option<String>,
+    #[schema(minimum = 1, maximum = 100000)]
     points_value: i64,
+    /// `{"units": [{"name", "points" (0..10000)}, ...]}`, at most 500 units whose points
+    /// add up to at most `points_value`.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     army_list: Option<Value>,
 }
 
@@ -88,7 +109,10 @@ fn validate(r: &ArmyReq) -> Result<Value, V1Error> {
     Ok(list)
 }
 
-async fn create(
+/// Create an army for the caller.
+#[utoipa::path(post, path = "/v1/armies", request_body = ArmyReq,
+    responses((status = 201, description = "`{army}`: the Army model")))]
+pub(crate) async fn create(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     body: web::Json<ArmyReq>,
@@ -111,7 +135,7 @@ async fn create(
 }
 
 #[derive(Debug, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     owner_id: Option<Uuid>,
     // Not `#[serde(flatten)]`: flattening turns every query value into a string.
     limit: Option<u32>,
@@ -129,7 +153,14 @@ impl ListQuery {
     }
 }
 
-async fn list(
+/// List armies, optionally of one owner (cursor pagination).
+#[utoipa::path(get, path = "/v1/armies", params(
+        ("owner_id" = Option<String>, Query, description = "Only this owner's armies"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("offset" = Option<u32>, Query, description = "Rows to skip (instead of a cursor)")),
+    responses((status = 200, description = "`{data, pagination}`")))]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     _me: V1Auth,
     q: web::Query<ListQuery>,
@@ -160,10 +191,12 @@ async fn load(state: &AppState, id: Uuid) -> Result<Army, V1Error> {
         .db
         .army(id)
         .await?
-        .ok_or_else(|| V1Error::not_found("army"))
+        .ok_or_else(|| V1Error::missing("army", &id.to_string()))
 }
 
-async fn get(
+/// One army.
+#[utoipa::path(get, path = "/v1/armies/{id}", responses((status = 200, description = "`{army}`")))]
+pub(crate) async fn get(
     state: web::Data<AppState>,
     _me: V1Auth,
     id: web::Path<Uuid>,
@@ -171,7 +204,11 @@ async fn get(
     Ok(HttpResponse::Ok().json(json!({ "army": load(&state, *id).await?.to_api() })))
 }
 
-async fn replace(
+/// Replace an army (owner or admin). Read-only fields of the model may be sent back; they
+/// are ignored.
+#[utoipa::path(put, path = "/v1/armies/{id}", request_body = ArmyReq,
+    responses((status = 200, description = "`{army}`")))]
+pub(crate) async fn replace(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
@@ -192,7 +229,10 @@ async fn replace(
     Ok(HttpResponse::Ok().json(json!({ "army": load(&state, *id).await?.to_api() })))
 }
 
-async fn delete(
+/// Delete an army that no ongoing battle or tournament uses (owner or admin).
+#[utoipa::path(delete, path = "/v1/armies/{id}",
+    responses((status = 204), (status = 409, description = "`ARMY_IN_USE`")))]
+pub(crate) async fn delete(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
@@ -212,7 +252,9 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn factions() -> HttpResponse {
+/// The factions an army may belong to.
+#[utoipa::path(get, path = "/v1/factions", responses((status = 200, description = "`{data}`")))]
+pub(crate) async fn factions() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "data": FACTIONS }))
 }
 

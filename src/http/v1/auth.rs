@@ -2,18 +2,22 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::{
     accounts::{self, AccountError, Registration},
     jwt::V1_TTL_S,
 };
-use crate::http::{errors::V1Error, extract::V1Auth, AppState};
+use crate::http::{
+    errors::V1Error,
+    extract::{authenticate, OptionalJson, V1Auth},
+    AppState,
+};
 use crate::store::{rfc3339, users::UserRecord};
 
 /// Registration body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = V1RegisterReq)]
 pub struct RegisterReq {
     username: String,
     email: String,
@@ -24,6 +28,7 @@ pub struct RegisterReq {
 
 /// Login body: `username` or `email`, and `password`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = V1LoginReq)]
 pub struct LoginReq {
     #[serde(default)]
     username: Option<String>,
@@ -32,10 +37,17 @@ pub struct LoginReq {
     password: String,
 }
 
-/// Refresh or logout body.
+/// Refresh body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshReq {
     refresh_token: String,
+}
+
+/// Logout body (optional): the refresh token of the session to end.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LogoutReq {
+    #[serde(default)]
+    refresh_token: Option<String>,
 }
 
 /// The v1 user model.
@@ -53,8 +65,9 @@ pub struct V1User {
     updated_at: String,
 }
 
-impl From<&UserRecord> for V1User {
-    fn from(u: &UserRecord) -> Self {
+impl V1User {
+    /// The model of `u`, who completed `total_battles` tracker battles.
+    fn new(u: &UserRecord, total_battles: i64) -> Self {
         Self {
             id: u.id.to_string(),
             username: u.username.clone(),
@@ -63,11 +76,17 @@ impl From<&UserRecord> for V1User {
             role: u.role.as_str().into(),
             profile_image_url: u.avatar_url.clone(),
             tournament_wins: u.tournament_wins,
-            total_battles: 0,
+            total_battles,
             created_at: rfc3339(u.created_at),
             updated_at: rfc3339(u.updated_at),
         }
     }
+}
+
+/// `GET /auth/profile`: the user model, nested as `{user}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileResp {
+    user: V1User,
 }
 
 /// Token response (login, register, refresh).
@@ -96,14 +115,24 @@ impl From<AccountError> for V1Error {
     }
 }
 
-fn tokens(state: &AppState, user: &UserRecord, refresh: String) -> TokenResp {
-    TokenResp {
+/// The v1 model of `user`, with its battle count.
+async fn v1_user(state: &AppState, user: &UserRecord) -> Result<V1User, V1Error> {
+    let battles = crate::store::tracker::completed_battles_of(&state.db, user.id).await?;
+    Ok(V1User::new(user, battles))
+}
+
+async fn tokens(
+    state: &AppState,
+    user: &UserRecord,
+    refresh: String,
+) -> Result<TokenResp, V1Error> {
+    Ok(TokenResp {
         access_token: accounts::access_token(state, user, V1_TTL_S),
         refresh_token: refresh,
         token_type: "Bearer",
         expires_in: V1_TTL_S,
-        user: user.into(),
-    }
+        user: v1_user(state, user).await?,
+    })
 }
 
 /// Register.
@@ -120,7 +149,7 @@ pub async fn register(
         body.display_name.as_deref(),
     )?;
     let (user, refresh) = accounts::register(&state, r).await?;
-    Ok(HttpResponse::Created().json(tokens(&state, &user, refresh)))
+    Ok(HttpResponse::Created().json(tokens(&state, &user, refresh).await?))
 }
 
 /// Login by username or email.
@@ -138,7 +167,7 @@ pub async fn login(
         .ok_or_else(|| V1Error::field("username", "username or email is required"))?;
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     let (user, refresh) = accounts::login(&state, login, &body.password, ip).await?;
-    Ok(HttpResponse::Ok().json(tokens(&state, &user, refresh)))
+    Ok(HttpResponse::Ok().json(tokens(&state, &user, refresh).await?))
 }
 
 /// Rotate the refresh token.
@@ -149,28 +178,35 @@ pub async fn refresh(
     body: web::Json<RefreshReq>,
 ) -> Result<HttpResponse, V1Error> {
     let (user, refresh) = accounts::refresh(&state, &body.refresh_token).await?;
-    Ok(HttpResponse::Ok().json(tokens(&state, &user, refresh)))
+    Ok(HttpResponse::Ok().json(tokens(&state, &user, refresh).await?))
 }
 
-/// Logout: revokes the refresh token's family.
-#[utoipa::path(post, path = "/v1/auth/logout", request_body = RefreshReq, responses((status = 204)))]
+/// Logout: with a refresh token in the body, revokes that session (its token family); with
+/// only the bearer token, revokes every refresh token of the caller.
+#[utoipa::path(post, path = "/v1/auth/logout", request_body = Option<LogoutReq>, responses((status = 204)))]
 pub async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<RefreshReq>,
+    req: HttpRequest,
+    body: OptionalJson<Option<LogoutReq>>,
 ) -> Result<HttpResponse, V1Error> {
-    state.db.revoke_refresh(&body.refresh_token).await?;
+    match body.0.flatten().and_then(|b| b.refresh_token) {
+        Some(token) => state.db.revoke_refresh(&token).await?,
+        None => state.db.revoke_user_refresh(authenticate(&req).await?.id).await?,
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// The caller's profile.
-#[utoipa::path(get, path = "/v1/auth/profile", responses((status = 200, body = V1User), (status = 401)),
+#[utoipa::path(get, path = "/v1/auth/profile", responses((status = 200, body = ProfileResp), (status = 401)),
     security(("bearer" = [])))]
 pub async fn profile(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
 ) -> Result<HttpResponse, V1Error> {
     let user = accounts::me(&state, me.id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "user": V1User::from(&user) })))
+    Ok(HttpResponse::Ok().json(ProfileResp {
+        user: v1_user(&state, &user).await?,
+    }))
 }
 
 /// Routes under /v1/auth.

@@ -27,7 +27,7 @@ struct PlayerReq {
 }
 
 #[derive(Debug, Deserialize)]
-struct CreateReq {
+pub(crate) struct CreateReq {
     #[serde(default)]
     tournament_id: Option<Uuid>,
     #[serde(default)]
@@ -108,7 +108,11 @@ fn render(b: &TrackerBattle) -> Value {
     json!({ "battle": b.to_api(now_ms(), rfc3339) })
 }
 
-async fn create(
+/// Create a battle between two players' armies (a player of it, an organizer or an admin).
+#[utoipa::path(post, path = "/v1/battles", request_body(content = Object,
+        description = "`{tournament_id?, battle_type?, mission?, players: [{user_id, army_id, position?}] x2, max_rounds?, turn_time_limit?, phases?, auto_end_turn_on_timeout?, clock?}`"),
+    responses((status = 201, description = "`{battle}`: the Battle model")))]
+pub(crate) async fn create(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     body: web::Json<CreateReq>,
@@ -184,9 +188,17 @@ async fn create(
         }
         players.push((p.user_id, p.army_id, pos));
     }
-    let mission = b.mission.unwrap_or_else(|| json!({}));
+    let mut mission = b.mission.unwrap_or_else(|| json!({}));
     if !mission.is_object() || mission.to_string().len() > 8192 {
         return Err(V1Error::field("mission", "an object of at most 8 KiB"));
+    }
+    if let Some(m) = mission.as_object_mut() {
+        crate::domain::factions::fill_objectives(m);
+    }
+    if let Some(t) = b.tournament_id {
+        if state.db.tournament(t).await?.is_none() {
+            return Err(V1Error::field("tournament_id", "unknown tournament"));
+        }
     }
     let [p1, p2]: [(Uuid, Uuid, String); 2] = players
         .try_into()
@@ -224,7 +236,9 @@ async fn create(
     Ok(HttpResponse::Created().json(render(&battle)))
 }
 
-async fn get(
+/// One battle with its live state.
+#[utoipa::path(get, path = "/v1/battles/{id}", responses((status = 200, description = "`{battle}`")))]
+pub(crate) async fn get(
     state: web::Data<AppState>,
     _me: V1Auth,
     id: web::Path<Uuid>,
@@ -242,7 +256,7 @@ async fn get(
 }
 
 #[derive(Debug, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     player_id: Option<Uuid>,
     status: Option<String>,
     tournament_id: Option<Uuid>,
@@ -262,7 +276,16 @@ impl ListQuery {
     }
 }
 
-async fn list(
+/// List battles (cursor pagination).
+#[utoipa::path(get, path = "/v1/battles", params(
+        ("player_id" = Option<String>, Query, description = "Battles of this player"),
+        ("status" = Option<String>, Query, description = "setup, in_progress, completed or cancelled"),
+        ("tournament_id" = Option<String>, Query, description = "Battles of this tournament"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("offset" = Option<u32>, Query, description = "Rows to skip (instead of a cursor)")),
+    responses((status = 200, description = "`{data, pagination}`")))]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     _me: V1Auth,
     q: web::Query<ListQuery>,
@@ -329,7 +352,13 @@ async fn command(
     Ok(HttpResponse::Ok().json(render(&b)))
 }
 
-async fn patch(
+/// Apply one action (`start`, `update_scores`, `next_phase`, `end_turn`, `use_stratagem`,
+/// `pause`, `resume`, ...).
+#[utoipa::path(patch, path = "/v1/battles/{id}", request_body(content = Object,
+        description = "`{action, ...}`: the action and its fields"),
+    responses((status = 200, description = "`{battle}`"),
+        (status = 409, description = "`INVALID_BATTLE_STATE`")))]
+pub(crate) async fn patch(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
@@ -340,7 +369,11 @@ async fn patch(
     command(&state, me, *id, TableCommand::Act(action)).await
 }
 
-async fn advance(
+/// Advance to the next battle round.
+#[utoipa::path(post, path = "/v1/battles/{id}/advance-round",
+    responses((status = 200, description = "`{battle}`"),
+        (status = 409, description = "`INVALID_BATTLE_STATE`")))]
+pub(crate) async fn advance(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
@@ -348,7 +381,12 @@ async fn advance(
     command(&state, me, *id, TableCommand::AdvanceRound).await
 }
 
-async fn complete(
+/// Complete the battle, with an optional winner and final scores.
+#[utoipa::path(post, path = "/v1/battles/{id}/complete", request_body(content = Option<Object>,
+        description = "`{winner_id?, final_scores?}`"),
+    responses((status = 200, description = "`{battle}`"),
+        (status = 409, description = "`INVALID_BATTLE_STATE`")))]
+pub(crate) async fn complete(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
@@ -358,7 +396,9 @@ async fn complete(
     command(&state, me, *id, TableCommand::Complete(c)).await
 }
 
-async fn events(
+/// The battle's event log.
+#[utoipa::path(get, path = "/v1/battles/{id}/events", responses((status = 200, description = "`{data}`")))]
+pub(crate) async fn events(
     state: web::Data<AppState>,
     _me: V1Auth,
     id: web::Path<Uuid>,

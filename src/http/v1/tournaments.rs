@@ -4,6 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::actors::tournament::TournamentError;
@@ -46,7 +47,11 @@ impl From<TournamentError> for V1Error {
 }
 
 pub(super) fn not_found() -> V1Error {
-    V1Error::not_found("tournament")
+    V1Error::NotFound {
+        code: "TOURNAMENT_NOT_FOUND",
+        message: "The specified tournament could not be found".into(),
+        details: json!({}),
+    }
 }
 
 pub(super) fn state_conflict(message: String) -> V1Error {
@@ -57,7 +62,8 @@ pub(super) fn state_conflict(message: String) -> V1Error {
 }
 
 /// `POST /tournaments` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = TournamentCreateReq)]
 pub struct CreateReq {
     name: String,
     format: String,
@@ -66,13 +72,14 @@ pub struct CreateReq {
     prize_pool: Option<f64>,
     start_date: Option<String>,
     end_date: Option<String>,
+    #[schema(value_type = Option<Object>)]
     rules: Option<Value>,
     /// `registration` (default) or `draft`.
     status: Option<String>,
 }
 
 /// Create a tournament (organizer or admin).
-#[utoipa::path(post, path = "/v1/tournaments", responses((status = 201), (status = 403), (status = 422)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/tournaments", request_body = CreateReq, responses((status = 201), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
     V1Organizer(me): V1Organizer,
@@ -213,7 +220,8 @@ pub async fn list(
 }
 
 /// `PATCH /tournaments/{id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = TournamentPatchReq)]
 pub struct PatchReq {
     name: Option<String>,
     status: Option<String>,
@@ -222,12 +230,13 @@ pub struct PatchReq {
     prize_pool: Option<f64>,
     start_date: Option<String>,
     end_date: Option<String>,
+    #[schema(value_type = Option<Object>)]
     rules: Option<Value>,
 }
 
 /// Organizer edits and status transitions (`draft → registration → active → completed`, or
 /// `cancelled`; anything else is 409).
-#[utoipa::path(patch, path = "/v1/tournaments/{id}", responses((status = 200), (status = 403), (status = 409), (status = 422)), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/tournaments/{id}", request_body = PatchReq, responses((status = 200), (status = 403), (status = 409), (status = 422)), security(("bearer" = [])))]
 pub async fn patch(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use prometheus::core::Collector;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::actors::persister::Persist;
@@ -75,7 +76,7 @@ pub async fn users(
 }
 
 /// `PATCH /admin/users/{id}/ban` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct BanReq {
     banned: bool,
     reason: Option<String>,
@@ -83,7 +84,7 @@ pub struct BanReq {
 
 /// `PATCH /admin/users/{id}/ban`: takes effect at once — REST and handshakes refuse the user,
 /// the user leaves any matchmaking queue and their live sockets are disconnected.
-#[utoipa::path(patch, path = "/v2/admin/users/{id}/ban", responses((status = 200), (status = 403), (status = 404)))]
+#[utoipa::path(patch, path = "/v2/admin/users/{id}/ban", request_body = BanReq, responses((status = 200), (status = 403), (status = 404)))]
 pub async fn ban(
     state: web::Data<AppState>,
     req: HttpRequest,

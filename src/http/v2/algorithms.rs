@@ -3,6 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -19,11 +20,12 @@ use crate::sim::rules::{self, RuleTree};
 use crate::store::algorithms::{AlgorithmRecord, AlgorithmSort, NewAlgorithm};
 
 /// Create/replace body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct AlgorithmReq {
     name: String,
     #[serde(default)]
     description: Option<String>,
+    #[schema(value_type = Object)]
     rule_tree: Value,
 }
 
@@ -57,8 +59,8 @@ impl AlgorithmReq {
 }
 
 /// The caller's algorithm, or 404 (also for someone else's: ids are not secret-safe probes).
-async fn own(state: &AppState, me: &AuthUser, id: &str) -> Result<AlgorithmRecord, V2Error> {
-    let id = Uuid::parse_str(id).map_err(|_| V2Error::NotFound("algorithm".into()))?;
+/// A path id that is not a UUID is 404 before this (the v2 `PathConfig`).
+async fn own(state: &AppState, me: &AuthUser, id: Uuid) -> Result<AlgorithmRecord, V2Error> {
     state
         .db
         .algorithm(id)
@@ -116,7 +118,7 @@ pub async fn list(
 }
 
 /// Create.
-#[utoipa::path(post, path = "/v2/algorithms", responses((status = 201), (status = 400)))]
+#[utoipa::path(post, path = "/v2/algorithms", request_body = AlgorithmReq, responses((status = 201), (status = 400)))]
 pub async fn create(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
@@ -132,20 +134,20 @@ pub async fn create(
 pub async fn get(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, V2Error> {
-    Ok(HttpResponse::Ok().json(own(&state, &me, &path).await?.to_json()))
+    Ok(HttpResponse::Ok().json(own(&state, &me, *path).await?.to_json()))
 }
 
 /// Full update: a new version whose `parent_id` is this one.
-#[utoipa::path(put, path = "/v2/algorithms/{id}", responses((status = 200), (status = 404)))]
+#[utoipa::path(put, path = "/v2/algorithms/{id}", request_body = AlgorithmReq, responses((status = 200), (status = 404)))]
 pub async fn replace(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Json<AlgorithmReq>,
 ) -> Result<HttpResponse, V2Error> {
-    let parent = own(&state, &me, &path).await?;
+    let parent = own(&state, &me, *path).await?;
     if parent.status == "ARCHIVED" {
         return Err(V2Error::Conflict {
             code: "CONFLICT",
@@ -162,9 +164,9 @@ pub async fn replace(
 pub async fn archive(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, V2Error> {
-    let a = own(&state, &me, &path).await?;
+    let a = own(&state, &me, *path).await?;
     state
         .db
         .set_algorithm_status(me.id, a.id, "ARCHIVED")
@@ -173,20 +175,21 @@ pub async fn archive(
 }
 
 /// Optional body of `validate`: a tree to check instead of the stored one, and a robot.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, ToSchema)]
 pub struct ValidateReq {
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     rule_tree: Option<Value>,
     #[serde(default)]
     robot_id: Option<String>,
 }
 
 /// Re-validate without saving.
-#[utoipa::path(post, path = "/v2/algorithms/{id}/validate", responses((status = 200), (status = 404)))]
+#[utoipa::path(post, path = "/v2/algorithms/{id}/validate", request_body = Option<ValidateReq>, responses((status = 200), (status = 404)))]
 pub async fn validate(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, V2Error> {
     // No body re-checks the stored tree; a body that is not a valid request is the caller's
@@ -197,7 +200,7 @@ pub async fn validate(
         serde_json::from_slice(&body)
             .map_err(|e| V2Error::Validation(format!("invalid JSON body: {e}")))?
     };
-    let a = own(&state, &me, &path).await?;
+    let a = own(&state, &me, *path).await?;
     let robot = body.robot_id.as_deref().map(robot_def).transpose()?;
     let tree = body.rule_tree.unwrap_or(a.rule_tree);
     let v = rules::validate(&tree, robot);
@@ -210,9 +213,9 @@ pub async fn validate(
 pub async fn activate(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> Result<HttpResponse, V2Error> {
-    let a = own(&state, &me, &path).await?;
+    let a = own(&state, &me, *path).await?;
     if !a.is_valid {
         return Err(algorithm_invalid(&a.validation_errors));
     }
@@ -223,7 +226,7 @@ pub async fn activate(
         });
     }
     state.db.set_algorithm_status(me.id, a.id, "ACTIVE").await?;
-    let a = own(&state, &me, &path).await?;
+    let a = own(&state, &me, *path).await?;
     Ok(HttpResponse::Ok().json(a.to_json()))
 }
 
@@ -259,10 +262,10 @@ pub struct SimulateQuery {
 pub async fn simulate(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     q: web::Query<SimulateQuery>,
 ) -> Result<HttpResponse, V2Error> {
-    let a = own(&state, &me, &path).await?;
+    let a = own(&state, &me, *path).await?;
     let robot = robot_def(q.robot_id.as_deref().unwrap_or("volt-striker-mk1"))?;
     let bad = |e: crate::sim::SimError| V2Error::Validation(e.to_string());
     let biome: Biome = q.biome.as_deref().unwrap_or("CITY").parse().map_err(bad)?;

@@ -41,7 +41,7 @@ impl From<GameError> for V2Error {
 }
 
 /// Enter matchmaking.
-#[utoipa::path(post, path = "/v2/battles/queue", responses((status = 202), (status = 400), (status = 409)))]
+#[utoipa::path(post, path = "/v2/battles/queue", request_body = Object, responses((status = 202), (status = 400), (status = 409)))]
 pub async fn queue(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
@@ -52,17 +52,14 @@ pub async fn queue(
     Ok(HttpResponse::Accepted().json(json!({ "queue_id": queue_id, "estimated_wait_s": wait })))
 }
 
-/// Leave matchmaking.
-#[utoipa::path(delete, path = "/v2/battles/queue", responses((status = 204), (status = 404)))]
+/// Leave matchmaking. Idempotent: 204 whether or not the caller was queued.
+#[utoipa::path(delete, path = "/v2/battles/queue", responses((status = 204)))]
 pub async fn leave(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
 ) -> Result<HttpResponse, V2Error> {
-    if leave_queue(&state.game, me.id).await {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(V2Error::NotFound("queue entry".into()))
-    }
+    leave_queue(&state.game, me.id).await;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Queue position.
@@ -220,30 +217,45 @@ pub async fn history(
 
 /// Battles in progress (the spectate feed).
 #[utoipa::path(get, path = "/v2/battles/live", responses((status = 200)))]
-pub async fn live(state: web::Data<AppState>, _me: V2Auth) -> Result<HttpResponse, V2Error> {
-    let addrs: Vec<_> = state
+pub async fn live(
+    state: web::Data<AppState>,
+    _me: V2Auth,
+    q: web::Query<V2PageQuery>,
+) -> Result<HttpResponse, V2Error> {
+    let page = q.parse()?;
+    // A stable order (by battle id), so pages do not overlap while the map changes.
+    let mut addrs: Vec<_> = state
         .game
         .battles
         .iter()
-        .map(|e| e.value().clone())
+        .map(|e| (*e.key(), e.value().clone()))
         .collect();
-    let mut data = Vec::with_capacity(addrs.len());
-    for a in addrs.into_iter().take(500) {
+    addrs.sort_by_key(|(id, _)| *id);
+    let total = addrs.len() as i64;
+    let mut data = Vec::with_capacity(page.limit as usize);
+    for (_, a) in addrs
+        .into_iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+    {
         if let Ok(v) = a.send(LiveSummary).await {
             data.push(v);
         }
     }
-    let total = data.len();
-    Ok(HttpResponse::Ok().json(json!({ "data": data, "total": total })))
+    Ok(HttpResponse::Ok().json(v2_page(data, total, page)))
 }
 
 /// Routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/battles/queue", web::post().to(queue))
-        .route("/battles/queue", web::delete().to(leave))
-        .route("/battles/queue/status", web::get().to(status))
-        .route("/battles/live", web::get().to(live))
-        .route("/battles", web::get().to(history))
-        .route("/battles/{id}/replay", web::get().to(replay))
-        .route("/battles/{id}", web::get().to(get));
+    // One resource for both methods, so another method is 405 (not `GET /battles/{id}`).
+    cfg.service(
+        web::resource("/battles/queue")
+            .route(web::post().to(queue))
+            .route(web::delete().to(leave)),
+    )
+    .route("/battles/queue/status", web::get().to(status))
+    .route("/battles/live", web::get().to(live))
+    .route("/battles", web::get().to(history))
+    .route("/battles/{id}/replay", web::get().to(replay))
+    .route("/battles/{id}", web::get().to(get));
 }

@@ -4,6 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::economy::{self as math, format_eldr, AmountError};
@@ -67,9 +68,10 @@ pub async fn rates(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `POST /economy/deposit` body. `eldr_amount` is a decimal string (a JSON number is accepted).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct DepositReq {
     tx_hash: String,
+    #[schema(value_type = String, example = "1.0")]
     eldr_amount: Value,
 }
 
@@ -84,7 +86,7 @@ fn amount_str(v: &Value) -> Result<String, V2Error> {
 }
 
 /// `POST /economy/deposit`: 202 PENDING; the worker verifies the transfer and credits GMO.
-#[utoipa::path(post, path = "/v2/economy/deposit", responses((status = 202), (status = 400), (status = 409)))]
+#[utoipa::path(post, path = "/v2/economy/deposit", request_body = DepositReq, responses((status = 202), (status = 400), (status = 409)))]
 pub async fn deposit(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,
@@ -117,13 +119,13 @@ pub async fn deposit(
 }
 
 /// `POST /economy/withdraw` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct WithdrawReq {
     gmo_amount: i64,
 }
 
 /// `POST /economy/withdraw`: GMO held at once, ELDR sent by the chain adapter.
-#[utoipa::path(post, path = "/v2/economy/withdraw", responses((status = 202), (status = 400)))]
+#[utoipa::path(post, path = "/v2/economy/withdraw", request_body = WithdrawReq, responses((status = 202), (status = 400)))]
 pub async fn withdraw(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,

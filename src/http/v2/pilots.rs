@@ -4,14 +4,20 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::economy::require_wallet;
-use crate::http::{errors::V2Error, extract::V2Auth, AppState};
+use crate::http::{
+    errors::V2Error,
+    extract::V2Auth,
+    pagination::{v2_slice, V2PageQuery},
+    AppState,
+};
 use crate::store::pilots::MintRequest;
 
 /// `POST /pilots/mint` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct MintReq {
     name: String,
     sprite_key: String,
@@ -22,7 +28,9 @@ pub struct MintReq {
 pub async fn mine(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,
+    q: web::Query<V2PageQuery>,
 ) -> Result<HttpResponse, V2Error> {
+    let page = q.parse()?;
     let contract = state.economy.chain.pilot_contract().to_string();
     let data: Vec<Value> = state
         .db
@@ -31,8 +39,7 @@ pub async fn mine(
         .iter()
         .map(|p| p.to_json(&contract))
         .collect();
-    let total = data.len();
-    Ok(HttpResponse::Ok().json(json!({ "data": data, "total": total })))
+    Ok(HttpResponse::Ok().json(v2_slice(data, page)))
 }
 
 fn check_fields(m: &MintReq) -> Result<(), V2Error> {
@@ -54,7 +61,7 @@ fn check_fields(m: &MintReq) -> Result<(), V2Error> {
 }
 
 /// `POST /pilots/mint`: 202 with the mint tx hash; the pilot flies once the mint confirms.
-#[utoipa::path(post, path = "/v2/pilots/mint", responses((status = 202), (status = 400)))]
+#[utoipa::path(post, path = "/v2/pilots/mint", request_body = MintReq, responses((status = 202), (status = 400)))]
 pub async fn mint(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,
@@ -127,7 +134,8 @@ pub async fn metadata(
 /// Pilot routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/users/me/pilots", web::get().to(mine))
-        .route("/pilots/mint", web::post().to(mint))
+        // A resource of its own, so another method is 405 (not `GET /pilots/{id}`).
+        .service(web::resource("/pilots/mint").route(web::post().to(mint)))
         .route("/pilots/{id}", web::get().to(detail))
         .route("/pilots/{id}/metadata", web::get().to(metadata));
 }

@@ -3,9 +3,15 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::http::{errors::V2Error, extract::V2Auth, AppState};
+use crate::http::{
+    errors::V2Error,
+    extract::V2Auth,
+    pagination::{v2_slice, V2PageQuery, MAX_LIMIT},
+    AppState,
+};
 use crate::sim::battle::UpgradeStat;
 use crate::sim::catalog::{Biome, Element, RobotDef, Tier, ROBOTS};
 use crate::store::roster::{self, RobotPatch, ShopError};
@@ -17,6 +23,9 @@ pub struct RobotQuery {
     tier: Option<String>,
     biome_bonus: Option<String>,
     sort_by: Option<String>,
+    // Not `#[serde(flatten)]` of a page query: flattening turns every value into a string.
+    limit: Option<u32>,
+    offset: Option<u32>,
 }
 
 /// The parsed filter: built once, then applied to the static catalogue.
@@ -83,14 +92,19 @@ impl RobotFilter {
 /// List the catalogue.
 #[utoipa::path(get, path = "/v2/robots", responses((status = 200), (status = 400)))]
 pub async fn list(q: web::Query<RobotQuery>) -> Result<HttpResponse, V2Error> {
+    // The spec lists the whole catalogue (36) by default: the default page is the largest.
+    let page = V2PageQuery {
+        limit: q.limit.or(Some(MAX_LIMIT)),
+        offset: q.offset,
+    }
+    .parse()?;
     let data: Vec<Value> = q
         .parse()?
         .apply()
         .into_iter()
         .map(roster::robot_json)
         .collect();
-    let total = data.len();
-    Ok(HttpResponse::Ok().json(json!({ "data": data, "total": total })))
+    Ok(HttpResponse::Ok().json(v2_slice(data, page)))
 }
 
 fn parse_id(s: &str, what: &str) -> Result<Uuid, V2Error> {
@@ -108,7 +122,17 @@ pub async fn get(path: web::Path<String>) -> Result<HttpResponse, V2Error> {
 
 /// The caller's robots.
 #[utoipa::path(get, path = "/v2/users/me/robots", responses((status = 200), (status = 401)))]
-pub async fn mine(state: web::Data<AppState>, V2Auth(me): V2Auth) -> Result<HttpResponse, V2Error> {
+pub async fn mine(
+    state: web::Data<AppState>,
+    V2Auth(me): V2Auth,
+    q: web::Query<V2PageQuery>,
+) -> Result<HttpResponse, V2Error> {
+    // A roster is at most the catalogue: all of it by default, as for `GET /robots`.
+    let page = V2PageQuery {
+        limit: q.limit.or(Some(MAX_LIMIT)),
+        offset: q.offset,
+    }
+    .parse()?;
     let data: Vec<Value> = state
         .db
         .owned_robots(me.id)
@@ -116,8 +140,7 @@ pub async fn mine(state: web::Data<AppState>, V2Auth(me): V2Auth) -> Result<Http
         .iter()
         .map(|o| o.to_json())
         .collect();
-    let total = data.len();
-    Ok(HttpResponse::Ok().json(json!({ "data": data, "total": total })))
+    Ok(HttpResponse::Ok().json(v2_slice(data, page)))
 }
 
 impl From<ShopError> for V2Error {
@@ -155,10 +178,11 @@ pub async fn purchase(
 }
 
 /// `PATCH /users/me/robots/:id` body: a nickname and levels to add per stat.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchRobotReq {
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
     nickname: Option<Option<String>>,
     upgrade_hp: Option<u8>,
     upgrade_attack: Option<u8>,
@@ -206,15 +230,15 @@ impl PatchRobotReq {
 
 /// Rename or upgrade an owned robot. Each `upgrade_*` adds that many levels (cost in
 /// `docs/GAME_RULES.md`: 20% of the robot's price per level reached, cap 5).
-#[utoipa::path(patch, path = "/v2/users/me/robots/{userRobotId}",
+#[utoipa::path(patch, path = "/v2/users/me/robots/{userRobotId}", request_body = PatchRobotReq,
     responses((status = 200), (status = 400), (status = 404)))]
 pub async fn patch(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Json<PatchRobotReq>,
 ) -> Result<HttpResponse, V2Error> {
-    let id = parse_id(&path, "robot")?;
+    let id = path.into_inner();
     let patch = body.parse()?;
     let (robot, balance) = state.db.patch_robot(me.id, id, &patch).await?;
     if !patch.add.is_empty() {

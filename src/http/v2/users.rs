@@ -5,6 +5,7 @@ use std::time::Duration;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::actors::leaderboard::{Mode, ProfileChanged, RankOf};
@@ -19,7 +20,7 @@ const AVATAR_MAX: usize = 512;
 const ACTOR_WAIT: Duration = Duration::from_secs(2);
 
 /// `PATCH /users/me` body. Unknown fields are refused so a typo is not silently ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
     username: Option<String>,
@@ -75,7 +76,7 @@ pub async fn me(state: web::Data<AppState>, V2Auth(me): V2Auth) -> Result<HttpRe
 }
 
 /// Changes the caller's username and/or avatar.
-#[utoipa::path(patch, path = "/v2/users/me",
+#[utoipa::path(patch, path = "/v2/users/me", request_body = ProfilePatch,
     responses((status = 200), (status = 400), (status = 401), (status = 409)))]
 #[tracing::instrument(skip_all, fields(user = %me.id))]
 pub async fn patch_me(

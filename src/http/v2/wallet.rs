@@ -8,6 +8,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::chain::eip191::{self, SigError};
 use crate::http::{errors::V2Error, extract::V2Auth, AppState};
@@ -18,7 +19,7 @@ use crate::store::{now_ms, rfc3339};
 pub const PREFIX: &str = "ROBOWAR_CONNECT_";
 
 /// `POST /auth/wallet/connect` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ConnectReq {
     wallet_address: String,
     signature: String,
@@ -83,7 +84,7 @@ pub async fn nonce(
 }
 
 /// `POST /auth/wallet/connect`.
-#[utoipa::path(post, path = "/v2/auth/wallet/connect", responses((status = 200), (status = 400), (status = 401), (status = 409)))]
+#[utoipa::path(post, path = "/v2/auth/wallet/connect", request_body = ConnectReq, responses((status = 200), (status = 400), (status = 401), (status = 409)))]
 pub async fn connect(
     state: web::Data<AppState>,
     req: HttpRequest,

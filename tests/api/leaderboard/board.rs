@@ -116,7 +116,6 @@ async fn leaderboard_ranks_neighbours_filters_and_validation() {
 
     for bad in [
         "mode=BLITZ",
-        "limit=500",
         "limit=0",
         "limit=x",
         "element=PLASMA",

@@ -3,6 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::state_conflict;
@@ -13,13 +14,15 @@ use crate::http::{errors::V1Error, extract::V1Auth, AppState};
 use crate::store::{now_ms, rfc3339, tournaments::RegisterOutcome};
 
 /// `POST /tournaments/{id}/register` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = TournamentRegisterReq)]
 pub struct RegisterReq {
+    #[schema(value_type = String, format = "uuid")]
     army_id: Uuid,
 }
 
 /// Register with an army: the caller's, within `points_limit`, of an allowed faction.
-#[utoipa::path(post, path = "/v1/tournaments/{id}/register", responses((status = 201), (status = 409), (status = 422)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/tournaments/{id}/register", request_body = RegisterReq, responses((status = 201), (status = 409), (status = 422)), security(("bearer" = [])))]
 pub async fn register(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
