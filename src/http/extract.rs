@@ -23,6 +23,9 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The refusal a guest token gets for anything but reading.
+pub const GUEST_MESSAGE: &str = "guest tokens are read-only: sign in to do that";
+
 /// Why authentication failed, before it is rendered for a surface.
 #[derive(Debug)]
 pub enum AuthFailure {
@@ -30,6 +33,19 @@ pub enum AuthFailure {
     Token(TokenError),
     /// The account is banned.
     Banned,
+    /// A read-only guest token on a request that could change something.
+    GuestReadOnly,
+}
+
+/// `GET` routes that still write, so a guest token may not call them.
+const GUEST_DENIED_READS: &[&str] = &["/v2/auth/wallet/nonce"];
+
+/// Guest tokens only read: safe methods, and none of [`GUEST_DENIED_READS`]. Every
+/// authenticated REST route passes here, so a new mutating route is refused by default.
+fn guest_may(req: &HttpRequest) -> bool {
+    use actix_web::http::Method;
+    (req.method() == Method::GET || req.method() == Method::HEAD)
+        && !GUEST_DENIED_READS.contains(&req.path())
 }
 
 /// Verifies the request's bearer token and the ban list.
@@ -42,6 +58,9 @@ pub fn authenticate(req: &HttpRequest) -> Result<AuthUser, AuthFailure> {
     if state.bans.contains(&user.id) {
         return Err(AuthFailure::Banned);
     }
+    if user.is_guest() && !guest_may(req) {
+        return Err(AuthFailure::GuestReadOnly);
+    }
     Ok(user)
 }
 
@@ -50,6 +69,7 @@ impl From<AuthFailure> for V1Error {
         match f {
             AuthFailure::Token(e) => V1Error::Unauthorized(e.to_string()),
             AuthFailure::Banned => V1Error::Forbidden("account is banned".into()),
+            AuthFailure::GuestReadOnly => V1Error::Forbidden(GUEST_MESSAGE.into()),
         }
     }
 }
@@ -59,6 +79,7 @@ impl From<AuthFailure> for V2Error {
         match f {
             AuthFailure::Token(e) => V2Error::Unauthorized(e.to_string()),
             AuthFailure::Banned => V2Error::Banned,
+            AuthFailure::GuestReadOnly => V2Error::Forbidden(GUEST_MESSAGE.into()),
         }
     }
 }

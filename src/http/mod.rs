@@ -6,6 +6,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod openapi;
 pub mod ops;
+pub(crate) mod pages;
 pub mod pagination;
 pub mod ratelimit;
 pub mod request_id;
@@ -121,6 +122,7 @@ pub fn app(
                     V2Error::NotFound("route".into()).error_response()
                 })),
         )
+        .configure(pages::routes)
         .default_service(web::to(|| async {
             HttpResponse::NotFound()
                 .json(serde_json::json!({"error": "NOT_FOUND", "message": "route not found"}))

@@ -10,6 +10,8 @@ use socketioxide::extract::{SocketRef, State, TryData};
 use uuid::Uuid;
 
 use super::sio::{socket_user, SioAuth};
+use crate::auth::AuthUser;
+use crate::http::extract::GUEST_MESSAGE;
 use crate::actors::battle::{Emote, JoinRoom, Ready};
 use crate::actors::game::{Game, GameError, QueueRequest};
 use crate::actors::matchmaker::{Join, Leave};
@@ -17,6 +19,16 @@ use crate::actors::session::{Connected as SessionConnected, Disconnected, Sessio
 
 fn err(s: &SocketRef, code: &str, message: impl Into<String>) {
     let _ = s.emit("error", &json!({ "code": code, "message": message.into() }));
+}
+
+/// The socket's user when it may act: a read-only guest gets `error {code: FORBIDDEN}`.
+fn acting_user(s: &SocketRef) -> Option<AuthUser> {
+    let user = socket_user(s)?;
+    if user.is_guest() {
+        err(s, "FORBIDDEN", GUEST_MESSAGE);
+        return None;
+    }
+    Some(user)
 }
 
 fn emote_limiter() -> &'static DefaultKeyedRateLimiter<Uuid> {
@@ -106,7 +118,7 @@ pub fn register(s: &SocketRef) {
     s.on(
         "battle:ready",
         |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
-            let Some(user) = socket_user(&s) else { return };
+            let Some(user) = acting_user(&s) else { return };
             let (id, _) = match battle_ref(&d) {
                 Ok(x) => x,
                 Err(m) => return err(&s, "VALIDATION_ERROR", m),
@@ -124,7 +136,7 @@ pub fn register(s: &SocketRef) {
     s.on(
         "battle:emote",
         |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
-            let Some(user) = socket_user(&s) else { return };
+            let Some(user) = acting_user(&s) else { return };
             let (id, _) = match battle_ref(&d) {
                 Ok(x) => x,
                 Err(m) => return err(&s, "VALIDATION_ERROR", m),
@@ -167,7 +179,7 @@ pub fn register(s: &SocketRef) {
         },
     );
     s.on("queue:join", |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
-        let Some(user) = socket_user(&s) else { return };
+        let Some(user) = acting_user(&s) else { return };
         let Some(game) = game(&ctx) else { return };
         let req = match d.map_err(|e| GameError::Validation(e.to_string())).and_then(|v| QueueRequest::parse(&v)) {
             Ok(r) => r,
@@ -183,7 +195,7 @@ pub fn register(s: &SocketRef) {
     s.on(
         "queue:leave",
         |s: SocketRef, State(ctx): State<SioAuth>| async move {
-            let Some(user) = socket_user(&s) else { return };
+            let Some(user) = acting_user(&s) else { return };
             if let Some(game) = game(&ctx) {
                 leave_queue(&game, user.id).await;
             }
@@ -193,7 +205,9 @@ pub fn register(s: &SocketRef) {
 
 /// Called when a socket connects: its user's session counts it.
 pub fn connected(s: &SocketRef, ctx: &SioAuth) {
-    if let (Some(user), Some(game)) = (socket_user(s), game(ctx)) {
+    // A guest has no account and nothing to queue: no session for it.
+    let user = socket_user(s).filter(|u| !u.is_guest());
+    if let (Some(user), Some(game)) = (user, game(ctx)) {
         let _ = Session::of(&game, user.id).try_send(SessionConnected);
     }
 }
