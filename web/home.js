@@ -8,7 +8,7 @@ const LEADERS = 10;
 function liveCard(b) {
   const p1 = b.player1 || {};
   const p2 = b.player2 || {};
-  const robot = (p) => (p.robot && (p.robot.nickname || p.robot.name)) || "robot";
+  const robot = (p) => (p.robot && (p.robot.nickname || p.robot.display_name)) || "robot";
   const state = b.status === "COUNTDOWN" ? "starting" : `tick ${b.tick}`;
   return el(
     "li",

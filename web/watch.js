@@ -19,6 +19,7 @@ const side = (t, p) => t[p] || t[`${p}_state`] || {};
 
 function status(text) {
   setText("status", text);
+  document.getElementById("status").classList.toggle("live", text === "Live");
 }
 
 function describe(s) {

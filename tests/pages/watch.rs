@@ -131,7 +131,8 @@ async fn home_lists_a_live_battle_and_watch_follows_it_live_then_replays_it() {
 async fn watch_an_unknown_battle_says_so() {
     let app = spawn_app_with(|_| {}).await;
     let Some(b) = Browser::start(&app.base).await else { return };
-    b.open(&format!("/watch/{}", uuid::Uuid::new_v4())).await;
+    let path = format!("/watch/{}", uuid::Uuid::new_v4());
+    b.open(&path).await;
     b.until("not-found notice", || async {
         let shown = b
             .js("return !document.getElementById('missing').hidden && document.getElementById('arena').hidden;", vec![])
@@ -147,5 +148,7 @@ async fn watch_an_unknown_battle_says_so() {
         .unwrap();
     assert_eq!(r.status(), 404);
     keep_screenshot(&b, "watch-unknown").await;
+    // Nothing but the page's own 404: it asks the API for nothing it knows is missing.
+    b.assert_clean_but(Some(&path)).await;
     b.close().await;
 }
