@@ -102,7 +102,7 @@ function players(b) {
     state.max[p].en = Math.max(1, r.base_energy || 0);
   }
   setText("mode", b.mode || "");
-  setText("biome", b.biome ? `in the ${b.biome.toLowerCase()}` : "");
+  setText("biome", b.biome ? `biome: ${b.biome.toLowerCase()}` : "");
 }
 
 function winner(winnerId, draw) {

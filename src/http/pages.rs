@@ -59,7 +59,10 @@ const ASSETS: &[Asset] = &[
     asset!("table.js", JS),
     asset!("tournament.js", JS),
     asset!("vendor/socket.io.esm.min.js", JS),
-    asset!("vendor/socket.io-client.LICENSE", "text/plain; charset=utf-8"),
+    asset!(
+        "vendor/socket.io-client.LICENSE",
+        "text/plain; charset=utf-8"
+    ),
 ];
 
 /// The page shells.
@@ -132,7 +135,10 @@ fn page(shell: &'static [u8], found: bool) -> HttpResponse {
         HttpResponse::NotFound()
     };
     res.insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "same-origin"))
         .content_type("text/html; charset=utf-8");

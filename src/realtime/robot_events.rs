@@ -10,12 +10,12 @@ use socketioxide::extract::{SocketRef, State, TryData};
 use uuid::Uuid;
 
 use super::sio::{socket_user, SioAuth};
-use crate::auth::AuthUser;
-use crate::http::extract::GUEST_MESSAGE;
 use crate::actors::battle::{Emote, JoinRoom, Ready};
 use crate::actors::game::{Game, GameError, QueueRequest};
 use crate::actors::matchmaker::{Join, Leave};
 use crate::actors::session::{Connected as SessionConnected, Disconnected, Session};
+use crate::auth::AuthUser;
+use crate::http::extract::GUEST_MESSAGE;
 
 fn err(s: &SocketRef, code: &str, message: impl Into<String>) {
     let _ = s.emit("error", &json!({ "code": code, "message": message.into() }));

@@ -3,8 +3,8 @@
 //! or its driver [`Browser::start`] prints a skip message and returns `None`.
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,11 +29,18 @@ pub struct Browser {
 struct GetLog(&'static str);
 
 impl WebDriverCompatibleCommand for GetLog {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
         base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
     }
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({ "type": self.0 }).to_string()))
+        (
+            http::Method::POST,
+            Some(json!({ "type": self.0 }).to_string()),
+        )
     }
 }
 
@@ -81,9 +88,8 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + WAIT;
         let c = loop {
-            let mut b = ClientBuilder::new(
-                hyper_util::client::legacy::connect::HttpConnector::new(),
-            );
+            let mut b =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
             match b.capabilities(caps.clone()).connect(&url).await {
                 Ok(c) => break c,
                 Err(e) if Instant::now() < deadline => {
@@ -183,7 +189,12 @@ impl Browser {
     /// [`Self::assert_clean`], but the page's own document may be a 404 (`missing`: its path):
     /// an unknown id is answered 404 on purpose, and Chromium logs that status too.
     pub async fn assert_clean_but(&self, missing: Option<&str>) {
-        let own_404 = missing.map(|p| format!("{}{p} - Failed to load resource: the server responded with a status of 404", self.origin));
+        let own_404 = missing.map(|p| {
+            format!(
+                "{}{p} - Failed to load resource: the server responded with a status of 404",
+                self.origin
+            )
+        });
         let errors: Vec<String> = self
             .log("browser")
             .await
@@ -214,7 +225,10 @@ impl Browser {
                 }
             }
         }
-        assert!(foreign.is_empty(), "requests to another origin: {foreign:#?}");
+        assert!(
+            foreign.is_empty(),
+            "requests to another origin: {foreign:#?}"
+        );
     }
 
     /// Saves a PNG of the page as `target/screenshots/{name}.png`.
@@ -224,7 +238,10 @@ impl Browser {
         // Let bar transitions finish, so the picture shows the numbers' state.
         let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline
-            && self.js("return document.getAnimations().length;", vec![]).await != json!(0)
+            && self
+                .js("return document.getAnimations().length;", vec![])
+                .await
+                != json!(0)
         {
             tokio::time::sleep(Duration::from_millis(30)).await;
         }

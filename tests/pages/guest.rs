@@ -27,7 +27,12 @@ const OPEN: &[&str] = &[
 #[tokio::test]
 async fn guest_token_reads_but_every_mutating_route_refuses_it() {
     let app = spawn_app().await;
-    let r = app.http.post(app.url("/v2/auth/guest")).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/v2/auth/guest"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["role"], "guest");
@@ -36,7 +41,13 @@ async fn guest_token_reads_but_every_mutating_route_refuses_it() {
     let guest = body["access_token"].as_str().unwrap().to_string();
 
     // Reads work.
-    for path in ["/v2/battles/live", "/v2/leaderboard", "/v1/tournaments", "/v1/factions", "/v2/robots"] {
+    for path in [
+        "/v2/battles/live",
+        "/v2/leaderboard",
+        "/v1/tournaments",
+        "/v1/factions",
+        "/v2/robots",
+    ] {
         let r = app.get_auth(path, &guest).await;
         assert_eq!(r.status(), 200, "GET {path}");
     }
@@ -54,7 +65,10 @@ async fn guest_token_reads_but_every_mutating_route_refuses_it() {
         .json()
         .await
         .unwrap();
-    assert!(doc["paths"]["/v2/auth/guest"]["post"].is_object(), "documented");
+    assert!(
+        doc["paths"]["/v2/auth/guest"]["post"].is_object(),
+        "documented"
+    );
     // Routes the document does not describe (yet) are listed by hand.
     let mut routes: Vec<(String, String)> = [
         ("post", "/v1/armies"),
@@ -89,10 +103,17 @@ async fn guest_token_reads_but_every_mutating_route_refuses_it() {
         let status = r.status();
         let b: Value = r.json().await.unwrap_or(Value::Null);
         assert_eq!(status, 403, "{method} {concrete}: {b}");
-        let code = b["error"]["code"].as_str().or(b["error"].as_str()).unwrap_or_default();
+        let code = b["error"]["code"]
+            .as_str()
+            .or(b["error"].as_str())
+            .unwrap_or_default();
         assert_eq!(code, "FORBIDDEN", "{method} {concrete}: {b}");
     }
-    assert!(routes.len() >= 29, "only {} mutating routes checked", routes.len());
+    assert!(
+        routes.len() >= 29,
+        "only {} mutating routes checked",
+        routes.len()
+    );
 }
 
 fn fill_params(path: &str) -> String {
@@ -101,7 +122,9 @@ fn fill_params(path: &str) -> String {
     let mut rest = path;
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
-        let end = rest[start..].find('}').map_or(rest.len(), |e| start + e + 1);
+        let end = rest[start..]
+            .find('}')
+            .map_or(rest.len(), |e| start + e + 1);
         out.push_str(&id);
         rest = &rest[end..];
     }
@@ -136,7 +159,9 @@ async fn guest_socket_spectates_but_cannot_queue_ready_or_emote() {
     let mut ok = false;
     for _ in 0..50 {
         if client.emit("ping", json!({})).await.is_ok() {
-            if let Ok(Some((n, _))) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+            if let Ok(Some((n, _))) =
+                tokio::time::timeout(Duration::from_millis(200), rx.recv()).await
+            {
                 assert_eq!(n, "pong");
                 ok = true;
                 break;
@@ -149,7 +174,10 @@ async fn guest_socket_spectates_but_cannot_queue_ready_or_emote() {
         ("queue:join", json!({"mode": "CASUAL"})),
         ("queue:leave", json!({})),
         ("battle:ready", json!({"battle_id": battle})),
-        ("battle:emote", json!({"battle_id": battle, "emote_id": "gg"})),
+        (
+            "battle:emote",
+            json!({"battle_id": battle, "emote_id": "gg"}),
+        ),
     ];
     for (ev, payload) in attempts {
         client.emit(ev, payload).await.unwrap();
@@ -157,12 +185,26 @@ async fn guest_socket_spectates_but_cannot_queue_ready_or_emote() {
             .await
             .unwrap_or_else(|_| panic!("no answer to {ev}"))
             .unwrap();
-        assert_eq!((n.as_str(), v["code"].as_str()), ("error", Some("FORBIDDEN")), "{ev}: {v}");
+        assert_eq!(
+            (n.as_str(), v["code"].as_str()),
+            ("error", Some("FORBIDDEN")),
+            "{ev}: {v}"
+        );
     }
     // Spectating is allowed: an unknown battle is just not found.
-    client.emit("spectate:join", json!({"battle_id": battle})).await.unwrap();
-    let (n, v) = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
-    assert_eq!((n.as_str(), v["code"].as_str()), ("error", Some("NOT_FOUND")), "{v}");
+    client
+        .emit("spectate:join", json!({"battle_id": battle}))
+        .await
+        .unwrap();
+    let (n, v) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (n.as_str(), v["code"].as_str()),
+        ("error", Some("NOT_FOUND")),
+        "{v}"
+    );
     client.disconnect().await.unwrap();
 }
 
@@ -172,14 +214,29 @@ async fn guest_opens_the_read_only_table_socket() {
     let (u1, t1, _) = app.register_v1("gtab1").await;
     let (u2, t2, _) = app.register_v1("gtab2").await;
     let (a1, a2) = (crate::army(&app, &t1).await, crate::army(&app, &t2).await);
-    let r = app.post_auth("/v1/battles", &t1, &json!({"players": [
-        {"user_id": u1["id"], "army_id": a1}, {"user_id": u2["id"], "army_id": a2}]})).await;
+    let r = app
+        .post_auth(
+            "/v1/battles",
+            &t1,
+            &json!({"players": [
+        {"user_id": u1["id"], "army_id": a1}, {"user_id": u2["id"], "army_id": a2}]}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
-    let id = r.json::<Value>().await.unwrap()["battle"]["id"].as_str().unwrap().to_string();
+    let id = r.json::<Value>().await.unwrap()["battle"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let guest = guest_token(&app).await;
     let url = format!("ws://{}/v1/ws/battles/{id}?token={guest}", app.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("guest may watch");
-    let first = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("guest may watch");
+    let first = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let v: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
     assert_eq!(v["type"], "connected");
     // ...and may not change the battle.
@@ -200,12 +257,21 @@ async fn guest_tokens_are_rate_limited_per_ip() {
     let app = spawn_app().await;
     let mut statuses = Vec::new();
     for _ in 0..12 {
-        let r = app.http.post(app.url("/v2/auth/guest")).send().await.unwrap();
+        let r = app
+            .http
+            .post(app.url("/v2/auth/guest"))
+            .send()
+            .await
+            .unwrap();
         if r.status() == 429 {
             assert!(r.headers().contains_key("retry-after"));
         }
         statuses.push(r.status().as_u16());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 10, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        10,
+        "{statuses:?}"
+    );
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 }

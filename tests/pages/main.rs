@@ -30,7 +30,11 @@ pub async fn keep_screenshot(b: &browser::Browser, name: &str) {
 
 /// A v1 user with the given role (set in the database, then signed in again so the token
 /// carries it): (user id, access token).
-pub async fn user_with_role(app: &TestApp, name: &str, role: warroom::auth::Role) -> (String, String) {
+pub async fn user_with_role(
+    app: &TestApp,
+    name: &str,
+    role: warroom::auth::Role,
+) -> (String, String) {
     let (user, _, _) = app.register_v1(name).await;
     let db = warroom::store::Db::connect(&app.config.database)
         .await
@@ -81,7 +85,10 @@ pub async fn robot_battle(app: &TestApp, a: &str, b: &str) -> (String, [(String,
             .json()
             .await
             .unwrap();
-        let robot = mine["data"][0]["user_robot_id"].as_str().unwrap().to_string();
+        let robot = mine["data"][0]["user_robot_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let r = app
             .post_auth(
                 "/v2/battles/queue",
@@ -90,7 +97,11 @@ pub async fn robot_battle(app: &TestApp, a: &str, b: &str) -> (String, [(String,
             )
             .await;
         assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
-        who.push((user["id"].as_str().unwrap().to_string(), name.to_string(), token));
+        who.push((
+            user["id"].as_str().unwrap().to_string(),
+            name.to_string(),
+            token,
+        ));
     }
     let token = who[0].2.clone();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -131,7 +142,12 @@ pub async fn live_tick(app: &TestApp, token: &str, id: &str) -> Option<u64> {
 
 /// A fresh guest token.
 pub async fn guest_token(app: &TestApp) -> String {
-    let r = app.http.post(app.url("/v2/auth/guest")).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/v2/auth/guest"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     r.json::<Value>().await.unwrap()["access_token"]
         .as_str()

@@ -23,12 +23,19 @@ async fn table_display_counts_down_follows_scores_and_gives_controls_only_to_pla
     let (u2, t2, _) = app.register_v1("tableright").await;
     let (a1, a2) = (army(&app, &t1).await, army(&app, &t2).await);
     let r = app
-        .post_auth("/v1/battles", &t1, &json!({"turn_time_limit": 120, "mission": {"name": "Take and Hold"},
+        .post_auth(
+            "/v1/battles",
+            &t1,
+            &json!({"turn_time_limit": 120, "mission": {"name": "Take and Hold"},
             "players": [{"user_id": u1["id"], "army_id": a1, "position": "left"},
-                        {"user_id": u2["id"], "army_id": a2, "position": "right"}]}))
+                        {"user_id": u2["id"], "army_id": a2, "position": "right"}]}),
+        )
         .await;
     assert_eq!(r.status(), 201);
-    let id = r.json::<Value>().await.unwrap()["battle"]["id"].as_str().unwrap().to_string();
+    let id = r.json::<Value>().await.unwrap()["battle"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let patch = |token: String, body: Value| {
         let (app, id) = (&app, id.clone());
         async move {
@@ -41,24 +48,45 @@ async fn table_display_counts_down_follows_scores_and_gives_controls_only_to_pla
                 .unwrap()
         }
     };
-    assert_eq!(patch(t1.clone(), json!({"action": "start"})).await.status(), 200);
+    assert_eq!(
+        patch(t1.clone(), json!({"action": "start"})).await.status(),
+        200
+    );
 
-    let Some(b) = Browser::start(&app.base).await else { return };
+    let Some(b) = Browser::start(&app.base).await else {
+        return;
+    };
     // A viewer (guest): the turn timer counts down.
     b.open(&format!("/table/{id}")).await;
     let first = b
         .until("timer shows", || async {
-            b.role_text("timer").await.as_deref().and_then(seconds).filter(|s| *s > 0 && *s <= 120)
+            b.role_text("timer")
+                .await
+                .as_deref()
+                .and_then(seconds)
+                .filter(|s| *s > 0 && *s <= 120)
         })
         .await;
     b.until("timer counts down", || async {
-        b.role_text("timer").await.as_deref().and_then(seconds).filter(|s| *s < first)
+        b.role_text("timer")
+            .await
+            .as_deref()
+            .and_then(seconds)
+            .filter(|s| *s < first)
     })
     .await;
     assert_eq!(b.role_num("round").await, Some(1));
     assert_eq!(b.role_text("phase").await.as_deref(), Some("command"));
-    assert_eq!(b.count("[data-action]").await, 0, "a viewer has no controls");
-    assert_eq!(b.count("#ctl-main button, #ctl-left button, #ctl-right button").await, 0);
+    assert_eq!(
+        b.count("[data-action]").await,
+        0,
+        "a viewer has no controls"
+    );
+    assert_eq!(
+        b.count("#ctl-main button, #ctl-left button, #ctl-right button")
+            .await,
+        0
+    );
 
     // Another client's update_scores shows within a second.
     let sent = Instant::now();
@@ -72,20 +100,56 @@ async fn table_display_counts_down_follows_scores_and_gives_controls_only_to_pla
     b.assert_clean().await;
 
     // The left player signs in through the form and gets working controls.
-    b.c.find(Locator::Id("signin-btn")).await.unwrap().click().await.unwrap();
-    b.c.find(Locator::Css("input[name=username]")).await.unwrap().send_keys("tableleft").await.unwrap();
-    b.c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys("Secret-pass1").await.unwrap();
-    b.c.find(Locator::Css("#signin button[type=submit]")).await.unwrap().click().await.unwrap();
+    b.c.find(Locator::Id("signin-btn"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.c.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys("tableleft")
+        .await
+        .unwrap();
+    b.c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys("Secret-pass1")
+        .await
+        .unwrap();
+    b.c.find(Locator::Css("#signin button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     b.until("signed in with controls", || async {
-        (b.count("#signout-btn").await == 1 && b.count("[data-action=\"primary+left\"]").await == 1).then_some(())
+        (b.count("#signout-btn").await == 1 && b.count("[data-action=\"primary+left\"]").await == 1)
+            .then_some(())
     })
     .await;
     let cp = b.role_num("cp-left").await.unwrap();
-    b.c.find(Locator::Css("[data-action=\"primary+left\"]")).await.unwrap().click().await.unwrap();
+    b.c.find(Locator::Css("[data-action=\"primary+left\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     b.until_num("vp-left", |v| v == 1).await;
-    b.c.find(Locator::Css("[data-action=\"cp+left\"]")).await.unwrap().click().await.unwrap();
+    b.c.find(Locator::Css("[data-action=\"cp+left\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     b.until_num("cp-left", |v| v == cp + 1).await;
-    b.c.find(Locator::Css("[data-action=\"next_phase\"]")).await.unwrap().click().await.unwrap();
+    b.c.find(Locator::Css("[data-action=\"next_phase\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     b.until("phase moves on", || async {
         b.role_text("phase").await.filter(|p| p == "movement")
     })
@@ -101,6 +165,16 @@ async fn table_display_counts_down_follows_scores_and_gives_controls_only_to_pla
     assert_eq!(left["command_points"].as_i64(), Some(cp + 1));
     assert_eq!(api["battle"]["current_turn"]["phase"], "movement");
     keep_screenshot(&b, "table-player").await;
+    // On a phone the same page stacks into one column.
+    b.c.set_window_size(412, 915).await.unwrap();
+    b.c.execute("window.scrollTo(0, 0); return null;", vec![])
+        .await
+        .unwrap();
+    let cols = b
+        .js("return getComputedStyle(document.querySelector('.sides')).gridTemplateColumns.split(' ').length;", vec![])
+        .await;
+    assert_eq!(cols, json!(1), "one column on a phone");
+    keep_screenshot(&b, "table-phone").await;
     b.assert_clean().await;
     b.close().await;
 }

@@ -20,19 +20,30 @@ async fn tournament_page_shows_clock_pairings_and_standings_live() {
     let app = spawn_app().await;
     let (_, org) = user_with_role(&app, "pageorganizer", warroom::auth::Role::Organizer).await;
     let r = app
-        .post_auth("/v1/tournaments", &org, &json!({"name": "Winter 40K Championship", "format": "swiss",
+        .post_auth(
+            "/v1/tournaments",
+            &org,
+            &json!({"name": "Winter 40K Championship", "format": "swiss",
             "max_participants": 8, "status": "registration",
-            "rules": {"points_limit": 2000, "time_limit": 5400, "allowed_factions": ["all"]}}))
+            "rules": {"points_limit": 2000, "time_limit": 5400, "allowed_factions": ["all"]}}),
+        )
         .await;
     assert_eq!(r.status(), 201);
-    let id = r.json::<Value>().await.unwrap()["tournament"]["id"].as_str().unwrap().to_string();
+    let id = r.json::<Value>().await.unwrap()["tournament"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut names = Vec::new();
     for i in 0..4 {
         let name = format!("tourplayer{i}");
         let (_, token, _) = app.register_v1(&name).await;
         let a = army(&app, &token).await;
         let r = app
-            .post_auth(&format!("/v1/tournaments/{id}/register"), &token, &json!({"army_id": a}))
+            .post_auth(
+                &format!("/v1/tournaments/{id}/register"),
+                &token,
+                &json!({"army_id": a}),
+            )
             .await;
         assert_eq!(r.status(), 201);
         names.push(name);
@@ -47,24 +58,41 @@ async fn tournament_page_shows_clock_pairings_and_standings_live() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let r = app
-        .post_auth(&format!("/v1/tournaments/{id}/generate-pairings"), &org, &json!({}))
+        .post_auth(
+            &format!("/v1/tournaments/{id}/generate-pairings"),
+            &org,
+            &json!({}),
+        )
         .await;
     assert_eq!(r.status(), 201);
     let round: Value = r.json::<Value>().await.unwrap()["round"].clone();
     let pairings = round["pairings"].as_array().unwrap().clone();
 
-    let Some(b) = Browser::start(&app.base).await else { return };
+    let Some(b) = Browser::start(&app.base).await else {
+        return;
+    };
     b.open(&format!("/tournaments/{id}")).await;
     // The round clock: 1:30:00 at most, and counting down.
     let first = b
         .until("round clock shows", || async {
-            b.role_text("round-clock").await.as_deref().and_then(seconds).filter(|s| *s > 0 && *s <= 5400)
+            b.role_text("round-clock")
+                .await
+                .as_deref()
+                .and_then(seconds)
+                .filter(|s| *s > 0 && *s <= 5400)
         })
         .await;
     let shown = b.role_text("round-clock").await.unwrap();
-    assert!(shown.starts_with("1:29:") || shown == "1:30:00", "h:mm:ss: {shown}");
+    assert!(
+        shown.starts_with("1:29:") || shown == "1:30:00",
+        "h:mm:ss: {shown}"
+    );
     b.until("round clock counts down", || async {
-        b.role_text("round-clock").await.as_deref().and_then(seconds).filter(|s| *s < first)
+        b.role_text("round-clock")
+            .await
+            .as_deref()
+            .and_then(seconds)
+            .filter(|s| *s < first)
     })
     .await;
 
@@ -79,7 +107,12 @@ async fn tournament_page_shows_clock_pairings_and_standings_live() {
     let page = page.as_array().unwrap().clone();
     let api: BTreeSet<(i64, String)> = pairings
         .iter()
-        .map(|p| (p["table_number"].as_i64().unwrap(), p["battle_id"].as_str().unwrap().to_string()))
+        .map(|p| {
+            (
+                p["table_number"].as_i64().unwrap(),
+                p["battle_id"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let seen: BTreeSet<(i64, String)> = page
         .iter()
@@ -88,7 +121,12 @@ async fn tournament_page_shows_clock_pairings_and_standings_live() {
     assert_eq!(seen, api);
     let text: String = page.iter().map(|p| p[2].as_str().unwrap()).collect();
     b.until("player names", || async {
-        let t = b.js("return document.getElementById('pairings').textContent;", vec![]).await;
+        let t = b
+            .js(
+                "return document.getElementById('pairings').textContent;",
+                vec![],
+            )
+            .await;
         let t = t.as_str().unwrap_or_default().to_string();
         names.iter().all(|n| t.contains(n.as_str())).then_some(())
     })
@@ -122,7 +160,10 @@ async fn tournament_page_shows_clock_pairings_and_standings_live() {
         .json()
         .await
         .unwrap();
-    let top = standings["data"][0]["user_id"].as_str().unwrap().to_string();
+    let top = standings["data"][0]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     b.until("standings updated", || async {
         let v = b
             .js("const r = document.querySelector('[data-role=standing]'); return r && r.dataset.user;", vec![])
@@ -131,6 +172,21 @@ async fn tournament_page_shows_clock_pairings_and_standings_live() {
     })
     .await;
     keep_screenshot(&b, "tournament").await;
+    // TV mode: full screen with the bar dimmed, from the button (F does the same).
+    b.c.find(fantoccini::Locator::Id("tv-btn"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.until("TV mode", || async {
+        (b.js("return document.body.classList.contains('tv');", vec![])
+            .await
+            == json!(true))
+        .then_some(())
+    })
+    .await;
+    b.screenshot("tournament-tv").await;
     b.assert_clean().await;
     b.close().await;
 }
@@ -150,10 +206,21 @@ async fn unknown_tournament_and_table_pages_are_404_with_a_message() {
         assert!(html.contains("data-page-state=\"missing\""));
     }
     // Assets: types and cache headers; an unknown one is a 404.
-    let r = app.http.get(app.url("/assets/app.css")).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url("/assets/app.css"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
-    assert!(r.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    assert!(r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
     let tag = r.headers()["etag"].to_str().unwrap().to_string();
     let r = app
         .http
@@ -163,9 +230,28 @@ async fn unknown_tournament_and_table_pages_are_404_with_a_message() {
         .await
         .unwrap();
     assert_eq!(r.status(), 304);
-    let r = app.http.get(app.url("/assets/vendor/socket.io.esm.min.js")).send().await.unwrap();
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    let r = app
+        .http
+        .get(app.url("/assets/vendor/socket.io.esm.min.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
     let r = app.http.get(app.url("/")).send().await.unwrap();
-    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
-    assert_eq!(app.http.get(app.url("/assets/nope.js")).send().await.unwrap().status(), 404);
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'self'"));
+    assert_eq!(
+        app.http
+            .get(app.url("/assets/nope.js"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }

@@ -31,7 +31,9 @@ async fn home_lists_a_live_battle_and_watch_follows_it_live_then_replays_it() {
         c.countdown = Duration::from_millis(1000);
     })
     .await;
-    let Some(b) = Browser::start(&app.base).await else { return };
+    let Some(b) = Browser::start(&app.base).await else {
+        return;
+    };
     let (id, players) = robot_battle(&app, "ZephyrPage", "BlitzPage").await;
     let viewer = crate::guest_token(&app).await;
 
@@ -50,15 +52,26 @@ async fn home_lists_a_live_battle_and_watch_follows_it_live_then_replays_it() {
         live_tick(&app, &viewer, &id).await.filter(|t| *t >= 4)
     })
     .await;
-    b.js("document.querySelector(arguments[0]).click(); return null;", vec![json!(sel)])
-        .await;
+    b.js(
+        "document.querySelector(arguments[0]).click(); return null;",
+        vec![json!(sel)],
+    )
+    .await;
     let first = b.until_num("tick", |t| t >= 4).await;
     let log = log_ticks(&b).await;
     let last = *log.last().expect("log lines");
     assert!(last >= first, "{log:?} vs tick {first}");
-    assert_eq!(log.len() as i64, last.min(12), "late join shows earlier ticks at once: {log:?}");
+    assert_eq!(
+        log.len() as i64,
+        last.min(12),
+        "late join shows earlier ticks at once: {log:?}"
+    );
     assert!(log.windows(2).all(|w| w[1] == w[0] + 1), "no gap: {log:?}");
-    assert_eq!(b.role_text("winner").await.as_deref(), Some(""), "no winner yet");
+    assert_eq!(
+        b.role_text("winner").await.as_deref(),
+        Some(""),
+        "no winner yet"
+    );
 
     // Live: the tick rises and HP changes.
     let hp0 = (b.role_num("p1-hp").await, b.role_num("p2-hp").await);
@@ -72,7 +85,11 @@ async fn home_lists_a_live_battle_and_watch_follows_it_live_then_replays_it() {
 
     // A dropped connection: the page reconnects with since_tick and shows no gap.
     let before = b.role_num("tick").await.unwrap();
-    b.js("window.warroomSocket.io.engine.close(); return null;", vec![]).await;
+    b.js(
+        "window.warroomSocket.io.engine.close(); return null;",
+        vec![],
+    )
+    .await;
     let winner_or_later = b
         .until("ticks again after the reconnect", || async {
             let t = b.role_num("tick").await?;
@@ -81,7 +98,10 @@ async fn home_lists_a_live_battle_and_watch_follows_it_live_then_replays_it() {
         })
         .await;
     let log = log_ticks(&b).await;
-    assert!(log.windows(2).all(|w| w[1] == w[0] + 1), "no gap after reconnect: {log:?}");
+    assert!(
+        log.windows(2).all(|w| w[1] == w[0] + 1),
+        "no gap after reconnect: {log:?}"
+    );
     assert!(winner_or_later > before);
 
     // The end: the winner's name (or Draw) appears, as the API says.
@@ -103,7 +123,7 @@ async fn home_lists_a_live_battle_and_watch_follows_it_live_then_replays_it() {
     };
     assert_eq!(shown, expected);
     assert_eq!(b.role_text("status").await.as_deref(), Some("Ended"));
-    keep_screenshot(&b, "watch-ended").await;
+    b.screenshot("watch-ended").await;
     b.assert_clean().await;
 
     // Replay: opening the finished battle plays it from the start.
@@ -130,7 +150,9 @@ async fn home_lists_a_live_battle_and_watch_follows_it_live_then_replays_it() {
 #[tokio::test]
 async fn watch_an_unknown_battle_says_so() {
     let app = spawn_app_with(|_| {}).await;
-    let Some(b) = Browser::start(&app.base).await else { return };
+    let Some(b) = Browser::start(&app.base).await else {
+        return;
+    };
     let path = format!("/watch/{}", uuid::Uuid::new_v4());
     b.open(&path).await;
     b.until("not-found notice", || async {
@@ -147,7 +169,7 @@ async fn watch_an_unknown_battle_says_so() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    keep_screenshot(&b, "watch-unknown").await;
+    b.screenshot("watch-unknown").await;
     // Nothing but the page's own 404: it asks the API for nothing it knows is missing.
     b.assert_clean_but(Some(&path)).await;
     b.close().await;
