@@ -24,7 +24,7 @@ function render(b) {
   const t = document.getElementById("state");
   setText(t, tag);
   t.className = tag === "live" ? "tag live" : "tag";
-  setTimer(turn ? turn.time_remaining : b.turn_time_limit, b.paused);
+  setTimer(turn ? turn.time_remaining : b.status === "setup" ? b.turn_time_limit : 0, b.paused);
   for (const p of b.players) {
     const s = p.position === "right" ? "right" : "left";
     showScores(s, p.scores);
@@ -36,7 +36,8 @@ function render(b) {
       if (turn && turn.player_id === p.user_id) setText("turn-of", `${n}'s turn`);
     });
   }
-  if (!turn) setText("turn-of", b.status === "completed" ? "Battle over" : b.status === "setup" ? "Waiting to start" : "");
+  if (!turn) setText("turn-of", b.status === "setup" ? "Waiting to start" : b.status === "completed" ? "Battle over: draw" : "");
+  if (!turn && b.status === "completed" && b.winner_id) userName(b.winner_id).then((n) => setText("turn-of", `Battle over: ${n} wins`));
   if (turn && !turn.player_id) setText("turn-of", "");
   const chess = b.clock && b.clock.mode === "chess";
   for (const s of SIDES) document.getElementById(`bank-${s}`).hidden = !chess;

@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const DRIVER: &str = "/usr/bin/chromedriver";
-/// How long a condition may take before a test fails.
-pub const WAIT: Duration = Duration::from_secs(20);
+/// How long a condition may take before a test fails (a robot battle lasts up to 100 ticks).
+pub const WAIT: Duration = Duration::from_secs(40);
 
 /// One browser session and the driver process behind it.
 pub struct Browser {

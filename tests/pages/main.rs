@@ -73,7 +73,7 @@ pub async fn army(app: &TestApp, token: &str) -> String {
         .into()
 }
 
-/// Two v2 players queue CASUAL over REST and are matched; returns the battle id and both
+/// Two v2 players queue RANKED over REST and are matched; returns the battle id and both
 /// players' (user id, username).
 pub async fn robot_battle(app: &TestApp, a: &str, b: &str) -> (String, [(String, String); 2]) {
     let mut who = Vec::new();
@@ -93,7 +93,7 @@ pub async fn robot_battle(app: &TestApp, a: &str, b: &str) -> (String, [(String,
             .post_auth(
                 "/v2/battles/queue",
                 &token,
-                &json!({"mode": "CASUAL", "robot_id": robot}),
+                &json!({"mode": "RANKED", "robot_id": robot}),
             )
             .await;
         assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
@@ -112,7 +112,11 @@ pub async fn robot_battle(app: &TestApp, a: &str, b: &str) -> (String, [(String,
             .json()
             .await
             .unwrap();
-        if let Some(b) = live["data"].as_array().and_then(|d| d.first()) {
+        let mine = live["data"].as_array().and_then(|d| {
+            d.iter()
+                .find(|b| b["player1"]["username"] == a || b["player2"]["username"] == a)
+        });
+        if let Some(b) = mine {
             break b["id"].as_str().unwrap().to_string();
         }
         assert!(tokio::time::Instant::now() < deadline, "no match");

@@ -44,7 +44,7 @@ async fn home_lists_a_live_battle_and_watch_follows_it_live_then_replays_it() {
         (b.count(&sel).await == 1).then_some(())
     })
     .await;
-    keep_screenshot(&b, "home").await;
+    b.screenshot("home-live").await;
     b.assert_clean().await;
 
     // Join late: wait until the battle has played a few ticks, then follow the link.
@@ -143,6 +143,38 @@ async fn home_lists_a_live_battle_and_watch_follows_it_live_then_replays_it() {
     let total = battle["total_ticks"].as_i64().unwrap();
     b.until_num("tick", |t| t == total).await;
     keep_screenshot(&b, "replay").await;
+    b.assert_clean().await;
+
+    // Home again, fuller: the two ranked players lead the board, another battle is live and
+    // a tournament takes registrations.
+    let (second, _) = robot_battle(&app, "NovaPage", "QuartzPage").await;
+    let (_, org) =
+        crate::user_with_role(&app, "homeorganizer", warroom::auth::Role::Organizer).await;
+    let r = app
+        .post_auth(
+            "/v1/tournaments",
+            &org,
+            &json!({"name": "Spring Grand Tournament", "format": "swiss",
+            "max_participants": 16, "status": "registration", "rules": {"points_limit": 2000}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    b.open("/").await;
+    let sel = format!("a[data-role=\"live-battle\"][data-battle=\"{second}\"]");
+    b.until("home: live battle, leaders, tournament", || async {
+        (b.count(&sel).await == 1
+            && b.count("[data-role=leader]").await >= 2
+            && b.count("[data-role=tournament]").await == 1)
+            .then_some(())
+    })
+    .await;
+    keep_screenshot(&b, "home").await;
+    // Without a reload: the second battle ends, leaves the live list, and its players join
+    // the board (through the `leaderboard` room).
+    b.until("board and live list follow the end", || async {
+        (b.count(&sel).await == 0 && b.count("[data-role=leader]").await == 4).then_some(())
+    })
+    .await;
     b.assert_clean().await;
     b.close().await;
 }
