@@ -14,6 +14,8 @@ pub const AUDIENCE: &str = "warroom-api";
 pub const V1_TTL_S: i64 = 3600;
 /// v2 access tokens last 15 minutes.
 pub const V2_TTL_S: i64 = 900;
+/// Guest (read-only spectator) tokens last 15 minutes too; pages ask for a new one in time.
+pub const GUEST_TTL_S: i64 = 900;
 
 /// JWT claims.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -18,6 +18,10 @@ pub use jwt::{Claims, JwtKeys, TokenError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// A read-only spectator token from `POST /v2/auth/guest` (no account behind it): may
+    /// read and watch, never queue, pay or change anything. Never stored on a user, and
+    /// lowest in the order, so every "at least player/organizer" check refuses it.
+    Guest,
     /// Plays battles.
     Player,
     /// Also runs tournaments.
@@ -30,6 +34,7 @@ impl Role {
     /// The stored and serialized name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::Guest => "guest",
             Role::Player => "player",
             Role::Organizer => "organizer",
             Role::Admin => "admin",
@@ -59,6 +64,11 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
+    /// True for a read-only guest token.
+    pub fn is_guest(&self) -> bool {
+        self.role == Role::Guest
+    }
+
     /// True for admins, or when `owner` is the caller.
     pub fn is_owner_or_admin(&self, owner: Uuid) -> bool {
         self.role == Role::Admin || self.id == owner

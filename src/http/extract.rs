@@ -24,6 +24,9 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The refusal a guest token gets for anything but reading.
+pub const GUEST_MESSAGE: &str = "guest tokens are read-only: sign in to do that";
+
 /// Why authentication failed, before it is rendered for a surface.
 #[derive(Debug)]
 pub enum AuthFailure {
@@ -33,6 +36,19 @@ pub enum AuthFailure {
     Banned,
     /// The account's standing could not be read.
     Store(crate::store::StoreError),
+    /// A read-only guest token on a request that could change something.
+    GuestReadOnly,
+}
+
+/// `GET` routes that still write, so a guest token may not call them.
+const GUEST_DENIED_READS: &[&str] = &["/v2/auth/wallet/nonce"];
+
+/// Guest tokens only read: safe methods, and none of [`GUEST_DENIED_READS`]. Every
+/// authenticated REST route passes here, so a new mutating route is refused by default.
+fn guest_may(req: &HttpRequest) -> bool {
+    use actix_web::http::Method;
+    (req.method() == Method::GET || req.method() == Method::HEAD)
+        && !GUEST_DENIED_READS.contains(&req.path())
 }
 
 /// Verifies the request's bearer token, then reads the account's current standing: the role
@@ -43,6 +59,14 @@ pub async fn authenticate(req: &HttpRequest) -> Result<AuthUser, AuthFailure> {
         .ok_or(AuthFailure::Token(TokenError::Invalid))?;
     let token = bearer(req.headers()).ok_or(AuthFailure::Token(TokenError::Missing))?;
     let user = state.keys.verify(token).map_err(AuthFailure::Token)?;
+    if user.is_guest() {
+        // A guest has no account to read: it may only read.
+        return if guest_may(req) {
+            Ok(user)
+        } else {
+            Err(AuthFailure::GuestReadOnly)
+        };
+    }
     state.standing.check(user).await.map_err(|e| match e {
         StandingError::Unknown => AuthFailure::Token(TokenError::Invalid),
         StandingError::Banned => AuthFailure::Banned,
@@ -56,6 +80,7 @@ impl From<AuthFailure> for V1Error {
             AuthFailure::Token(e) => V1Error::Unauthorized(e.to_string()),
             AuthFailure::Banned => V1Error::Forbidden("account is banned".into()),
             AuthFailure::Store(e) => e.into(),
+            AuthFailure::GuestReadOnly => V1Error::Forbidden(GUEST_MESSAGE.into()),
         }
     }
 }
@@ -66,6 +91,7 @@ impl From<AuthFailure> for V2Error {
             AuthFailure::Token(e) => V2Error::Unauthorized(e.to_string()),
             AuthFailure::Banned => V2Error::Banned,
             AuthFailure::Store(e) => e.into(),
+            AuthFailure::GuestReadOnly => V2Error::Forbidden(GUEST_MESSAGE.into()),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod openapi;
 pub mod ops;
+pub(crate) mod pages;
 pub mod pagination;
 pub mod ratelimit;
 pub mod request_id;
@@ -126,6 +127,7 @@ pub fn app(
                 .configure(v2::routes)
                 .default_service(web::to(unrouted)),
         )
+        .configure(pages::routes)
         .default_service(web::to(unrouted))
 }
 

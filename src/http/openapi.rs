@@ -42,6 +42,7 @@ impl Modify for Bearer {
         v1::tournaments::register, v1::tournaments::withdraw, v1::tournaments::generate_pairings,
         v1::tournaments::standings,
         v2::auth::register, v2::auth::login, v2::auth::refresh, v2::auth::logout,
+        v2::guest::guest,
         v2::robots::list, v2::robots::get, v2::robots::mine, v2::robots::purchase, v2::robots::patch,
         v2::algorithms::list, v2::algorithms::create, v2::algorithms::get, v2::algorithms::replace,
         v2::algorithms::archive, v2::algorithms::validate, v2::algorithms::activate,

@@ -9,14 +9,27 @@ use serde_json::{json, Value};
 use socketioxide::extract::{SocketRef, State, TryData};
 use uuid::Uuid;
 
-use super::sio::{acting_user, socket_user, SioAuth, TokenExpiry};
+use super::sio::{socket_user, SioAuth, TokenExpiry};
 use crate::actors::battle::{Emote, JoinRoom, Ready};
 use crate::actors::game::{Game, GameError, QueueRequest};
 use crate::actors::matchmaker::{Join, Leave};
 use crate::actors::session::{Connected as SessionConnected, Disconnected, Session};
+use crate::auth::AuthUser;
+use crate::http::extract::GUEST_MESSAGE;
 
 fn err(s: &SocketRef, code: &str, message: impl Into<String>) {
     let _ = s.emit("error", &json!({ "code": code, "message": message.into() }));
+}
+
+/// The socket's user when it may act: its token has not expired (see `sio::acting_user`) and
+/// it is not a read-only guest (which gets `error {code: FORBIDDEN}`).
+fn acting_user(s: &SocketRef) -> Option<AuthUser> {
+    let user = super::sio::acting_user(s)?;
+    if user.is_guest() {
+        err(s, "FORBIDDEN", GUEST_MESSAGE);
+        return None;
+    }
+    Some(user)
 }
 
 fn emote_limiter() -> &'static DefaultKeyedRateLimiter<Uuid> {
@@ -69,7 +82,8 @@ pub fn battle_ref(
 }
 
 async fn join_battle(s: SocketRef, d: Result<Value, impl std::fmt::Display>, ctx: SioAuth) {
-    if acting_user(&s).is_none() {
+    // Watching is open to guests; an expired token still ends here.
+    if super::sio::acting_user(&s).is_none() {
         return;
     }
     let (id, since) = match battle_ref(&d) {
@@ -210,7 +224,7 @@ pub fn register(s: &SocketRef) {
     s.on(
         "queue:leave",
         |s: SocketRef, State(ctx): State<SioAuth>| async move {
-            let Some(user) = socket_user(&s) else { return };
+            let Some(user) = acting_user(&s) else { return };
             if let Some(game) = game(&ctx) {
                 leave_queue(&game, user.id).await;
             }
@@ -221,7 +235,9 @@ pub fn register(s: &SocketRef) {
 /// Called when a socket connects: its user's session counts it and disconnects it when its
 /// token expires.
 pub fn connected(s: &SocketRef, ctx: &SioAuth) {
-    if let (Some(user), Some(game)) = (socket_user(s), game(ctx)) {
+    // A guest has no account and nothing to queue: no session for it.
+    let user = socket_user(s).filter(|u| !u.is_guest());
+    if let (Some(user), Some(game)) = (user, game(ctx)) {
         let expires_at_ms = s.extensions.get::<TokenExpiry>().map_or(i64::MAX, |e| e.0);
         let msg = SessionConnected {
             sid: s.id,

@@ -191,7 +191,12 @@ pub async fn logout(
 ) -> Result<HttpResponse, V1Error> {
     match body.0.flatten().and_then(|b| b.refresh_token) {
         Some(token) => state.db.revoke_refresh(&token).await?,
-        None => state.db.revoke_user_refresh(authenticate(&req).await?.id).await?,
+        None => {
+            state
+                .db
+                .revoke_user_refresh(authenticate(&req).await?.id)
+                .await?
+        }
     }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,6 +5,7 @@ pub mod algorithms;
 pub mod auth;
 pub mod battles;
 pub mod economy;
+pub mod guest;
 pub mod leaderboard;
 pub mod pilots;
 pub mod robots;
@@ -16,6 +17,7 @@ use actix_web::web;
 /// All /v2 routes (relative to the scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
+    guest::routes(cfg);
     robots::routes(cfg);
     algorithms::routes(cfg);
     battles::routes(cfg);
