@@ -12,7 +12,9 @@ use uuid::Uuid;
 use crate::actors::clock::TimeSource;
 use crate::actors::persister::Persist;
 use crate::auth::{AuthUser, Role};
-use crate::domain::tracker::{Action, Complete, Status, TrackerBattle, TrackerError, TrackerEvent};
+use crate::domain::tracker::{
+    Action, Complete, ConsentAction, Status, TrackerBattle, TrackerError, TrackerEvent,
+};
 use crate::metrics::METRICS;
 use crate::realtime::table_ws::TableHub;
 use crate::store::{audit::audit_op, rfc3339, tracker, Db, StoreError};
@@ -69,6 +71,14 @@ pub enum TableCommand {
     AdvanceRound,
     /// POST complete.
     Complete(Complete),
+    /// A PATCH about the completed result; `locked`: the battle's tournament has paired the
+    /// next round, so its result may no longer be disputed.
+    Consent {
+        /// What.
+        action: ConsentAction,
+        /// Past the dispute window.
+        locked: bool,
+    },
 }
 
 /// Why a command failed.
@@ -291,13 +301,47 @@ impl Handler<Apply> for TableActor {
                     .to_string(),
                 TableCommand::AdvanceRound => "AdvanceRound".into(),
                 TableCommand::Complete(_) => "Complete".into(),
+                TableCommand::Consent { action, .. } => format!("{action:?}")
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap_or("consent")
+                    .to_string(),
             };
-            let r = match msg.cmd {
-                TableCommand::Act(a) => next.apply_as(a, Some(msg.user.id), now),
-                TableCommand::AdvanceRound => next.advance_round(now),
-                TableCommand::Complete(c) => next.complete(c, now),
+            let user = msg.user.id;
+            let player = self.battle.players.iter().any(|p| p.user_id == user);
+            let manager = msg.user.role == Role::Admin || msg.organizer == Some(user);
+            let r: Result<_, TableError> = match msg.cmd {
+                TableCommand::Act(a) => next.apply_as(a, Some(user), now).map_err(Into::into),
+                TableCommand::AdvanceRound => next.advance_round(now).map_err(Into::into),
+                TableCommand::Complete(c) => next
+                    .complete(c, now)
+                    .inspect(|_| next.result_entered(Some(user)))
+                    .map_err(Into::into),
+                TableCommand::Consent { action, locked } => match action {
+                    ConsentAction::ConfirmResult if player => {
+                        next.confirm_result(user, now).map_err(Into::into)
+                    }
+                    ConsentAction::DisputeResult { reason } if player => next
+                        .dispute_result(user, reason, locked, now)
+                        .map_err(Into::into),
+                    ConsentAction::ResolveDispute {
+                        winner_id,
+                        final_scores,
+                    } if manager => next
+                        .resolve_dispute(
+                            user,
+                            Complete {
+                                winner_id,
+                                final_scores,
+                            },
+                            now,
+                        )
+                        .map_err(Into::into),
+                    // Confirming and disputing are the players' own; settling is the organizer's.
+                    _ => Err(TableError::Forbidden),
+                },
             };
-            r.map(|events| (name, events)).map_err(TableError::from)
+            r.map(|events| (name, events))
         };
         let (name, events) = match result {
             Ok(x) => x,

@@ -22,8 +22,8 @@ pub async fn battle_exists(db: &Db, id: Uuid) -> Result<bool, StoreError> {
 pub async fn completed_battles_of(db: &Db, user: Uuid) -> Result<i64, StoreError> {
     let id = user.to_string();
     let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM tracker_battles \
-         WHERE status = 'completed' AND (player1_id = $1 OR player2_id = $2)",
+        "SELECT COUNT(*) AS n FROM tracker_battles WHERE status = 'completed' \
+         AND ((player1_id = $1 AND p1_counts = 1) OR (player2_id = $2 AND p2_counts = 1))",
     )
     .bind(&id)
     .bind(&id)
@@ -57,9 +57,32 @@ pub async fn insert_battle(db: &Db, b: &TrackerBattle) -> Result<(), StoreError>
 /// The persister write that saves a battle's state.
 pub fn save_op(b: &TrackerBattle) -> WriteOp {
     WriteOp::Exec {
-        sql: "UPDATE tracker_battles SET status = $1, state = $2, updated_at = $3, version = version + 1 WHERE id = $4",
-        args: vec![b.status.as_str().into(), SqlValue::Text(state_json(b)), SqlValue::I64(b.updated_at), SqlValue::Text(b.id.to_string())],
+        sql: "UPDATE tracker_battles SET status = $1, state = $2, updated_at = $3, version = version + 1, \
+              p1_counts = $5, p2_counts = $6 WHERE id = $4",
+        args: vec![
+            b.status.as_str().into(),
+            SqlValue::Text(state_json(b)),
+            SqlValue::I64(b.updated_at),
+            SqlValue::Text(b.id.to_string()),
+            SqlValue::I64(i64::from(b.counts_for(0))),
+            SqlValue::I64(i64::from(b.counts_for(1))),
+        ],
     }
+}
+
+/// Whether the tournament of `battle` has paired a round after the battle's own, which ends
+/// the window to dispute its result. False for casual battles.
+#[tracing::instrument(skip(db))]
+pub async fn next_round_paired(db: &Db, battle: Uuid) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM tournament_pairings later JOIN tournament_pairings mine \
+         ON later.tournament_id = mine.tournament_id AND later.round_number > mine.round_number \
+         WHERE mine.battle_id = $1",
+    )
+    .bind(battle.to_string())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
 /// Loads one battle.

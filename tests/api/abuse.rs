@@ -344,3 +344,69 @@ async fn validate_with_a_malformed_body_is_400_and_huge_amounts_do_not_wrap() {
     let b: Value = r.json().await.unwrap();
     assert!(b["message"].as_str().unwrap().contains("100"), "{b}");
 }
+
+async fn total_battles(app: &TestApp, token: &str) -> i64 {
+    let p: Value = app
+        .get_auth("/v1/auth/profile", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    p["user"]["total_battles"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_casual_result_counts_for_a_player_only_once_they_confirm_it() {
+    let app = spawn_app_with(|c| c.rate_limits.enabled = false).await;
+    // The attacker names the victim (and the victim's army) in a battle of their own making.
+    let (id, [attacker, victim], [ua, uv]) = battle_of_two(&app, "attacker", "victim").await;
+    let url = format!("/v1/battles/{id}/complete");
+    let win = json!({"winner_id": ua["id"]});
+    // Straight from setup: refused, there is no result of a battle never played.
+    let r = app.post_auth(&url, &attacker, &win).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "INVALID_BATTLE_STATE"
+    );
+    // One device may still run the whole battle: start, complete.
+    assert_eq!(
+        patch(&app, &id, &attacker, json!({"action": "start"}))
+            .await
+            .status(),
+        200
+    );
+    let r = app.post_auth(&url, &attacker, &win).await;
+    assert_eq!(r.status(), 200);
+    let b: Value = r.json::<Value>().await.unwrap()["battle"].clone();
+    assert_eq!(b["status"], "completed");
+    assert_eq!(b["result_confirmed"], false);
+    assert_eq!(b["confirmed_by"], json!([ua["id"]]));
+    assert_eq!(b["awaiting_confirmation"], json!([uv["id"]]));
+    // It counts for the one who entered it, not for the victim.
+    assert_eq!(total_battles(&app, &attacker).await, 1);
+    assert_eq!(total_battles(&app, &victim).await, 0);
+    // Nobody else can confirm for the victim.
+    let (_, stranger, _) = app.register_v1("bystander").await;
+    let r = patch(&app, &id, &stranger, json!({"action": "confirm_result"})).await;
+    assert_eq!(r.status(), 403);
+    // The victim agrees: now it counts for both, and the battle says so.
+    let r = patch(&app, &id, &victim, json!({"action": "confirm_result"})).await;
+    assert_eq!(r.status(), 200);
+    let b: Value = r.json::<Value>().await.unwrap()["battle"].clone();
+    assert_eq!(b["result_confirmed"], true);
+    assert_eq!(b["awaiting_confirmation"], json!([]));
+    assert_eq!(total_battles(&app, &victim).await, 1);
+    // A casual result is not disputed, it is left unconfirmed.
+    let r = patch(&app, &id, &victim, json!({"action": "dispute_result"})).await;
+    assert_eq!(r.status(), 409);
+
+    // Either player may cancel a casual battle in setup.
+    let (id2, [_, other], _) = battle_of_two(&app, "starter2", "canceller2").await;
+    let r = patch(&app, &id2, &other, json!({"action": "cancel"})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["battle"]["status"],
+        "cancelled"
+    );
+}

@@ -441,3 +441,108 @@ async fn spec_flow_create_register_generate_without_any_other_call() {
         "draft"
     );
 }
+
+#[tokio::test]
+async fn a_tournament_result_counts_at_once_and_the_opponent_may_dispute_it_until_the_next_round() {
+    let app = spawn_app().await;
+    let (_, org) = organizer(&app, "orgdisp").await;
+    let (id, ps) = field(&app, &org, "swiss", 4, json!({"rounds": 2})).await;
+    let r = generate(&app, &org, &id).await;
+    assert_eq!(r.status(), 201);
+    let round: Value = r.json::<Value>().await.unwrap()["round"].clone();
+    let pairings = round["pairings"].as_array().unwrap().clone();
+    let token_of = |uid: &Value| {
+        ps.iter()
+            .find(|p| json!(p.id) == *uid)
+            .unwrap()
+            .token
+            .clone()
+    };
+    let (a, b) = (&pairings[0], &pairings[1]);
+    // Player 1 of table 1 enters a win for themselves: it counts at once.
+    let p1_token = token_of(&a["player1_id"]);
+    complete(&app, &p1_token, a, &a["player1_id"]).await;
+    let st: Value = app
+        .get_auth(&format!("/v1/tournaments/{id}/standings"), &org)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let row = |st: &Value, u: &Value| {
+        st["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["user_id"] == *u)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row(&st, &a["player1_id"])["wins"], 1);
+    let battle = a["battle_id"].as_str().unwrap().to_string();
+    let url = app.url(&format!("/v1/battles/{battle}"));
+    let send = |token: String, body: Value| {
+        let http = app.http.clone();
+        let url = url.clone();
+        async move {
+            http.patch(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The one who entered it cannot dispute it; the opponent can.
+    let r = send(
+        p1_token.clone(),
+        json!({"action": "dispute_result", "reason": "mine"}),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    let p2_token = token_of(&a["player2_id"]);
+    let r = send(
+        p2_token.clone(),
+        json!({"action": "dispute_result", "reason": "we drew on VP"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["battle"]["dispute"]["reason"], "we drew on VP");
+    let st: Value = app
+        .get_auth(&format!("/v1/tournaments/{id}/standings"), &org)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["disputed_battles"], json!([battle]));
+    assert_eq!(row(&st, &a["player2_id"])["disputed"], true);
+    // Only the organizer resolves it.
+    let resolve = json!({"action": "resolve_dispute", "winner_id": a["player2_id"]});
+    assert_eq!(send(p2_token.clone(), resolve.clone()).await.status(), 403);
+    let r = send(org.clone(), resolve).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let st: Value = app
+        .get_auth(&format!("/v1/tournaments/{id}/standings"), &org)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(row(&st, &a["player2_id"])["wins"], 1);
+    assert_eq!(row(&st, &a["player1_id"])["wins"], 0);
+    assert_eq!(st["disputed_battles"], json!([]));
+    // Once the next round is paired, the round's results stand.
+    complete(&app, &org, b, &b["player1_id"]).await;
+    assert_eq!(generate(&app, &org, &id).await.status(), 201);
+    let other = b["battle_id"].as_str().unwrap();
+    let r = app
+        .http
+        .patch(app.url(&format!("/v1/battles/{other}")))
+        .bearer_auth(token_of(&b["player2_id"]))
+        .json(&json!({"action": "dispute_result"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let msg = r.json::<Value>().await.unwrap()["error"]["message"].clone();
+    assert!(msg.as_str().unwrap().contains("next round"), "{msg}");
+}

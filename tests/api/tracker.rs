@@ -265,13 +265,15 @@ async fn armies_factions_and_a_whole_battle_over_http_and_websocket() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions.first(), Some(&"battle.Start"));
+    assert_eq!(actions.first(), Some(&"battle.create"));
+    assert_eq!(actions.get(1), Some(&"battle.Start"));
     assert_eq!(actions.last(), Some(&"battle.Complete"));
+    // Each row holds what changed (issue 11: not the whole battle before and after).
     assert_eq!(
-        ev["data"][0]["details"]["before"]["status"], "setup",
+        ev["data"][1]["details"]["status"],
+        json!({"from": "setup", "to": "in_progress"}),
         "{ev}"
     );
-    assert_eq!(ev["data"][0]["details"]["after"]["status"], "in_progress");
 
     // The army is free again.
     let r = app

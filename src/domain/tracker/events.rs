@@ -116,6 +116,33 @@ pub enum TrackerEvent {
         /// Unix ms.
         timestamp: i64,
     },
+    /// A player confirmed the result; `result_confirmed` once no confirmation is missing.
+    ResultConfirmed {
+        /// Player.
+        player_id: Uuid,
+        /// Every named player has confirmed.
+        result_confirmed: bool,
+        /// Unix ms.
+        timestamp: i64,
+    },
+    /// A player disputed a tournament result.
+    ResultDisputed {
+        /// Player.
+        player_id: Uuid,
+        /// Why.
+        reason: String,
+        /// Unix ms.
+        timestamp: i64,
+    },
+    /// The organizer settled a dispute.
+    DisputeResolved {
+        /// Winner; `None` is a draw.
+        winner_id: Option<Uuid>,
+        /// Final scores by user id.
+        final_scores: BTreeMap<Uuid, Scores>,
+        /// Unix ms.
+        timestamp: i64,
+    },
     /// The battle was abandoned.
     BattleCancelled {
         /// Unix ms.
@@ -160,6 +187,9 @@ impl TrackerEvent {
             Self::BattleResumed { .. } => "battle_resumed",
             Self::BattleCompleted { .. } => "battle_completed",
             Self::BattleCancelled { .. } => "battle_cancelled",
+            Self::ResultConfirmed { .. } => "result_confirmed",
+            Self::ResultDisputed { .. } => "result_disputed",
+            Self::DisputeResolved { .. } => "dispute_resolved",
             Self::StratagemUsed { .. } => "stratagem_used",
             Self::CommandPointsChanged { .. } => "command_points_changed",
         }
@@ -179,6 +209,9 @@ impl TrackerEvent {
             | Self::BattleResumed { timestamp, .. }
             | Self::BattleCompleted { timestamp, .. }
             | Self::BattleCancelled { timestamp }
+            | Self::ResultConfirmed { timestamp, .. }
+            | Self::ResultDisputed { timestamp, .. }
+            | Self::DisputeResolved { timestamp, .. }
             | Self::StratagemUsed { timestamp, .. }
             | Self::CommandPointsChanged { timestamp, .. } => *timestamp,
         }

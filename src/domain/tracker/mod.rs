@@ -21,6 +21,7 @@
 
 mod chess;
 mod clock;
+mod consent;
 mod events;
 mod model;
 #[cfg(test)]
@@ -31,6 +32,7 @@ mod timing;
 
 pub use chess::ChessClock;
 pub use clock::Clock;
+pub use consent::{Consent, ConsentAction, Dispute};
 pub use events::{TimeoutReason, TrackerEvent, TurnView};
 pub use model::*;
 
@@ -354,10 +356,9 @@ impl TrackerBattle {
         req: Complete,
         now_ms: i64,
     ) -> Result<Vec<TrackerEvent>, TrackerError> {
-        self.require(
-            matches!(self.status, Status::Setup | Status::InProgress),
-            "complete",
-        )?;
+        // A result is played for: a battle that never started has none (a creator could
+        // otherwise enter a result for a stranger straight from setup).
+        self.require(self.status == Status::InProgress, "complete")?;
         // Scores are patched on a copy so a bad entry leaves the battle untouched.
         let mut scores = [self.players[0].scores, self.players[1].scores];
         for (uid, patch) in &req.final_scores {

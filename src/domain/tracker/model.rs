@@ -236,6 +236,9 @@ pub struct TrackerBattle {
     /// Last time a server held this battle live (checkpointed), for restart recovery.
     #[serde(default)]
     pub alive_at: i64,
+    /// Who agreed to the result (see `consent`).
+    #[serde(default)]
+    pub consent: super::Consent,
 }
 
 /// A PATCH action.
@@ -353,6 +356,7 @@ impl TrackerBattle {
             completed_at: None,
             chess_clock: None,
             alive_at: now_ms,
+            consent: Default::default(),
         }
     }
 
@@ -369,7 +373,7 @@ impl TrackerBattle {
         } else {
             Value::Null
         };
-        json!({
+        let mut v = json!({
             "id": self.id,
             "tournament_id": self.tournament_id,
             "status": self.status.as_str(),
@@ -388,6 +392,10 @@ impl TrackerBattle {
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
             "completed_at": self.completed_at.map(&rfc3339),
-        })
+        });
+        if let (Some(obj), Value::Object(c)) = (v.as_object_mut(), self.consent_json(&rfc3339)) {
+            obj.extend(c);
+        }
+        v
     }
 }

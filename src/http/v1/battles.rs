@@ -9,7 +9,9 @@ use uuid::Uuid;
 use crate::actors::persister::Persist;
 use crate::actors::table::{Apply, Snapshot, TableCommand, TableError};
 use crate::auth::Role;
-use crate::domain::tracker::{Action, Complete, NewBattle, Status, TrackerBattle, TrackerError};
+use crate::domain::tracker::{
+    Action, Complete, ConsentAction, NewBattle, Status, TrackerBattle, TrackerError,
+};
 use crate::http::{
     errors::V1Error,
     extract::V1Auth,
@@ -364,9 +366,21 @@ pub(crate) async fn patch(
     id: web::Path<Uuid>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, V1Error> {
-    let action: Action = serde_json::from_value(body.into_inner())
-        .map_err(|e| V1Error::field("action", e.to_string()))?;
-    command(&state, me, *id, TableCommand::Act(action)).await
+    let body = body.into_inner();
+    let consent = body["action"].as_str().is_some_and(ConsentAction::names);
+    let cmd = if consent {
+        let action: ConsentAction =
+            serde_json::from_value(body).map_err(|e| V1Error::field("action", e.to_string()))?;
+        let locked = matches!(action, ConsentAction::DisputeResult { .. })
+            && tracker::next_round_paired(&state.db, *id).await?;
+        TableCommand::Consent { action, locked }
+    } else {
+        TableCommand::Act(
+            serde_json::from_value::<Action>(body)
+                .map_err(|e| V1Error::field("action", e.to_string()))?,
+        )
+    };
+    command(&state, me, *id, cmd).await
 }
 
 /// Advance to the next battle round.

@@ -31,6 +31,8 @@ pub struct PairingRow {
     pub battle_id: Option<Uuid>,
     /// The engine's view.
     pub past: PastPairing,
+    /// A player disputes the result and the organizer has not resolved it yet.
+    pub disputed: bool,
 }
 
 /// Filters for listing.
@@ -113,6 +115,10 @@ impl Db {
                         bracket: bracket.and_then(|b| serde_json::from_str::<MatchId>(&b).ok()),
                         result: result_of(status.as_deref(), state.as_deref(), p1),
                     },
+                    disputed: state
+                        .as_deref()
+                        .and_then(|s| serde_json::from_str::<TrackerBattle>(s).ok())
+                        .is_some_and(|b| b.consent.dispute.is_some()),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

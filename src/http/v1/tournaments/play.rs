@@ -142,13 +142,16 @@ pub async fn standings(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, V1Error> {
     let t = load(&state, *id).await?;
-    let past: Vec<_> = state
-        .db
-        .pairings(t.id)
-        .await?
-        .into_iter()
-        .map(|p| p.past)
-        .collect();
+    let rows = state.db.pairings(t.id).await?;
+    // Disputed results count until the organizer resolves them; the standings say which.
+    let disputed: Vec<_> = rows.iter().filter(|p| p.disputed).collect();
+    let in_dispute = |u: Uuid| {
+        disputed
+            .iter()
+            .any(|p| p.past.p1 == u || p.past.p2 == Some(u))
+    };
+    let disputed_battles: Vec<Uuid> = disputed.iter().filter_map(|p| p.battle_id).collect();
+    let past: Vec<_> = rows.iter().map(|p| p.past).collect();
     let e = entries(&state, t.id).await?;
     let rows: Vec<Value> = current_standings(t.format, &t.rules, &e, &past)
         .into_iter()
@@ -156,7 +159,7 @@ pub async fn standings(
             json!({ "rank": s.rank, "user_id": u, "seed": s.seed, "match_points": s.match_points,
                 "wins": s.wins, "draws": s.draws, "losses": s.losses, "byes": s.byes,
                 "vp_for": s.vp_for, "vp_against": s.vp_against, "vp_diff": s.vp_diff,
-                "strength_of_schedule": s.sos })
+                "strength_of_schedule": s.sos, "disputed": in_dispute(u) })
         })
         .collect();
     let order = t.rules.tiebreakers.clone().unwrap_or_else(|| {
@@ -171,6 +174,7 @@ pub async fn standings(
     });
     Ok(
         HttpResponse::Ok().json(json!({ "tournament_id": t.id, "status": t.status.as_str(),
-        "winner_id": t.winner_id, "tiebreakers": order, "data": rows })),
+        "winner_id": t.winner_id, "tiebreakers": order, "disputed_battles": disputed_battles,
+        "data": rows })),
     )
 }
