@@ -220,3 +220,131 @@ async fn kill9_during_a_burst_of_idempotent_withdrawals_loses_and_repeats_nothin
     let (ok, out) = ledger_check(dir.path());
     assert!(ok, "{out}");
 }
+
+async fn register_v1(http: &reqwest::Client, base: &str, name: &str) -> (String, String) {
+    let r = http
+        .post(format!("{base}/v1/auth/register"))
+        .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": "Secret-pass1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let b: Value = r.json().await.unwrap();
+    (
+        b["user"]["id"].as_str().unwrap().to_string(),
+        b["access_token"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn army(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let r = http
+        .post(format!("{base}/v1/armies"))
+        .bearer_auth(token)
+        .json(
+            &json!({"name": "List", "faction_id": "fac_custodes", "points_value": 2000,
+            "army_list": {"units": [{"name": "Captain", "points": 100}]}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["army"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_during_a_tracker_battle_keeps_every_acknowledged_change_and_the_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path());
+    let http = reqwest::Client::new();
+    let (u1, t1) = register_v1(&http, &node.base, "table1").await;
+    let (u2, t2) = register_v1(&http, &node.base, "table2").await;
+    let (a1, a2) = (
+        army(&http, &node.base, &t1).await,
+        army(&http, &node.base, &t2).await,
+    );
+    let r = http
+        .post(format!("{}/v1/battles", node.base))
+        .bearer_auth(&t1)
+        .json(
+            &json!({"players": [{"user_id": u1, "army_id": a1}, {"user_id": u2, "army_id": a2}],
+            "turn_time_limit": 1800}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["battle"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let patch = |base: String, token: String, body: Value| {
+        let http = http.clone();
+        let id = id.clone();
+        async move {
+            http.patch(format!("{base}/v1/battles/{id}"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for body in [
+        json!({"action": "start"}),
+        json!({"action": "update_scores", "player_id": u1, "scores": {"primary": 7, "secondary": 3}}),
+        json!({"action": "next_phase"}),
+        json!({"action": "use_stratagem", "name": "Rapid Ingress", "cp_cost": 1}),
+    ] {
+        let r = patch(node.base.clone(), t1.clone(), body).await;
+        assert_eq!(r.status(), 200);
+    }
+    let before: Value = http
+        .get(format!("{}/v1/battles/{id}", node.base))
+        .bearer_auth(&t2)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    node.kill9();
+    // The table stays down a while: that time is nobody's turn.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let node = Node::start(dir.path());
+    let after: Value = http
+        .get(format!("{}/v1/battles/{id}", node.base))
+        .bearer_auth(&t2)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (b, a) = (&before["battle"], &after["battle"]);
+    assert_eq!(a["status"], "in_progress");
+    // Every acknowledged change survived the crash.
+    assert_eq!(a["players"], b["players"]);
+    assert_eq!(a["players"][0]["scores"]["victory_points"], 10);
+    assert_eq!(a["players"][0]["stratagems_used"], json!(["Rapid Ingress"]));
+    assert_eq!(a["current_turn"]["phase"], b["current_turn"]["phase"]);
+    // The 3 s of downtime were not charged to the player whose turn it is.
+    let (tb, ta) = (
+        b["current_turn"]["time_remaining"].as_i64().unwrap(),
+        a["current_turn"]["time_remaining"].as_i64().unwrap(),
+    );
+    assert!(ta <= tb && tb - ta <= 1, "before {tb} s, after {ta} s");
+    // And the battle takes changes again, from either player.
+    let r = patch(
+        node.base.clone(),
+        t2.clone(),
+        json!({"action": "update_scores", "player_id": u2, "scores": {"primary": 4}}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = patch(node.base.clone(), t1.clone(), json!({"action": "end_turn"})).await;
+    assert_eq!(r.status(), 200);
+    drop(node);
+}
