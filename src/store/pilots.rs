@@ -180,6 +180,17 @@ impl Db {
             },
         )
         .await?;
+        // The request's reply as it stands at COMMIT (PENDING, no tx hash yet), so a retry of
+        // its Idempotency-Key after a crash gets this mint instead of a second one.
+        crate::store::idempotency::mark_applied(
+            &mut tx,
+            202,
+            &serde_json::json!({
+                "pilot_id": pid, "log_id": log_id.to_string(), "tx_hash": null,
+                "status": "PENDING", "gmo_cost": m.price, "gas_fee_gmo": m.gas, "bonus": bonus,
+            }),
+        )
+        .await?;
         tx.commit().await?;
         let pilot = self.pilot(pilot_id).await?.ok_or(StoreError::NotFound)?;
         let row = self.econ_tx(log_id).await?.ok_or(StoreError::NotFound)?;

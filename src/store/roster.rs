@@ -283,6 +283,13 @@ impl Db {
             .await?;
         }
         let balance = gmo_balance_tx(&mut tx, user).await?;
+        // The purchase's reply, recorded with it (see `store::idempotency`).
+        crate::store::idempotency::mark_applied(
+            &mut tx,
+            200,
+            &serde_json::json!({ "user_robot_id": id, "gmo_balance_after": balance }),
+        )
+        .await?;
         tx.commit().await?;
         Ok((id, balance))
     }
