@@ -304,7 +304,7 @@ impl Config {
             economy: crate::economy::config::EconomyConfig::from_map(vars)?,
             ws_ping_interval: ms("WARROOM_WS_PING_MS", 15_000)?,
             ws_pong_timeout: ms("WARROOM_WS_PONG_TIMEOUT_MS", 10_000)?,
-            cors_origins: get("WARROOM_CORS_ORIGINS").unwrap_or_else(|| "*".into()),
+            cors_origins: get("WARROOM_CORS_ORIGINS").unwrap_or_default(),
             idempotency_lease: ms("WARROOM_IDEMPOTENCY_LEASE_MS", 30_000)?,
             login_lockout: {
                 let lock_ms = parse_num(

@@ -117,6 +117,7 @@ fn scores_keep_vp_consistent_and_winner_from_vp() {
         0,
     )
     .unwrap();
+    b.apply(Action::Start, 1).unwrap();
     b.complete(Complete::default(), 5).unwrap();
     assert_eq!(b.winner_id, Some(p2));
     assert_eq!(b.completed_at, Some(5));
@@ -196,7 +197,8 @@ fn every_action_in_every_status() {
                 );
             }
         }
-        let can_finish = b.status == Status::InProgress || b.status == Status::Setup;
+        // A result needs a battle that was played: not from setup (issue 11, consent).
+        let can_finish = b.status == Status::InProgress;
         assert_eq!(
             b.clone().complete(Complete::default(), 1).is_ok(),
             can_finish
