@@ -117,8 +117,18 @@ async fn hardening_user_total_battles_counts_completed_battles() {
     )
     .await;
     assert_eq!(s, 200, "{c}");
-    // Whoever completed it, both players played it (confirming its result is another matter).
+    // It counts for the player who entered it; the other's record waits for their consent.
     assert_eq!(profile(t1.clone()).await, 1);
+    assert_eq!(profile(t2.clone()).await, 0);
+    let (s, c) = send(
+        &app,
+        "PATCH",
+        &format!("/v1/battles/{id}"),
+        &t2,
+        Some(json!({"action": "confirm_result"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{c}");
     assert_eq!(profile(t2.clone()).await, 1);
     let (s, login) = send(
         &app,
