@@ -265,13 +265,13 @@ async fn armies_factions_and_a_whole_battle_over_http_and_websocket() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions.first(), Some(&"battle.Start"));
+    // Creation is audited too (issue 11 point 17), then every change.
+    assert_eq!(actions.first(), Some(&"battle.create"));
+    assert_eq!(actions.get(1), Some(&"battle.Start"));
     assert_eq!(actions.last(), Some(&"battle.Complete"));
-    assert_eq!(
-        ev["data"][0]["details"]["before"]["status"], "setup",
-        "{ev}"
-    );
-    assert_eq!(ev["data"][0]["details"]["after"]["status"], "in_progress");
+    // Each change stores what changed (issue 11 point 12).
+    assert_eq!(ev["data"][1]["details"]["status"]["from"], "setup", "{ev}");
+    assert_eq!(ev["data"][1]["details"]["status"]["to"], "in_progress");
 
     // The army is free again.
     let r = app
