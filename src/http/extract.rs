@@ -184,7 +184,75 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
         if !has_body(req.headers()) {
             return Box::pin(ready(Ok(OptionalJson(None))));
         }
-        let json = web::Json::<T>::from_request(req, payload);
+        let json = Json::<T>::from_request(req, payload);
         Box::pin(async move { Ok(OptionalJson(Some(json.await?.into_inner()))) })
+    }
+}
+
+/// A JSON body, as `web::Json` (same limit, content type and per-surface errors), except
+/// that a number with a zero fraction (`1.0`) is an integer, as JSON Schema says it is, and
+/// that the body may not be an array (serde would read a struct from one).
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    /// The body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Rewrites every float with a zero fraction that fits an `i64` as that integer.
+fn integral_floats(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64() {
+                // Strictly inside the i64 range, so the cast is exact.
+                if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                    *v = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(integral_floats),
+        Value::Object(o) => o.values_mut().for_each(integral_floats),
+        _ => {}
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let raw = web::Json::<serde_json::Value>::from_request(req, payload);
+        let v1 = req.path().starts_with("/v1/");
+        Box::pin(async move {
+            let mut value = raw.await?.into_inner();
+            integral_floats(&mut value);
+            // No body is an array, but serde would read a struct from one (`null` stays: it
+            // is how an optional body says "none").
+            let parsed = if !value.is_array() {
+                serde_json::from_value(value)
+            } else {
+                Err(serde::de::Error::custom(
+                    "the body must be a JSON object, not an array",
+                ))
+            };
+            parsed.map(Json).map_err(|e| {
+                let e = actix_web::error::JsonPayloadError::Deserialize(e);
+                if v1 {
+                    crate::http::errors::json_error_v1(e).into()
+                } else {
+                    crate::http::errors::json_error_v2(e).into()
+                }
+            })
+        })
     }
 }

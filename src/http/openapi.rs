@@ -7,6 +7,7 @@ use utoipa::{
 
 use super::{errors, ops, v1, v2};
 
+mod bodies;
 mod contract;
 use contract::ServerContract;
 
@@ -61,6 +62,18 @@ impl Modify for Bearer {
     modifiers(&Bearer, &ServerContract)
 )]
 pub struct ApiDoc;
+
+/// The served document: the derived description with the request-body rules of
+/// [`bodies`] applied.
+pub(crate) fn document() -> &'static serde_json::Value {
+    use std::sync::LazyLock;
+    static DOC: LazyLock<serde_json::Value> = LazyLock::new(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the description serializes");
+        bodies::apply(&mut doc);
+        doc
+    });
+    &DOC
+}
 
 /// The documented methods of a route pattern (`/v1/armies/{id}`; parameter names do not
 /// matter), upper case; empty for a pattern the description does not know.

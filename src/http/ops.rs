@@ -2,7 +2,6 @@
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
-use utoipa::OpenApi;
 
 use crate::http::AppState;
 use crate::metrics::METRICS;
@@ -34,7 +33,7 @@ pub async fn metrics() -> HttpResponse {
 
 /// The OpenAPI document.
 pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(crate::http::openapi::ApiDoc::openapi())
+    HttpResponse::Ok().json(crate::http::openapi::document())
 }
 
 /// Operator routes.

@@ -231,3 +231,55 @@ async fn hardening_undeclared_method_is_405_with_allow() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// Issue 11 point 5 (schemathesis): an integer written `1000.0` is an integer, as JSON
+/// Schema says; a body that is an array is refused, not read as a struct; the guest sign-in
+/// is public; free-form bodies are documented exactly.
+#[tokio::test]
+async fn hardening_request_bodies_match_their_schemas() {
+    let app = spawn_app().await;
+    let (_, v1) = {
+        let (u, t, _) = app.register_v1("schema_one").await;
+        (u, t)
+    };
+    let r = app
+        .post_auth(
+            "/v1/armies",
+            &v1,
+            &serde_json::json!({"name": "Iron", "faction_id": "fac_custodes", "points_value": 1000.0}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+
+    let (_, v2) = app.register_v2("schema_two").await;
+    let r = app
+        .http
+        .patch(app.url("/v2/users/me"))
+        .bearer_auth(&v2)
+        .json(&serde_json::json!([null, null]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    let doc: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["paths"]["/v2/auth/guest"]["post"]["security"],
+        serde_json::json!([])
+    );
+    let action = &doc["paths"]["/v1/battles/{id}"]["patch"]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    assert!(
+        action["oneOf"].as_array().is_some_and(|v| v.len() == 10),
+        "{action}"
+    );
+    assert!(doc["components"]["schemas"]["V1LoginReq"]["anyOf"].is_array());
+}

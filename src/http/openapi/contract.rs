@@ -22,6 +22,7 @@ const PUBLIC: &[&str] = &[
     "/v2/auth/login",
     "/v2/auth/refresh",
     "/v2/auth/logout",
+    "/v2/auth/guest",
     "/v2/economy/rates",
     "/v2/leaderboard",
     "/v2/pilots/{id}",
@@ -124,6 +125,24 @@ fn complete(path: &str, surface: Surface, op: &mut Operation) {
                 .schema(Some(schema))
                 .build(),
         );
+    }
+    // Query parameters the handler parses as ids or dates.
+    for p in params.iter_mut() {
+        if p.parameter_in != ParameterIn::Query {
+            continue;
+        }
+        let format = if p.name.ends_with("_id") {
+            "uuid"
+        } else if p.name == "starts_after" {
+            "date-time"
+        } else {
+            continue;
+        };
+        if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(o))) =
+            p.schema.as_mut()
+        {
+            o.format = Some(SchemaFormat::Custom(format.into()));
+        }
     }
     let has_path = template_params(path).next().is_some();
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);

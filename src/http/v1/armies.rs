@@ -51,7 +51,7 @@ pub struct ArmyReq {
 /// Checks the body: name, known faction, units within points.
 fn validate(r: &ArmyReq) -> Result<Value, V1Error> {
     let name = r.name.trim();
-    if name.is_empty() || name.len() > 100 {
+    if name.is_empty() || name.chars().count() > 100 {
         return Err(V1Error::field("name", "1 to 100 characters"));
     }
     if faction(&r.faction_id).is_none() {
@@ -115,7 +115,7 @@ fn validate(r: &ArmyReq) -> Result<Value, V1Error> {
 pub(crate) async fn create(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
-    body: web::Json<ArmyReq>,
+    body: crate::http::extract::Json<ArmyReq>,
 ) -> Result<HttpResponse, V1Error> {
     let list = validate(&body)?;
     let now = now_ms();
@@ -158,7 +158,7 @@ impl ListQuery {
         ("owner_id" = Option<String>, Query, description = "Only this owner's armies"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
-        ("offset" = Option<u32>, Query, description = "Rows to skip (instead of a cursor)")),
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295_i64, description = "Rows to skip (instead of a cursor)")),
     responses((status = 200, description = "`{data, pagination}`")))]
 pub(crate) async fn list(
     state: web::Data<AppState>,
@@ -212,7 +212,7 @@ pub(crate) async fn replace(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
-    body: web::Json<ArmyReq>,
+    body: crate::http::extract::Json<ArmyReq>,
 ) -> Result<HttpResponse, V1Error> {
     let mut army = load(&state, *id).await?;
     if !me.is_owner_or_admin(army.owner_id) {

@@ -140,7 +140,7 @@ async fn tokens(
     responses((status = 201, body = TokenResp), (status = 409), (status = 422)))]
 pub async fn register(
     state: web::Data<AppState>,
-    body: web::Json<RegisterReq>,
+    body: crate::http::extract::Json<RegisterReq>,
 ) -> Result<HttpResponse, V1Error> {
     let r = Registration::parse(
         &body.username,
@@ -158,7 +158,7 @@ pub async fn register(
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginReq>,
+    body: crate::http::extract::Json<LoginReq>,
 ) -> Result<HttpResponse, V1Error> {
     let login = body
         .username
@@ -175,7 +175,7 @@ pub async fn login(
     responses((status = 200, body = TokenResp), (status = 401)))]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshReq>,
+    body: crate::http::extract::Json<RefreshReq>,
 ) -> Result<HttpResponse, V1Error> {
     let (user, refresh) = accounts::refresh(&state, &body.refresh_token).await?;
     Ok(HttpResponse::Ok().json(tokens(&state, &user, refresh).await?))

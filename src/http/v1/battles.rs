@@ -117,7 +117,7 @@ fn render(b: &TrackerBattle) -> Value {
 pub(crate) async fn create(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
-    body: web::Json<CreateReq>,
+    body: crate::http::extract::Json<CreateReq>,
 ) -> Result<HttpResponse, V1Error> {
     let b = body.into_inner();
     if b.players.len() != 2 {
@@ -281,11 +281,11 @@ impl ListQuery {
 /// List battles (cursor pagination).
 #[utoipa::path(get, path = "/v1/battles", params(
         ("player_id" = Option<String>, Query, description = "Battles of this player"),
-        ("status" = Option<String>, Query, description = "setup, in_progress, completed or cancelled"),
+        ("status" = Option<String>, Query, description = "setup, in_progress, completed or cancelled", pattern = "^(setup|in_progress|completed|cancelled)$"),
         ("tournament_id" = Option<String>, Query, description = "Battles of this tournament"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
-        ("offset" = Option<u32>, Query, description = "Rows to skip (instead of a cursor)")),
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295_i64, description = "Rows to skip (instead of a cursor)")),
     responses((status = 200, description = "`{data, pagination}`")))]
 pub(crate) async fn list(
     state: web::Data<AppState>,
@@ -364,7 +364,7 @@ pub(crate) async fn patch(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
-    body: web::Json<Value>,
+    body: crate::http::extract::Json<Value>,
 ) -> Result<HttpResponse, V1Error> {
     let body = body.into_inner();
     let consent = body["action"].as_str().is_some_and(ConsentAction::names);
@@ -404,7 +404,7 @@ pub(crate) async fn complete(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
-    body: Option<web::Json<Complete>>,
+    body: Option<crate::http::extract::Json<Complete>>,
 ) -> Result<HttpResponse, V1Error> {
     let c = body.map(|b| b.into_inner()).unwrap_or_default();
     command(&state, me, *id, TableCommand::Complete(c)).await

@@ -83,7 +83,7 @@ pub struct CreateReq {
 pub async fn create(
     state: web::Data<AppState>,
     V1Organizer(me): V1Organizer,
-    body: web::Json<CreateReq>,
+    body: crate::http::extract::Json<CreateReq>,
 ) -> Result<HttpResponse, V1Error> {
     let b = body.into_inner();
     let name = b.name.trim().to_string();
@@ -158,7 +158,17 @@ pub struct ListQuery {
 }
 
 /// Tournaments, newest first, filtered and cursor-paginated.
-#[utoipa::path(get, path = "/v1/tournaments", responses((status = 200), (status = 422)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/tournaments", params(
+        ("status" = Option<String>, Query, description = "Only tournaments in this status",
+            pattern = "^(draft|registration|active|completed|cancelled)$"),
+        ("format" = Option<String>, Query, description = "Only tournaments of this format",
+            pattern = "^(swiss|single_elimination|double_elimination)$"),
+        ("organizer_id" = Option<String>, Query, description = "Only this organizer's tournaments"),
+        ("starts_after" = Option<String>, Query, description = "Only tournaments starting after this RFC 3339 date-time"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295_i64, description = "Rows to skip (instead of a cursor)")),
+    responses((status = 200), (status = 422)), security(("bearer" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
     _me: V1Auth,
@@ -241,7 +251,7 @@ pub async fn patch(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
-    body: web::Json<PatchReq>,
+    body: crate::http::extract::Json<PatchReq>,
 ) -> Result<HttpResponse, V1Error> {
     let old = load(&state, *id).await?;
     if !me.is_owner_or_admin(old.organizer_id) {

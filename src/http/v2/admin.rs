@@ -90,7 +90,7 @@ pub async fn ban(
     req: HttpRequest,
     V2Admin(admin): V2Admin,
     id: web::Path<Uuid>,
-    body: web::Json<BanReq>,
+    body: crate::http::extract::Json<BanReq>,
 ) -> Result<HttpResponse, V2Error> {
     let id = *id;
     if id == admin.id && body.banned {

@@ -47,6 +47,9 @@ impl AlgorithmReq {
                 "description is limited to 1000 characters".into(),
             ));
         }
+        if !self.rule_tree.is_object() {
+            return Err(V2Error::Validation("rule_tree must be an object".into()));
+        }
         let v = rules::validate(&self.rule_tree, None);
         Ok(NewAlgorithm {
             name,
@@ -122,7 +125,7 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    body: web::Json<AlgorithmReq>,
+    body: crate::http::extract::Json<AlgorithmReq>,
 ) -> Result<HttpResponse, V2Error> {
     let a = body.into_inner().parse()?;
     let rec = state.db.insert_algorithm(me.id, &a, None).await?;
@@ -145,7 +148,7 @@ pub async fn replace(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
     path: web::Path<Uuid>,
-    body: web::Json<AlgorithmReq>,
+    body: crate::http::extract::Json<AlgorithmReq>,
 ) -> Result<HttpResponse, V2Error> {
     let parent = own(&state, &me, *path).await?;
     if parent.status == "ARCHIVED" {
@@ -192,9 +195,10 @@ pub async fn validate(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, V2Error> {
-    // No body re-checks the stored tree; a body that is not a valid request is the caller's
+    // No body (or `null`, as documented) re-checks the stored tree; a body that is not a valid request is the caller's
     // error (an `Option<Json>` extractor would silently fall back to the stored tree).
-    let body: ValidateReq = if body.iter().all(u8::is_ascii_whitespace) {
+    let blank = body.iter().all(u8::is_ascii_whitespace);
+    let body: ValidateReq = if blank || body.trim_ascii() == b"null" {
         ValidateReq::default()
     } else {
         serde_json::from_slice(&body)

@@ -118,7 +118,7 @@ fn signed_in(
 pub async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<RegisterReq>,
+    body: crate::http::extract::Json<RegisterReq>,
 ) -> Result<HttpResponse, V2Error> {
     let r = Registration::parse(&body.username, &body.email, &body.password, None)?;
     let (user, refresh) = accounts::register(&state, r).await?;
@@ -131,7 +131,7 @@ pub async fn register(
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginReq>,
+    body: crate::http::extract::Json<LoginReq>,
 ) -> Result<HttpResponse, V2Error> {
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     let (user, refresh) = accounts::login(&state, &body.email, &body.password, ip).await?;

@@ -41,11 +41,12 @@ impl From<GameError> for V2Error {
 }
 
 /// Enter matchmaking.
-#[utoipa::path(post, path = "/v2/battles/queue", request_body = Object, responses((status = 202), (status = 400), (status = 409)))]
+#[utoipa::path(post, path = "/v2/battles/queue", request_body = Object, responses((status = 202), (status = 400),
+    (status = 404, description = "`robot_id` (or `algorithm_id`, `pilot_id`) is not one of yours"), (status = 409)))]
 pub async fn queue(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    body: web::Json<Value>,
+    body: crate::http::extract::Json<Value>,
 ) -> Result<HttpResponse, V2Error> {
     let req = QueueRequest::parse(&body)?;
     let (queue_id, wait) = enqueue(&state.game, me.id, &req).await?;

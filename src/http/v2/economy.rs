@@ -90,7 +90,7 @@ fn amount_str(v: &Value) -> Result<String, V2Error> {
 pub async fn deposit(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,
-    body: web::Json<DepositReq>,
+    body: crate::http::extract::Json<DepositReq>,
 ) -> Result<HttpResponse, V2Error> {
     let hash = body.tx_hash.trim().to_ascii_lowercase();
     let hex_ok = hash
@@ -129,7 +129,7 @@ pub struct WithdrawReq {
 pub async fn withdraw(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,
-    body: web::Json<WithdrawReq>,
+    body: crate::http::extract::Json<WithdrawReq>,
 ) -> Result<HttpResponse, V2Error> {
     let q = math::quote_withdrawal(&state.economy.config.rates, body.gmo_amount)?;
     let wallet = require_wallet(&state, user.id).await?;

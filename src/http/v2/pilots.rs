@@ -65,7 +65,7 @@ fn check_fields(m: &MintReq) -> Result<(), V2Error> {
 pub async fn mint(
     state: web::Data<AppState>,
     V2Auth(user): V2Auth,
-    body: web::Json<MintReq>,
+    body: crate::http::extract::Json<MintReq>,
 ) -> Result<HttpResponse, V2Error> {
     check_fields(&body)?;
     let wallet = require_wallet(&state, user.id).await?;

@@ -236,7 +236,7 @@ pub async fn patch(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
     path: web::Path<Uuid>,
-    body: web::Json<PatchRobotReq>,
+    body: crate::http::extract::Json<PatchRobotReq>,
 ) -> Result<HttpResponse, V2Error> {
     let id = path.into_inner();
     let patch = body.parse()?;

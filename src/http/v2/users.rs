@@ -27,18 +27,27 @@ pub struct ProfilePatch {
     avatar_url: Option<String>,
 }
 
-/// An avatar is a site path (`/avatars/x.png`) or an http(s) URL without spaces.
+/// An avatar is a site path (`/avatars/x.png`) or an http(s) URL without spaces whose host
+/// is a name (letters, digits, `.` and `-`; no port, user or IP literal).
 fn parse_avatar(s: &str) -> Result<String, V2Error> {
     let s = s.trim();
+    let url_ok = |rest: &str| {
+        let host = rest.split('/').next().unwrap_or_default();
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    };
     let ok = s.len() <= AVATAR_MAX
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && (s.starts_with('/') || s.starts_with("https://") || s.starts_with("http://"))
-        && s.len() > 1;
+        && s.bytes().all(|b| b.is_ascii_graphic())
+        && ((s.starts_with('/') && s.len() > 1)
+            || s.strip_prefix("https://").is_some_and(url_ok)
+            || s.strip_prefix("http://").is_some_and(url_ok));
     if ok {
         Ok(s.to_string())
     } else {
         Err(V2Error::Validation(format!(
-            "avatar_url must be a path starting with '/' or an http(s) URL of at most {AVATAR_MAX} characters"
+            "avatar_url must be a path starting with '/' or an http(s) URL with a host name, of at most {AVATAR_MAX} characters without spaces"
         )))
     }
 }
@@ -82,7 +91,7 @@ pub async fn me(state: web::Data<AppState>, V2Auth(me): V2Auth) -> Result<HttpRe
 pub async fn patch_me(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
-    body: web::Json<ProfilePatch>,
+    body: crate::http::extract::Json<ProfilePatch>,
 ) -> Result<HttpResponse, V2Error> {
     let username = body
         .username

@@ -89,7 +89,7 @@ pub async fn connect(
     state: web::Data<AppState>,
     req: HttpRequest,
     V2Auth(user): V2Auth,
-    body: web::Json<ConnectReq>,
+    body: crate::http::extract::Json<ConnectReq>,
 ) -> Result<HttpResponse, V2Error> {
     let claimed = eip191::parse_address(body.wallet_address.trim())
         .map_err(|e| V2Error::Validation(e.to_string()))?;

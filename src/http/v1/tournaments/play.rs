@@ -27,7 +27,7 @@ pub async fn register(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
-    body: web::Json<RegisterReq>,
+    body: crate::http::extract::Json<RegisterReq>,
 ) -> Result<HttpResponse, V1Error> {
     let t = load(&state, *id).await?;
     if t.status != TournamentStatus::Registration {
