@@ -7,6 +7,7 @@ pub mod admin;
 pub mod algorithms;
 pub mod armies;
 pub mod audit;
+pub mod batch;
 pub mod battle_rows;
 pub mod economy;
 pub mod idempotency;
