@@ -7,11 +7,7 @@
 //! Past seasons are not held here: the HTTP layer serves them from SQL (see
 //! `store::leaderboard`).
 
-pub mod board;
-pub mod index;
 mod messages;
-#[cfg(test)]
-mod props;
 mod sync;
 #[cfg(test)]
 mod tests;
@@ -25,8 +21,8 @@ use actix::prelude::*;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::domain::leaderboard::board::{diff, Board, Row, TOP};
 use crate::store::{now_ms, rfc3339, Db, StoreError};
-use board::{diff, Board, Row, TOP};
 pub use messages::{
     Around, AroundReply, Mode, Page, PageReply, ProfileChanged, RankOf, Refresh, Remove, Update,
 };

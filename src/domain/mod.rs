@@ -3,6 +3,7 @@
 pub mod changes;
 pub mod economy;
 pub mod factions;
+pub mod leaderboard;
 pub mod money;
 pub mod pairing;
 pub mod settlement;

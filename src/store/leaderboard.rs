@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::stats::{json_text, most_common};
 use super::{Backend, Db, StoreError};
-use crate::actors::leaderboard::board::{Entry, Row as LbRow};
+use crate::domain::leaderboard::board::{Entry, Row as LbRow};
 
 /// A live-season `ratings` row joined with its user, for the actor's rebuild.
 #[derive(Debug, Clone)]

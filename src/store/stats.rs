@@ -227,7 +227,7 @@ impl Db {
             battles_won: s.won,
             battles_lost: s.lost,
             battles_drawn: s.drawn,
-            win_rate: crate::actors::leaderboard::board::percent(s.won, s.total()),
+            win_rate: crate::domain::leaderboard::board::percent(s.won, s.total()),
             rating: rating.round() as i64,
             peak_rating: peak.unwrap_or(rating).max(rating).round() as i64,
             gmo_earned_total: s.gmo_earned,

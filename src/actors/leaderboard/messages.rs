@@ -5,7 +5,7 @@ use actix::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::board::{Entry, Row};
+use crate::domain::leaderboard::board::{Entry, Row};
 
 /// A leaderboard mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
