@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::batch::{SqlValue, WriteOp};
 pub use super::battle_rows::{BattleFilter, BattleRow};
 use super::ledger::{self, Account, Currency, LedgerError, SystemAccount, Transfer, TransferKind};
 use super::{now_ms, Db, StoreError};
@@ -87,6 +88,18 @@ pub struct Settled {
     pub p2: (i64, f64),
     /// Ratings after, per player (mode's rating).
     pub ratings: (f64, f64),
+}
+
+/// The per-tick checkpoint of a live battle (a restart resumes from it), for the Persister to
+/// group-commit. It only moves a battle still in progress.
+pub fn checkpoint_op(id: Uuid, tick: u32) -> WriteOp {
+    WriteOp::Exec {
+        sql: "UPDATE robot_battles SET current_tick = $1 WHERE id = $2 AND status = 'IN_PROGRESS'",
+        args: vec![
+            SqlValue::I64(i64::from(tick)),
+            SqlValue::Text(id.to_string()),
+        ],
+    }
 }
 
 impl Db {

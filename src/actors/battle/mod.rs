@@ -15,13 +15,13 @@ use socketioxide::socket::Sid;
 use uuid::Uuid;
 
 use super::game::Game;
-use crate::actors::persister::{Persist, SqlValue, WriteOp};
+use crate::actors::persister::Persist;
 use crate::domain::settlement::Result3;
 use crate::metrics::METRICS;
 use crate::realtime::emit;
 use crate::sim::battle::{Battle, TickEvent, Winner};
 use crate::store::now_ms;
-use crate::store::robot_battles::{NewRobotBattle, Settled};
+use crate::store::robot_battles::{self, NewRobotBattle, Settled};
 
 const MAILBOX: usize = 1024;
 
@@ -202,10 +202,8 @@ impl BattleActor {
         // Checkpoint every tick (restart resumes from the last one); the persister
         // group-commits them, so this is one row per tick in shared batches.
         {
-            let _ = self.game.persister.try_send(Persist(vec![WriteOp::Exec {
-                sql: "UPDATE robot_battles SET current_tick = $1 WHERE id = $2 AND status = 'IN_PROGRESS'",
-                args: vec![SqlValue::I64(i64::from(t.tick)), SqlValue::Text(self.id.to_string())],
-            }]));
+            let op = robot_battles::checkpoint_op(self.id, t.tick);
+            let _ = self.game.persister.try_send(Persist(vec![op]));
         }
         if self.engine.is_over() {
             self.finish(ctx);
