@@ -37,11 +37,7 @@ impl Economy {
     /// minutes; the table must not grow forever).
     pub async fn sweep_idempotency_keys(&self) {
         let cutoff = crate::store::now_ms() - IDEMPOTENCY_TTL_MS;
-        if let Err(e) = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(cutoff)
-            .execute(&self.db.pool)
-            .await
-        {
+        if let Err(e) = self.db.idem_forget_before(cutoff).await {
             tracing::warn!(error = %e, "idempotency key sweep failed");
         }
     }

@@ -186,4 +186,16 @@ impl Db {
             .await?
             .rows_affected())
     }
+
+    /// Forgets stored responses created before `cutoff` (unix ms).
+    #[tracing::instrument(skip(self))]
+    pub async fn idem_forget_before(&self, cutoff: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(cutoff)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
 }
