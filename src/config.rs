@@ -5,14 +5,7 @@
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
-/// Where the database lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DatabaseTarget {
-    /// `sqlite://...` URL (a file, created if missing).
-    Sqlite(String),
-    /// `postgres://...` URL.
-    Postgres(String),
-}
+pub use crate::store::DatabaseTarget;
 
 /// Rate-limit settings (per DESIGN.md), all configurable.
 #[derive(Debug, Clone)]

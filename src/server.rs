@@ -89,7 +89,7 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 
 /// Opens and migrates the database.
 pub async fn open_db(config: &Config) -> Result<Db, StartError> {
-    if let crate::config::DatabaseTarget::Sqlite(url) = &config.database {
+    if let crate::store::DatabaseTarget::Sqlite(url) = &config.database {
         std::fs::create_dir_all(&config.data_dir)?;
         // SQLite gives its -wal and -shm files the database file's mode, so creating the file
         // owner-only first keeps all three private from the start.

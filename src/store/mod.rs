@@ -28,7 +28,14 @@ use std::time::Duration;
 
 use sqlx::{any::AnyPoolOptions, AnyPool};
 
-use crate::config::DatabaseTarget;
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// `sqlite://...` URL (a file, created if missing).
+    Sqlite(String),
+    /// `postgres://...` URL.
+    Postgres(String),
+}
 
 /// Which engine is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
