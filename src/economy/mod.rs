@@ -5,7 +5,6 @@
 //! as the row change it belongs to (see `src/store/economy.rs`). Chain calls happen outside
 //! those transactions and are idempotent (keyed by the row id), so a retry never pays twice.
 
-pub mod commands;
 pub mod config;
 pub mod worker;
 
