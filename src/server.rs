@@ -200,8 +200,17 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
             "tracker battles restored with their clocks paused for the downtime"
         );
     }
-    let game =
-        crate::actors::game::Game::start(db.clone(), sio.clone(), persister.clone(), &config);
+    let game = crate::actors::game::Game::start(
+        db.clone(),
+        sio.clone(),
+        persister.clone(),
+        crate::actors::game::GameSettings {
+            tick: config.tick,
+            countdown: config.countdown,
+            season: config.season,
+            queue_grace: config.queue_grace,
+        },
+    );
     let _ = game_cell.set(game.clone());
     let resumed = game.resume().await?;
     if resumed > 0 {

@@ -60,6 +60,19 @@ pub struct Game {
 /// Concurrent write transactions the game runs (below the smaller pool, SQLite's 8).
 const WRITE_SLOTS: usize = 4;
 
+/// The game's timing and season, taken from the configuration by the composition root.
+#[derive(Debug, Clone, Copy)]
+pub struct GameSettings {
+    /// Robot battle tick interval (`WARROOM_TICK_MS`).
+    pub tick: std::time::Duration,
+    /// From match found to first tick (`WARROOM_COUNTDOWN_MS`).
+    pub countdown: std::time::Duration,
+    /// The live season.
+    pub season: i64,
+    /// How long a queue entry outlives its last socket.
+    pub queue_grace: std::time::Duration,
+}
+
 /// Late-bound access for the Socket.IO handlers (built before the game exists).
 pub type GameCell = Arc<OnceLock<Arc<Game>>>;
 
@@ -69,7 +82,7 @@ impl Game {
         db: Db,
         sio: Arc<dyn SioEntry>,
         persister: Addr<Persister>,
-        config: &crate::config::Config,
+        config: GameSettings,
     ) -> Arc<Game> {
         let game = Arc::new(Game {
             db,
