@@ -6,6 +6,7 @@ pub mod factions;
 pub mod leaderboard;
 pub mod money;
 pub mod pairing;
+pub mod role;
 pub mod settlement;
 pub mod tournament;
 pub mod tracker;

@@ -8,7 +8,7 @@ use super::{now_ms, Db, StoreError};
 
 /// GMO a new account starts with (DESIGN.md).
 pub const SIGNUP_GMO: i64 = 1000;
-use crate::auth::Role;
+use crate::domain::role::Role;
 
 /// A stored user.
 #[derive(Debug, Clone)]
