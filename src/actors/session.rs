@@ -131,7 +131,7 @@ impl Handler<Disconnected> for Session {
         self.grace = Some(ctx.run_later(self.game.queue_grace, |s, ctx| {
             let (game, user) = (s.game.clone(), s.user);
             ctx.spawn(
-                async move { crate::realtime::robot_events::leave_queue(&game, user).await }
+                async move { crate::actors::game::leave_queue(&game, user).await }
                     .into_actor(s)
                     .map(|_, _, ctx| ctx.stop()),
             );
@@ -152,7 +152,7 @@ impl Handler<Kick> for Session {
         let (game, user) = (self.game.clone(), self.user);
         ctx.spawn(
             async move {
-                crate::realtime::robot_events::leave_queue(&game, user).await;
+                crate::actors::game::leave_queue(&game, user).await;
                 let _ = game.sio.io().to(format!("user:{user}")).disconnect().await;
             }
             .into_actor(self)

@@ -11,8 +11,7 @@ use uuid::Uuid;
 
 use super::sio::{socket_user, SioAuth, TokenExpiry};
 use crate::actors::battle::{Emote, JoinRoom, Ready};
-use crate::actors::game::{Game, GameError, QueueRequest};
-use crate::actors::matchmaker::{Join, Leave};
+use crate::actors::game::{enqueue, leave_queue, Game, GameError, QueueRequest};
 use crate::actors::session::{Connected as SessionConnected, Disconnected, Session};
 use crate::auth::AuthUser;
 use crate::http::extract::GUEST_MESSAGE;
@@ -255,28 +254,5 @@ pub async fn disconnected(s: SocketRef, ctx: SioAuth) {
     };
     if let Some(session) = game.sessions.get(&user.id).map(|a| a.clone()) {
         let _ = session.send(Disconnected { sid: s.id }).await;
-    }
-}
-
-/// Validates and enqueues; shared by `queue:join` and `POST /battles/queue`.
-pub async fn enqueue(
-    game: &Arc<Game>,
-    user: Uuid,
-    req: &QueueRequest,
-) -> Result<(Uuid, u64), GameError> {
-    let ticket = game.ticket(user, req).await?;
-    let mm = game.matchmaker(req.mode).ok_or(GameError::Busy)?;
-    let ack = mm.send(Join(ticket)).await.map_err(|_| GameError::Busy)??;
-    Ok((ack.queue_id, ack.estimated_wait_s))
-}
-
-/// Leaves whichever queue the user is in; true if they were queued.
-pub async fn leave_queue(game: &Arc<Game>, user: Uuid) -> bool {
-    let Some(mode) = game.queued.get(&user).map(|m| *m) else {
-        return false;
-    };
-    match game.matchmaker(mode) {
-        Some(mm) => mm.send(Leave(user)).await.unwrap_or(false),
-        None => false,
     }
 }

@@ -22,7 +22,9 @@ use crate::sim::rules;
 use crate::store::robot_battles::{CreateError, NewRobotBattle, SideRecord};
 use crate::store::{Db, StoreError};
 
+mod queue;
 mod request;
+pub use queue::{enqueue, leave_queue};
 pub use request::{GameError, Mode, QueueRequest};
 
 /// Shared handle to the live game.
@@ -313,7 +315,7 @@ impl Game {
                 let _ = s.send(super::session::Kick).await;
             }
             None => {
-                crate::realtime::robot_events::leave_queue(self, user).await;
+                leave_queue(self, user).await;
             }
         }
     }
