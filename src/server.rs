@@ -14,6 +14,7 @@ use actix_web::dev::AppConfig;
 use tokio::{net::TcpStream, sync::oneshot};
 
 use crate::actors::persister::{Flush, Persister, MAILBOX};
+use crate::actors::rooms::Rooms;
 use crate::actors::table::{TableDeps, TableRegistry};
 use crate::actors::tournament::{TournamentDeps, TournamentRegistry};
 use crate::auth::{standing::Standing, BanList, JwtKeys};
@@ -154,7 +155,10 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         db.clone(),
         config.economy.clone(),
         config.chain_rpc_url.as_deref(),
-        sio.clone(),
+        {
+            let rooms: Arc<dyn Rooms> = sio.clone();
+            Arc::new(move |user, event, data| rooms.to_user(user, event, data))
+        },
     )
     .await?;
     economy.spawn_worker();

@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use super::game::{Game, GameError, Mode};
 use crate::metrics::METRICS;
-use crate::realtime::emit;
 use crate::sim::battle::Fighter;
 
 /// Starting rating window (±).
@@ -143,11 +142,11 @@ impl Matchmaker {
 
     /// A user's sockets enter or leave the pool channel with their ticket.
     fn follow(&self, user: Uuid, inside: bool) {
-        let io = self.game.sio.io();
+        let io = &self.game.sio;
         if inside {
-            emit::join_room(io, format!("user:{user}"), self.room());
+            io.join_room(format!("user:{user}"), self.room());
         } else {
-            emit::leave_room(io, format!("user:{user}"), self.room());
+            io.leave_room(format!("user:{user}"), self.room());
         }
     }
 
@@ -234,22 +233,19 @@ impl Matchmaker {
             .set(self.tickets.len() as i64);
         if self.last_size != Some(self.tickets.len()) {
             self.last_size = Some(self.tickets.len());
-            emit::to_room(
-                self.game.sio.io(),
+            self.game.sio.to_room(
                 self.room(),
                 Vec::new(),
                 "queue:size",
                 json!({ "mode": self.mode.as_str(), "waiting": self.tickets.len() }),
             );
         }
-        let io = self.game.sio.io().clone();
+        let io = self.game.sio.clone();
         for (pos, t) in self.tickets.iter_mut().enumerate() {
             let now_state = (pos + 1, t.range(now));
             if t.last_sent != Some(now_state) {
                 t.last_sent = Some(now_state);
-                emit::to_user(
-                    &io,
-                    t.user,
+                io.to_user(t.user,
                     "queue:updated",
                     json!({
                         "mode": self.mode.as_str(), "position": now_state.0, "rating_range": now_state.1,

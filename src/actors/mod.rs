@@ -6,6 +6,7 @@ pub mod game;
 pub mod leaderboard;
 pub mod matchmaker;
 pub mod persister;
+pub mod rooms;
 pub mod session;
 pub mod table;
 pub mod tournament;

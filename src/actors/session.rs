@@ -66,15 +66,11 @@ impl Actor for Session {
 
 /// Disconnects socket `sid` of this session's user because its token expired.
 fn expire(game: &Game, user: Uuid, sid: Sid) {
-    let Some(socket) = game.sio.io().of("/").and_then(|root| root.get_socket(sid)) else {
-        return;
-    };
-    tracing::debug!(%user, %sid, "disconnecting a socket whose token expired");
-    let _ = socket.emit(
-        "error",
-        &json!({"code": "UNAUTHORIZED", "message": "token expired; reconnect with a fresh token"}),
-    );
-    let _ = socket.disconnect();
+    let event =
+        json!({"code": "UNAUTHORIZED", "message": "token expired; reconnect with a fresh token"});
+    if game.sio.close_socket(sid, "error", event) {
+        tracing::debug!(%user, %sid, "disconnected a socket whose token expired");
+    }
 }
 
 /// A socket of this user connected; its token expires at `expires_at_ms` (unix ms).
@@ -153,7 +149,7 @@ impl Handler<Kick> for Session {
         ctx.spawn(
             async move {
                 crate::actors::game::leave_queue(&game, user).await;
-                let _ = game.sio.io().to(format!("user:{user}")).disconnect().await;
+                game.sio.disconnect(format!("user:{user}")).await;
             }
             .into_actor(self)
             .map(|_, _, ctx| ctx.stop()),

@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::actors::persister::Persister;
+use crate::actors::rooms::{Rooms, TableFeed};
 use crate::actors::table::TableRegistry;
 use crate::auth::AuthUser;
 use crate::domain::tracker::TrackerBattle;
-use crate::realtime::{sio::SioEntry, table_ws::TableHub};
 use crate::store::{now_ms, rfc3339, Db, StoreError};
 
 mod round;
@@ -33,9 +33,9 @@ pub struct TournamentDeps {
     /// Writer (audit rows).
     pub persister: Addr<Persister>,
     /// Per-battle fan-out.
-    pub hub: Arc<TableHub>,
+    pub hub: Arc<dyn TableFeed>,
     /// Socket.IO rooms.
-    pub sio: Arc<dyn SioEntry>,
+    pub sio: Arc<dyn Rooms>,
     /// Live battles.
     pub tables: Arc<TableRegistry>,
 }

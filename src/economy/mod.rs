@@ -16,10 +16,22 @@ use uuid::Uuid;
 use crate::chain::evm::{EvmChain, EvmConfig};
 use crate::chain::{devchain::DevChain, ChainAdapter, ChainError, TxState};
 use crate::domain::economy::format_eldr;
-use crate::realtime::sio::SioEntry;
 use crate::store::economy::{EconError, EconTx};
 use crate::store::Db;
 use config::EconomyConfig;
+
+/// How the economy tells a user something: `(user, event, data)` to the user's private room.
+/// The composition root injects it (over `actors::rooms::Rooms`), like the leaderboard's
+/// `Emitter`.
+pub type UserEvents = Arc<dyn Fn(Uuid, &'static str, serde_json::Value) + Send + Sync>;
+
+/// The `balance:updated {gmo_balance, eldr_balance}` payload (ELDR as a decimal string).
+pub fn balance_event(gmo: i64, eldr_nano: i64) -> serde_json::Value {
+    json!({
+        "gmo_balance": gmo,
+        "eldr_balance": crate::domain::money::eldr_string(eldr_nano),
+    })
+}
 
 /// The economy service shared by handlers and the worker.
 pub struct Economy {
@@ -28,7 +40,7 @@ pub struct Economy {
     /// The chain.
     pub chain: Arc<dyn ChainAdapter>,
     db: Db,
-    sio: Arc<dyn SioEntry>,
+    events: UserEvents,
     kick: tokio::sync::Notify,
 }
 
@@ -49,7 +61,7 @@ impl Economy {
         db: Db,
         config: EconomyConfig,
         rpc_url: Option<&str>,
-        sio: Arc<dyn SioEntry>,
+        events: UserEvents,
     ) -> Result<Arc<Self>, ChainError> {
         let chain: Arc<dyn ChainAdapter> = match rpc_url {
             Some(url) => Arc::new(Self::evm(&db, &config, url).await?),
@@ -69,7 +81,7 @@ impl Economy {
             config,
             chain,
             db,
-            sio,
+            events,
             kick: tokio::sync::Notify::new(),
         }))
     }
@@ -204,8 +216,7 @@ impl Economy {
                     "action_url": "/economy/transactions",
                     "log_id": row.id.to_string(),
                 }),
-            )
-            .await;
+            );
             if row.kind != "DEPOSIT" {
                 self.balance_updated(row.user_id).await;
             }
@@ -226,8 +237,7 @@ impl Economy {
                 "eldr_amount": format_eldr(row.eldr_amount),
                 "gmo_delta": row.gmo_delta(),
             }),
-        )
-        .await;
+        );
         if row.kind == "DEPOSIT" {
             self.balance_updated(row.user_id).await;
         }
@@ -236,18 +246,12 @@ impl Economy {
     /// Emits `balance:updated` with the user's current balances.
     pub async fn balance_updated(&self, user: Uuid) {
         if let Ok((gmo, eldr)) = self.db.balances(user).await {
-            crate::realtime::emit::balance_updated(self.sio.io(), user, gmo, eldr);
+            (self.events)(user, "balance:updated", balance_event(gmo, eldr));
         }
     }
 
-    async fn emit(&self, user: Uuid, event: &str, data: serde_json::Value) {
-        // `of` rather than `to`: after shutdown closed the namespace, `to` would panic.
-        let Some(ns) = self.sio.io().of("/") else {
-            return;
-        };
-        if let Err(e) = ns.to(format!("user:{user}")).emit(event, &data).await {
-            tracing::debug!(error = %e, event, "emit to user room failed");
-        }
+    fn emit(&self, user: Uuid, event: &'static str, data: serde_json::Value) {
+        (self.events)(user, event, data);
     }
 }
 

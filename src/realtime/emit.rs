@@ -52,12 +52,3 @@ pub fn leave_room(io: &SocketIo, from: String, to: String) {
         tokio::spawn(fut);
     }
 }
-
-/// `balance:updated {gmo_balance, eldr_balance}` to one user (ELDR as a decimal string).
-pub fn balance_updated(io: &SocketIo, user: uuid::Uuid, gmo: i64, eldr_nano: i64) {
-    let data = serde_json::json!({
-        "gmo_balance": gmo,
-        "eldr_balance": crate::domain::money::eldr_string(eldr_nano),
-    });
-    to_user(io, user, "balance:updated", data);
-}

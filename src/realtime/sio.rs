@@ -17,11 +17,13 @@ use socketioxide::{
     extract::{SocketRef, State, TryData},
     handler::ConnectHandler,
     service::SocketIoService,
+    socket::Sid,
     SocketIo,
 };
 use tokio::net::TcpStream;
 use tower::ServiceExt;
 
+use crate::actors::rooms::Rooms;
 use crate::auth::{
     standing::{Standing, StandingError},
     AuthUser, JwtKeys, TokenError,
@@ -35,18 +37,62 @@ use crate::realtime::prefixed::PrefixedIo;
 pub const SIO_PATH: &str = "/v2/ws";
 
 /// The Socket.IO server as the rest of the process sees it.
-pub trait SioEntry: Send + Sync {
+pub trait SioEntry: Rooms {
     /// Serves one polling request.
     fn polling(&self, req: http::Request<Full<Bytes>>)
         -> BoxFuture<'static, http::Response<Bytes>>;
     /// Takes over a websocket whose 101 was already written.
     fn upgraded(&self, io: PrefixedIo<TcpStream>, req: http::Request<()>);
-    /// The handle actors emit through.
+    /// The socketioxide handle (transports only; actors emit through [`Rooms`]).
     fn io(&self) -> &SocketIo;
     /// Disconnects every socket (shutdown).
     fn close(&self) -> BoxFuture<'static, ()>;
     /// Admission control: socket caps and the handshake rate.
     fn admission(&self) -> &Admission;
+}
+
+impl Rooms for LocalSio {
+    fn to_room(&self, room: String, except: Vec<String>, event: &'static str, data: Value) {
+        super::emit::to_room(&self.io, room, except, event, data);
+    }
+
+    fn join_room(&self, from: String, to: String) {
+        super::emit::join_room(&self.io, from, to);
+    }
+
+    fn leave_room(&self, from: String, to: String) {
+        super::emit::leave_room(&self.io, from, to);
+    }
+
+    fn join_now(&self, from: String, to: String) -> BoxFuture<'static, ()> {
+        let io = self.io.clone();
+        Box::pin(async move {
+            let _ = io.to(from).join(to).await;
+        })
+    }
+
+    fn emit_now(&self, room: String, event: String, data: Value) -> BoxFuture<'static, ()> {
+        let io = self.io.clone();
+        Box::pin(async move {
+            let _ = io.to(room).emit(event, &data).await;
+        })
+    }
+
+    fn disconnect(&self, room: String) -> BoxFuture<'static, ()> {
+        let io = self.io.clone();
+        Box::pin(async move {
+            let _ = io.to(room).disconnect().await;
+        })
+    }
+
+    fn close_socket(&self, sid: Sid, event: &'static str, data: Value) -> bool {
+        let Some(socket) = self.io.of("/").and_then(|root| root.get_socket(sid)) else {
+            return false;
+        };
+        let _ = socket.emit(event, &data);
+        let _ = socket.disconnect();
+        true
+    }
 }
 
 /// Single-node Socket.IO (in-process rooms).

@@ -32,6 +32,7 @@ use tokio::{
 };
 use uuid::Uuid;
 
+use crate::actors::rooms::TableFeed;
 use crate::metrics::METRICS;
 use crate::realtime::sio::SioEntry;
 
@@ -97,6 +98,16 @@ pub(crate) fn deadline_of(exp_s: i64) -> Instant {
         .saturating_sub(crate::store::now_ms())
         .max(0);
     Instant::now() + Duration::from_millis(left_ms as u64)
+}
+
+impl TableFeed for TableHub {
+    fn publish<'a>(
+        &'a self,
+        battle: Uuid,
+        event: &'a Value,
+    ) -> futures_util::future::BoxFuture<'a, ()> {
+        Box::pin(TableHub::publish(self, battle, event))
+    }
 }
 
 impl TableHub {

@@ -18,7 +18,6 @@ use super::game::Game;
 use crate::actors::persister::Persist;
 use crate::domain::settlement::Result3;
 use crate::metrics::METRICS;
-use crate::realtime::emit;
 use crate::sim::battle::{Battle, TickEvent, Winner};
 use crate::store::now_ms;
 use crate::store::robot_battles::{self, NewRobotBattle, Settled};
@@ -192,13 +191,9 @@ impl BattleActor {
         };
         let payload = self.payload(&t, now_ms());
         self.ticks.push(payload.clone());
-        emit::to_room(
-            self.game.sio.io(),
-            self.room.clone(),
-            Vec::new(),
-            "battle:tick",
-            payload,
-        );
+        self.game
+            .sio
+            .to_room(self.room.clone(), Vec::new(), "battle:tick", payload);
         // Checkpoint every tick (restart resumes from the last one); the persister
         // group-commits them, so this is one row per tick in shared batches.
         {
@@ -292,7 +287,7 @@ async fn announce(
         "battle_id": id, "winner_id": winner, "is_draw": winner.is_none(), "total_ticks": total,
         "eldr_delta": "0.0",
     });
-    let io = game.sio.io();
+    let io = &game.sio;
     let (d1, d2) = settled
         .as_ref()
         .map_or(((0, 0.0), (0, 0.0)), |s| (s.p1, s.p2));
@@ -300,14 +295,13 @@ async fn announce(
         let mut v = base.clone();
         v["gmo_delta"] = gmo.into();
         v["rating_delta"] = ((rating * 10.0).round() / 10.0).into();
-        emit::to_user(io, user, "battle:ended", v);
+        io.to_user(user, "battle:ended", v);
     }
     // Spectators: the same event without personal deltas.
     let mut v = base;
     v["gmo_delta"] = 0.into();
     v["rating_delta"] = 0.into();
-    emit::to_room(
-        io,
+    io.to_room(
         room,
         vec![format!("user:{}", players.0), format!("user:{}", players.1)],
         "battle:ended",
@@ -329,8 +323,7 @@ impl Actor for BattleActor {
             return;
         }
         let countdown = self.game.countdown;
-        emit::to_room(
-            self.game.sio.io(),
+        self.game.sio.to_room(
             self.room.clone(),
             Vec::new(),
             "battle:starting",

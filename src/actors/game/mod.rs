@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::battle::{BattleActor, BattleSetup};
 use super::matchmaker::{Matchmaker, Ticket};
 use crate::actors::persister::Persister;
+use crate::actors::rooms::Rooms;
 use crate::metrics::METRICS;
-use crate::realtime::{emit, sio::SioEntry};
 use crate::sim::ai;
 use crate::sim::battle::{BattleInputs, Fighter, DEFAULT_MAX_TICKS};
 use crate::sim::catalog::Biome;
@@ -31,8 +31,8 @@ pub use request::{GameError, Mode, QueueRequest};
 pub struct Game {
     /// Storage.
     pub db: Db,
-    /// Socket.IO emitter.
-    pub sio: Arc<dyn SioEntry>,
+    /// Socket.IO rooms.
+    pub sio: Arc<dyn Rooms>,
     /// Persister for checkpoints.
     pub persister: Addr<Persister>,
     /// Tick interval.
@@ -82,7 +82,7 @@ impl Game {
     /// Creates the game and starts both matchmakers on the current arbiter.
     pub fn start(
         db: Db,
-        sio: Arc<dyn SioEntry>,
+        sio: Arc<dyn Rooms>,
         persister: Addr<Persister>,
         config: GameSettings,
     ) -> Arc<Game> {
@@ -242,9 +242,7 @@ impl Game {
             Err(CreateError::Insufficient(poor)) => {
                 let (gone, stays) = if poor == a.user { (a, b) } else { (b, a) };
                 self.queued.remove(&gone.user);
-                emit::to_user(
-                    self.sio.io(),
-                    gone.user,
+                self.sio.to_user(gone.user,
                     "error",
                     json!({"code": "INSUFFICIENT_GMO", "message": "you left the queue: not enough GMO for the wager"}),
                 );
@@ -271,11 +269,8 @@ impl Game {
         let start_ms = self.countdown.as_millis() as i64;
         // Players' sockets follow their battle without having to ask.
         for t in [&a, &b] {
-            let _ = self
-                .sio
-                .io()
-                .to(format!("user:{}", t.user))
-                .join(format!("battle:{id}"))
+            self.sio
+                .join_now(format!("user:{}", t.user), format!("battle:{id}"))
                 .await;
         }
         // Register the actor before anyone hears of the battle, so an immediate
@@ -283,9 +278,7 @@ impl Game {
         // after the `queue:matched` below: nothing awaits in between.
         self.launch(BattleSetup::new(id, new, None));
         for (me, them) in [(&a, &b), (&b, &a)] {
-            emit::to_user(
-                self.sio.io(),
-                me.user,
+            self.sio.to_user(me.user,
                 "queue:matched",
                 json!({
                     "battle_id": id, "opponent": them.snapshot, "biome": biome, "estimated_start_ms": start_ms,
@@ -335,7 +328,11 @@ impl Game {
         let Ok((gmo, eldr)) = self.db.balances(user).await else {
             return;
         };
-        emit::balance_updated(self.sio.io(), user, gmo, eldr);
+        self.sio.to_user(
+            user,
+            "balance:updated",
+            crate::economy::balance_event(gmo, eldr),
+        );
     }
 
     /// Resumes unfinished battles after a restart; voids those from another engine version.
