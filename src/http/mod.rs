@@ -60,6 +60,55 @@ pub struct AppState {
     pub economy: Arc<crate::economy::Economy>,
 }
 
+impl crate::auth::accounts::AccountDeps for AppState {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+    fn keys(&self) -> &JwtKeys {
+        &self.keys
+    }
+    fn bans(&self) -> &BanList {
+        &self.bans
+    }
+    fn lockout(&self) -> crate::store::lockout::LockoutPolicy {
+        self.config.login_lockout
+    }
+    fn write_audit(
+        &self,
+        ops: Vec<crate::store::batch::WriteOp>,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.persister
+                .send(crate::actors::persister::Persist(ops))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+        })
+    }
+}
+
+/// Handlers pass `&web::Data<AppState>`; it answers as the state does.
+impl crate::auth::accounts::AccountDeps for web::Data<AppState> {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+    fn keys(&self) -> &JwtKeys {
+        &self.keys
+    }
+    fn bans(&self) -> &BanList {
+        &self.bans
+    }
+    fn lockout(&self) -> crate::store::lockout::LockoutPolicy {
+        self.config.login_lockout
+    }
+    fn write_audit(
+        &self,
+        ops: Vec<crate::store::batch::WriteOp>,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), String>> {
+        self.get_ref().write_audit(ops)
+    }
+}
+
 /// Builds the actix-web application.
 pub fn app(
     state: AppState,
