@@ -270,12 +270,19 @@ pub async fn run(
     });
 
     let st = state.clone();
+    let hook = upgrade::UpgradeDeps {
+        sio: state.sio.clone(),
+        keys: state.keys.clone(),
+        standing: state.standing.clone(),
+        db: state.db.clone(),
+        hub: state.hub.clone(),
+    };
     let server = actix_server::Server::build()
         .workers(workers)
         .disable_signals()
         .shutdown_timeout(shutdown_timeout.as_secs().max(1))
         .listen("warroom", listener, move || {
-            let hook_state = st.clone();
+            let hook_state = hook.clone();
             HttpService::build()
                 .client_request_timeout(Duration::from_secs(10))
                 .client_disconnect_timeout(LINGER)

@@ -12,6 +12,22 @@ pub use crate::domain::role::Role;
 pub use credentials::{Email, Password, Username};
 pub use jwt::{Claims, JwtKeys, TokenError};
 
+/// The bearer token of an `Authorization` header, if any.
+pub fn bearer(headers: &actix_http::header::HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// The refusal a guest token gets for anything but reading.
+pub const GUEST_MESSAGE: &str = "guest tokens are read-only: sign in to do that";
+
 /// The signed-in caller, as proven by a valid access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {

@@ -11,21 +11,7 @@ use crate::http::{
     AppState,
 };
 
-/// The bearer token of an `Authorization` header, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-}
-
-/// The refusal a guest token gets for anything but reading.
-pub const GUEST_MESSAGE: &str = "guest tokens are read-only: sign in to do that";
+pub use crate::auth::{bearer, GUEST_MESSAGE};
 
 /// Why authentication failed, before it is rendered for a surface.
 #[derive(Debug)]

@@ -109,6 +109,15 @@ impl crate::auth::accounts::AccountDeps for web::Data<AppState> {
     }
 }
 
+/// `/v2/ws` polling requests go to the Socket.IO entry.
+async fn sio_polling(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    crate::realtime::sio::polling(state.sio.as_ref(), req, body).await
+}
+
 /// Builds the actix-web application.
 pub fn app(
     state: AppState,
@@ -135,7 +144,7 @@ pub fn app(
         .service(
             web::resource(["/v2/ws", "/v2/ws/"])
                 .app_data(web::PayloadConfig::new(1_000_000))
-                .default_service(web::to(crate::realtime::sio::polling)),
+                .default_service(web::to(sio_polling)),
         )
         .service(
             web::scope("/v1")

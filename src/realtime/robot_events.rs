@@ -14,7 +14,7 @@ use crate::actors::battle::{Emote, JoinRoom, Ready};
 use crate::actors::game::{enqueue, leave_queue, Game, GameError, QueueRequest};
 use crate::actors::session::{Connected as SessionConnected, Disconnected, Session};
 use crate::auth::AuthUser;
-use crate::http::extract::GUEST_MESSAGE;
+use crate::auth::GUEST_MESSAGE;
 
 fn err(s: &SocketRef, code: &str, message: impl Into<String>) {
     let _ = s.emit("error", &json!({ "code": code, "message": message.into() }));

@@ -28,7 +28,6 @@ use crate::auth::{
     standing::{Standing, StandingError},
     AuthUser, JwtKeys, TokenError,
 };
-use crate::http::AppState;
 use crate::metrics::METRICS;
 use crate::realtime::admission::{Admission, Admitted, ClientIp, Refusal};
 use crate::realtime::prefixed::PrefixedIo;
@@ -353,11 +352,7 @@ pub(crate) fn is_handshake(query: Option<&str>) -> bool {
 }
 
 /// actix handler for `/v2/ws` polling: converts and forwards to socketioxide.
-pub async fn polling(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
+pub async fn polling(sio: &dyn SioEntry, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let mut b = http::Request::builder()
         .method(req.method().as_str())
         .uri(req.uri().to_string());
@@ -367,7 +362,7 @@ pub async fn polling(
     let ip = req.peer_addr().map(|a| a.ip());
     if req.method() == actix_web::http::Method::GET
         && is_handshake(req.uri().query())
-        && !state.sio.admission().handshake(ip)
+        && !sio.admission().handshake(ip)
     {
         return HttpResponse::TooManyRequests()
             .insert_header(("retry-after", "60"))
@@ -379,7 +374,7 @@ pub async fn polling(
     if let Some(ip) = ip {
         hreq.extensions_mut().insert(ClientIp(ip));
     }
-    let res = state.sio.polling(hreq).await;
+    let res = sio.polling(hreq).await;
     let status = actix_web::http::StatusCode::from_u16(res.status().as_u16())
         .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
     let mut out = HttpResponse::build(status);
