@@ -99,7 +99,7 @@ async fn join_battle(s: SocketRef, d: Result<Value, impl std::fmt::Display>, ctx
         }
     }
     let Some(game) = game(&ctx) else { return };
-    match game.battles.get(&id).map(|a| a.clone()) {
+    match game.live_battle(id) {
         Some(addr) => {
             if addr
                 .send(JoinRoom {
@@ -151,7 +151,7 @@ pub fn register(s: &SocketRef) {
                 Ok(x) => x,
                 Err(m) => return err(&s, "VALIDATION_ERROR", m),
             };
-            let Some(addr) = game(&ctx).and_then(|g| g.battles.get(&id).map(|a| a.clone())) else {
+            let Some(addr) = game(&ctx).and_then(|g| g.live_battle(id)) else {
                 return err(&s, "NOT_FOUND", "no live battle with that id");
             };
             match addr.send(Ready(user.id)).await {
@@ -190,7 +190,7 @@ pub fn register(s: &SocketRef) {
             if emote_limiter().check_key(&user.id).is_err() {
                 return err(&s, "RATE_LIMITED", "too many emotes; wait a second");
             }
-            let Some(addr) = game(&ctx).and_then(|g| g.battles.get(&id).map(|a| a.clone())) else {
+            let Some(addr) = game(&ctx).and_then(|g| g.live_battle(id)) else {
                 return err(&s, "NOT_FOUND", "no live battle with that id");
             };
             match addr
@@ -252,7 +252,7 @@ pub async fn disconnected(s: SocketRef, ctx: SioAuth) {
     let (Some(user), Some(game)) = (socket_user(&s), game(&ctx)) else {
         return;
     };
-    if let Some(session) = game.sessions.get(&user.id).map(|a| a.clone()) {
+    if let Some(session) = game.session_of(user.id) {
         let _ = session.send(Disconnected { sid: s.id }).await;
     }
 }

@@ -27,35 +27,37 @@ mod request;
 pub use queue::{enqueue, leave_queue};
 pub use request::{GameError, Mode, QueueRequest};
 
-/// Shared handle to the live game.
+/// Shared handle to the live game. Its registries are the actors' own; transports ask through
+/// the methods below.
 pub struct Game {
     /// Storage.
-    pub db: Db,
+    pub(in crate::actors) db: Db,
     /// Socket.IO rooms.
-    pub sio: Arc<dyn Rooms>,
+    pub(in crate::actors) sio: Arc<dyn Rooms>,
     /// Persister for checkpoints.
-    pub persister: Addr<Persister>,
+    pub(in crate::actors) persister: Addr<Persister>,
     /// Tick interval.
-    pub tick: Duration,
+    pub(in crate::actors) tick: Duration,
     /// Countdown before the first tick.
-    pub countdown: Duration,
+    pub(in crate::actors) countdown: Duration,
     /// Current season.
-    pub season: i64,
+    pub(in crate::actors) season: i64,
     /// Offline time before a queued player leaves the queue.
-    pub queue_grace: Duration,
-    /// Live battles.
-    pub battles: DashMap<Uuid, Addr<BattleActor>>,
-    /// user → live battle.
-    pub in_battle: DashMap<Uuid, Uuid>,
-    /// user → mode they queue in.
-    pub queued: DashMap<Uuid, Mode>,
+    pub(in crate::actors) queue_grace: Duration,
+    /// Live battles. (`http/v2/battles.rs` still reads it; use [`Game::live_battle`].)
+    pub(crate) battles: DashMap<Uuid, Addr<BattleActor>>,
+    /// user → live battle. (`http/v2/battles.rs` still reads it; use [`Game::battle_of`].)
+    pub(crate) in_battle: DashMap<Uuid, Uuid>,
+    /// user → mode they queue in. (`http/v2/battles.rs` still reads it; use
+    /// [`Game::queued_mode`].)
+    pub(crate) queued: DashMap<Uuid, Mode>,
     /// Connected users' session actors.
-    pub sessions: DashMap<Uuid, Addr<super::session::Session>>,
+    pub(in crate::actors) sessions: DashMap<Uuid, Addr<super::session::Session>>,
     /// Where actors started from non-actix threads (Socket.IO handlers) run.
-    pub arbiter: actix::ArbiterHandle,
+    pub(in crate::actors) arbiter: actix::ArbiterHandle,
     /// Gate on the game's write transactions (battle creation, settlement). When a thousand
     /// matches land at once they queue here instead of timing out on the connection pool.
-    pub writes: tokio::sync::Semaphore,
+    pub(in crate::actors) writes: tokio::sync::Semaphore,
     matchmakers: OnceLock<(Addr<Matchmaker>, Addr<Matchmaker>)>,
 }
 
@@ -106,6 +108,37 @@ impl Game {
         let casual = Matchmaker::launch(Mode::Casual, game.clone());
         let _ = game.matchmakers.set((ranked, casual));
         game
+    }
+
+    /// The live battle actor of `battle`, if it is running here.
+    pub fn live_battle(&self, battle: Uuid) -> Option<Addr<BattleActor>> {
+        self.battles.get(&battle).map(|a| a.clone())
+    }
+
+    /// Every live battle here, by battle id (a stable order for paging).
+    pub fn live_battles(&self) -> Vec<(Uuid, Addr<BattleActor>)> {
+        let mut all: Vec<_> = self
+            .battles
+            .iter()
+            .map(|e| (*e.key(), e.value().clone()))
+            .collect();
+        all.sort_by_key(|(id, _)| *id);
+        all
+    }
+
+    /// The session actor of a connected user.
+    pub fn session_of(&self, user: Uuid) -> Option<Addr<super::session::Session>> {
+        self.sessions.get(&user).map(|a| a.clone())
+    }
+
+    /// The live battle `user` plays in.
+    pub fn battle_of(&self, user: Uuid) -> Option<Uuid> {
+        self.in_battle.get(&user).map(|b| *b)
+    }
+
+    /// The mode `user` queues in.
+    pub fn queued_mode(&self, user: Uuid) -> Option<Mode> {
+        self.queued.get(&user).map(|m| *m)
     }
 
     /// The matchmaker of a mode.

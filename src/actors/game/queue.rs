@@ -23,7 +23,7 @@ pub async fn enqueue(
 
 /// Leaves whichever queue the user is in; true if they were queued.
 pub async fn leave_queue(game: &Arc<Game>, user: Uuid) -> bool {
-    let Some(mode) = game.queued.get(&user).map(|m| *m) else {
+    let Some(mode) = game.queued_mode(user) else {
         return false;
     };
     match game.matchmaker(mode) {
