@@ -4,6 +4,7 @@ pub mod changes;
 pub mod economy;
 pub mod factions;
 pub mod leaderboard;
+pub mod mode;
 pub mod money;
 pub mod pairing;
 pub mod role;

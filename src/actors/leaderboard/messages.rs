@@ -6,35 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::leaderboard::board::{Entry, Row};
-
-/// A leaderboard mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Mode {
-    /// Rated games.
-    Ranked,
-    /// Unrated games.
-    Casual,
-}
-
-impl Mode {
-    /// Stored and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Ranked => "RANKED",
-            Mode::Casual => "CASUAL",
-        }
-    }
-
-    /// Parses `RANKED` / `CASUAL` (any case).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_uppercase().as_str() {
-            "RANKED" => Some(Mode::Ranked),
-            "CASUAL" => Some(Mode::Casual),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::mode::Mode;
 
 /// A player's new standing after a battle. `favorite_element: None` keeps the known one.
 #[derive(Debug, Clone, Message)]
