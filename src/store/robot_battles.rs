@@ -12,7 +12,7 @@ pub use super::battle_rows::{BattleFilter, BattleRow};
 use super::ledger::{self, Account, Currency, LedgerError, SystemAccount, Transfer, TransferKind};
 use super::{now_ms, Db, StoreError};
 use crate::domain::settlement::{
-    level_for, payout, rate, Rating, Result3, XP_DRAW, XP_LOSS, XP_WIN,
+    level_for, payout, rate, Rating, Winner, XP_DRAW, XP_LOSS, XP_WIN,
 };
 use crate::sim::battle::BattleInputs;
 
@@ -173,7 +173,7 @@ impl Db {
         users: (Uuid, Uuid),
         algorithms: (Option<Uuid>, Option<Uuid>),
         wager: i64,
-        result: Result3,
+        result: Winner,
         total_ticks: u32,
         log_hash: &str,
     ) -> Result<Settled, StoreError> {
@@ -182,9 +182,9 @@ impl Db {
         let pay = payout(wager, result);
         let mut tx = self.begin().await?;
         let winner = match result {
-            Result3::P1 => Some(p1),
-            Result3::P2 => Some(p2),
-            Result3::Draw => None,
+            Winner::P1 => Some(p1),
+            Winner::P2 => Some(p2),
+            Winner::Draw => None,
         };
         // Guarded on the status so a battle is settled exactly once.
         let done = sqlx::query(
@@ -193,7 +193,7 @@ impl Db {
              completed_at = $6 WHERE id = $7 AND status IN ('COUNTDOWN', 'IN_PROGRESS')",
         )
         .bind(winner.map(|w| w.to_string()))
-        .bind(i64::from(result == Result3::Draw))
+        .bind(i64::from(result == Winner::Draw))
         .bind(i64::from(total_ticks))
         .bind(log_hash)
         .bind(winner.map(|_| pay.to_p1.max(pay.to_p2)))
@@ -207,7 +207,7 @@ impl Db {
             return Err(StoreError::Conflict("battle already settled".into()));
         }
         let mut transfers = Vec::new();
-        let refund_kind = if result == Result3::Draw {
+        let refund_kind = if result == Winner::Draw {
             TransferKind::Refund
         } else {
             TransferKind::Payout
@@ -236,9 +236,9 @@ impl Db {
             (r1, r2)
         };
         let (o1, o2) = match result {
-            Result3::P1 => ((1, 0, 0), (0, 1, 0)),
-            Result3::P2 => ((0, 1, 0), (1, 0, 0)),
-            Result3::Draw => ((0, 0, 1), (0, 0, 1)),
+            Winner::P1 => ((1, 0, 0), (0, 1, 0)),
+            Winner::P2 => ((0, 1, 0), (1, 0, 0)),
+            Winner::Draw => ((0, 0, 1), (0, 0, 1)),
         };
         save_rating(&mut tx, p1, season, mode, n1, o1, now).await?;
         save_rating(&mut tx, p2, season, mode, n2, o2, now).await?;

@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use super::game::Game;
 use crate::actors::persister::Persist;
-use crate::domain::settlement::Result3;
 use crate::metrics::METRICS;
 use crate::sim::battle::{Battle, TickEvent, Winner};
 use crate::store::now_ms;
@@ -215,11 +214,7 @@ impl BattleActor {
         let Some(outcome) = self.engine.outcome() else {
             return;
         };
-        let result = match outcome.winner {
-            Winner::P1 => Result3::P1,
-            Winner::P2 => Result3::P2,
-            Winner::Draw => Result3::Draw,
-        };
+        let result = outcome.winner;
         let game = self.game.clone();
         let (id, mode, season, wager) = (
             self.id,
@@ -274,14 +269,14 @@ async fn announce(
     id: Uuid,
     room: String,
     players: (Uuid, Uuid),
-    result: Result3,
+    result: Winner,
     total: u32,
     settled: Option<Settled>,
 ) {
     let winner = match result {
-        Result3::P1 => Some(players.0),
-        Result3::P2 => Some(players.1),
-        Result3::Draw => None,
+        Winner::P1 => Some(players.0),
+        Winner::P2 => Some(players.1),
+        Winner::Draw => None,
     };
     let base = json!({
         "battle_id": id, "winner_id": winner, "is_draw": winner.is_none(), "total_ticks": total,
