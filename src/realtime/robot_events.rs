@@ -64,11 +64,7 @@ pub fn battle_ref(
     let v = d
         .as_ref()
         .map_err(|e| format!("payload must be a JSON object: {e}"))?;
-    let id = v
-        .get("battle_id")
-        .and_then(Value::as_str)
-        .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or("battle_id (uuid string) is required")?;
+    let id = super::sio::uuid_in(v, "battle_id").ok_or("battle_id (uuid string) is required")?;
     let since = match v.get("since_tick") {
         None | Some(Value::Null) => None,
         Some(n) => Some(

@@ -260,7 +260,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     });
     // Table displays may follow a tracker battle over Socket.IO too (room `table:{id}`).
     s.on("table:join", |s: SocketRef, TryData(d): TryData<Value>| async move {
-        match battle_id(d) {
+        match uuid_field(d, "battle_id") {
             Some(id) => s.join(format!("table:{id}")),
             None => {
                 let _ = s.emit("error", &json!({"code": "VALIDATION_ERROR", "message": "table:join needs {battle_id: uuid}"}));
@@ -270,7 +270,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     s.on(
         "table:leave",
         |s: SocketRef, TryData(d): TryData<Value>| async move {
-            if let Some(id) = battle_id(d) {
+            if let Some(id) = uuid_field(d, "battle_id") {
                 s.leave(format!("table:{id}"));
             }
         },
@@ -306,18 +306,15 @@ async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     });
 }
 
-fn uuid_field<E>(d: Result<Value, E>, field: &str) -> Option<uuid::Uuid> {
-    d.ok()?
-        .get(field)?
+/// The uuid string at `field` of a Socket.IO payload (the one parser of payload ids).
+pub(crate) fn uuid_in(v: &Value, field: &str) -> Option<uuid::Uuid> {
+    v.get(field)?
         .as_str()
         .and_then(|s| uuid::Uuid::parse_str(s).ok())
 }
 
-fn battle_id<E>(d: Result<Value, E>) -> Option<uuid::Uuid> {
-    d.ok()?
-        .get("battle_id")?
-        .as_str()
-        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+fn uuid_field<E>(d: Result<Value, E>, field: &str) -> Option<uuid::Uuid> {
+    uuid_in(&d.ok()?, field)
 }
 
 /// Engine.io timing of the Socket.IO server.
