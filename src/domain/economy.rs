@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use crate::sim::battle::PilotStats;
 
-pub use crate::domain::money::NANO_PER_ELDR;
+pub use crate::domain::money::{format_eldr, NANO_PER_ELDR};
 /// Decimal places kept for ELDR.
 pub const ELDR_DECIMALS: usize = 9;
 
@@ -77,11 +77,6 @@ pub fn parse_eldr(s: &str) -> Result<i64, AmountError> {
         return Err(AmountError::Malformed);
     }
     Ok(nano)
-}
-
-/// Formats nano-ELDR as the spec's decimal string: `"4.875"`, `"1.0"`, `"0.125"`.
-pub fn format_eldr(nano: i64) -> String {
-    crate::domain::money::eldr_string(nano)
 }
 
 /// GMO credited for a deposit of `nano` nano-ELDR (rounded down).

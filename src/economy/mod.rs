@@ -29,7 +29,7 @@ pub type UserEvents = Arc<dyn Fn(Uuid, &'static str, serde_json::Value) + Send +
 pub fn balance_event(gmo: i64, eldr_nano: i64) -> serde_json::Value {
     json!({
         "gmo_balance": gmo,
-        "eldr_balance": crate::domain::money::eldr_string(eldr_nano),
+        "eldr_balance": format_eldr(eldr_nano),
     })
 }
 

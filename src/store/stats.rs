@@ -231,7 +231,7 @@ impl Db {
             rating: rating.round() as i64,
             peak_rating: peak.unwrap_or(rating).max(rating).round() as i64,
             gmo_earned_total: s.gmo_earned,
-            eldr_earned_total: crate::domain::money::eldr_string(eldr),
+            eldr_earned_total: crate::domain::money::format_eldr(eldr),
             favorite_element: s.favorite_element,
             favorite_biome: s.favorite_biome,
         })
