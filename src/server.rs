@@ -182,7 +182,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         db.clone(),
         config.season,
         boards,
-        crate::actors::leaderboard::sio_emitter(sio.io().clone()),
+        crate::actors::leaderboard::sio_emitter(sio.clone()),
     )
     .start();
     let tournaments = TournamentRegistry::new(

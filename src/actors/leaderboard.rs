@@ -38,13 +38,8 @@ pub const EVENT: &str = "leaderboard:updated";
 pub type Emitter = Arc<dyn Fn(Value) + Send + Sync>;
 
 /// An emitter that broadcasts to the Socket.IO room [`ROOM`].
-pub fn sio_emitter(io: socketioxide::SocketIo) -> Emitter {
-    Arc::new(move |payload: Value| {
-        let io = io.clone();
-        actix_rt::spawn(async move {
-            let _ = io.to(ROOM).emit(EVENT, &payload).await;
-        });
-    })
+pub fn sio_emitter(rooms: Arc<dyn crate::actors::rooms::Rooms>) -> Emitter {
+    Arc::new(move |payload: Value| rooms.to_room(ROOM.to_string(), Vec::new(), EVENT, payload))
 }
 
 /// Builds the [`Update`] for a player from committed rows (user, `ratings`, favourite element):

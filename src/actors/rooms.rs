@@ -24,7 +24,8 @@ pub trait Rooms: Send + Sync {
     fn leave_room(&self, from: String, to: String);
     /// [`Rooms::join_room`], resolved once done.
     fn join_now(&self, from: String, to: String) -> BoxFuture<'static, ()>;
-    /// Emits an event with a computed name to `room`, resolved once sent.
+    /// Emits an event with a computed name to `room`, resolved once sent (nobody hears it
+    /// after shutdown closed the namespace).
     fn emit_now(&self, room: String, event: String, data: Value) -> BoxFuture<'static, ()>;
     /// Disconnects every socket in `room`.
     fn disconnect(&self, room: String) -> BoxFuture<'static, ()>;

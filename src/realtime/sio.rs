@@ -73,7 +73,13 @@ impl Rooms for LocalSio {
     fn emit_now(&self, room: String, event: String, data: Value) -> BoxFuture<'static, ()> {
         let io = self.io.clone();
         Box::pin(async move {
-            let _ = io.to(room).emit(event, &data).await;
+            // `of("/")` rather than `to()`: once shutdown closed the namespace, `to()` would
+            // panic in an actor still running; a gone namespace just has nobody to tell.
+            if let Some(root) = io.of("/") {
+                if let Err(e) = root.to(room).emit(event, &data).await {
+                    tracing::debug!(error = %e, "room emit failed");
+                }
+            }
         })
     }
 

@@ -166,14 +166,9 @@ impl TableHub {
             .and_then(Value::as_str)
             .unwrap_or("tracker_event")
             .to_string();
-        // `of("/")` rather than `to()`: after shutdown closed the namespace, `to()` would panic
-        // in an actor still ticking; a gone namespace just has nobody to tell.
-        if let Some(root) = self.sio.io().of("/") {
-            let _ = root
-                .to(format!("table:{battle}"))
-                .emit(event_name, event)
-                .await;
-        }
+        self.sio
+            .emit_now(format!("table:{battle}"), event_name, event.clone())
+            .await;
     }
 
     /// Tells every session the server is going away.
