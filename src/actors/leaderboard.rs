@@ -1,6 +1,7 @@
 //! Leaderboard actor: the live season's boards (one per mode) in memory, with O(log n) rank
 //! lookups, rebuilt from `ratings` at start and on `Refresh`, and kept current by a sync of
-//! changed `ratings` rows every second (`sync.rs`) and by `Update` messages (immediate).
+//! changed `ratings` rows every second (`sync.rs`; this is how settled battles arrive) and by
+//! `Update` messages (immediate; no production caller sends one yet).
 //! Changes that touch the top 100 go to the Socket.IO room `leaderboard` as
 //! `leaderboard:updated {season, mode, total, entries}`.
 //!
@@ -42,9 +43,9 @@ pub fn sio_emitter(rooms: Arc<dyn crate::actors::rooms::Rooms>) -> Emitter {
     Arc::new(move |payload: Value| rooms.to_room(ROOM.to_string(), Vec::new(), EVENT, payload))
 }
 
-/// Builds the [`Update`] for a player from committed rows (user, `ratings`, favourite element):
-/// what battle settlement sends after its transaction. `None` when the player has no rating
-/// row for that season and mode.
+/// Builds the [`Update`] for a player from committed rows (user, `ratings`, favourite element),
+/// for a caller that wants a change on the board before the next sync (today: tests). `None`
+/// when the player has no rating row for that season and mode.
 #[tracing::instrument(skip(db))]
 pub async fn update_from_db(
     db: &Db,

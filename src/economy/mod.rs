@@ -2,7 +2,7 @@
 //! and the background worker that drives them to CONFIRMED or FAILED.
 //!
 //! Every GMO movement goes through [`crate::store::ledger::post`] in the same SQL transaction
-//! as the row change it belongs to (see `src/store/economy.rs`). Chain calls happen outside
+//! as the row change it belongs to (see `src/store/economy/`). Chain calls happen outside
 //! those transactions and are idempotent (keyed by the row id), so a retry never pays twice.
 
 pub mod config;

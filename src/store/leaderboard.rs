@@ -90,7 +90,7 @@ impl Db {
             .collect())
     }
 
-    /// One player's favourite element (for `leaderboard::Update` after a battle).
+    /// One player's favourite element (for `actors::leaderboard::update_from_db`).
     #[tracing::instrument(skip(self))]
     pub async fn favorite_element(&self, user: Uuid) -> Result<Option<String>, StoreError> {
         Ok(self.battle_summary(user).await?.favorite_element)

@@ -1,5 +1,7 @@
-//! Messages of the `Leaderboard` actor and their replies. Battle settlement sends [`Update`]
-//! (see [`super::update_from_db`] to build one from the committed rows).
+//! Messages of the `Leaderboard` actor and their replies. [`Update`] applies one player's new
+//! standing at once ([`super::update_from_db`] builds it from committed rows); battle
+//! settlement does not send it today: its `ratings` rows reach the boards through the
+//! one-second sync (`sync.rs`). Only tests send `Update`.
 
 use actix::prelude::*;
 use serde::Serialize;
