@@ -22,8 +22,10 @@ use super::pairing::{
     SwissConfig,
 };
 
+mod patch;
 mod rules;
 
+pub use patch::{cents, date, rules, PatchError, Patched, Tournament, TournamentPatch};
 pub use rules::{Format, Rules, TournamentStatus};
 
 /// A registered player; seeds follow registration order (1 = first).

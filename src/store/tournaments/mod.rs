@@ -6,55 +6,12 @@ use sqlx::{any::AnyRow, Row};
 use uuid::Uuid;
 
 use super::{Db, StoreError};
-use crate::domain::tournament::{Format, Rules, TournamentStatus};
+pub use crate::domain::tournament::Tournament;
+use crate::domain::tournament::{Format, TournamentStatus};
 
 mod rounds;
 
 pub use rounds::{PairingRow, RoundRow};
-
-/// A stored tournament.
-#[derive(Debug, Clone)]
-pub struct Tournament {
-    /// Id.
-    pub id: Uuid,
-    /// Name.
-    pub name: String,
-    /// Organizer.
-    pub organizer_id: Uuid,
-    /// Status.
-    pub status: TournamentStatus,
-    /// Format.
-    pub format: Format,
-    /// Capacity.
-    pub max_participants: i64,
-    /// Registered players.
-    pub current_participants: i64,
-    /// Minor units (cents).
-    pub entry_fee: i64,
-    /// Minor units (cents), when the organizer set it; otherwise the pool is derived
-    /// ([`Tournament::prize_pool_cents`]). Stored as -1 when unset.
-    pub prize_pool: Option<i64>,
-    /// Unix ms.
-    pub start_date: Option<i64>,
-    /// Unix ms.
-    pub end_date: Option<i64>,
-    /// Rules.
-    pub rules: Rules,
-    /// Winner once completed.
-    pub winner_id: Option<Uuid>,
-    /// Unix ms.
-    pub created_at: i64,
-    /// Unix ms.
-    pub updated_at: i64,
-}
-
-impl Tournament {
-    /// The prize pool in cents: as set by the organizer, else entry fee × participants.
-    pub fn prize_pool_cents(&self) -> i64 {
-        self.prize_pool
-            .unwrap_or_else(|| self.entry_fee.saturating_mul(self.current_participants))
-    }
-}
 
 const COLS: &str =
     "id, name, organizer_id, status, format, max_participants, current_participants, \
