@@ -22,12 +22,12 @@ pub struct RateLimits {
     /// v1: concurrent WebSocket connections per user.
     pub v1_ws_per_user: u32,
     /// v2: requests per minute per IP.
-    pub v2_per_min: u32,
+    pub(crate) v2_per_min: u32,
     /// v2: auth requests per minute per IP.
     pub v2_auth_per_min: u32,
     /// Socket.IO: concurrent sockets per user (`WARROOM_SIO_PER_USER`; on even when rate
     /// limits are off, like `v1_ws_per_user`).
-    pub sio_per_user: u32,
+    pub(crate) sio_per_user: u32,
     /// Socket.IO: concurrent sockets per client IP (`WARROOM_SIO_PER_IP`).
     pub sio_per_ip: u32,
     /// Socket.IO: new engine.io handshakes per client IP per minute
@@ -158,7 +158,7 @@ impl Config {
     }
 
     /// Builds a configuration from key/value pairs (the environment's names).
-    pub fn from_map(vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+    pub(crate) fn from_map(vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let get = |k: &str| vars.get(k).filter(|v| !v.is_empty()).cloned();
         let data_dir = PathBuf::from(get("WARROOM_DATA_DIR").unwrap_or_else(|| ".".into()));
         let database = match get("DATABASE_URL") {

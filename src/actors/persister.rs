@@ -46,7 +46,7 @@ pub struct Persist(pub Vec<WriteOp>);
 /// Resolves once everything enqueued before it is committed (used at shutdown).
 #[derive(Message)]
 #[rtype(result = "Result<(), PersistError>")]
-pub struct Flush;
+pub(crate) struct Flush;
 
 struct Pending {
     ops: Vec<WriteOp>,
@@ -66,7 +66,7 @@ pub struct Persister {
 }
 
 /// Mailbox bound: a full mailbox makes `send` wait (back-pressure) and `try_send` fail.
-pub const MAILBOX: usize = 16_384;
+pub(crate) const MAILBOX: usize = 16_384;
 
 impl Persister {
     /// A persister over `db`.

@@ -40,4 +40,4 @@ pub trait TableFeed: Send + Sync {
 }
 
 /// The table feed as `actors::table` names it (`realtime::table_ws::TableHub` implements it).
-pub type TableHub = dyn TableFeed;
+pub(crate) type TableHub = dyn TableFeed;

@@ -15,7 +15,7 @@ use super::game::Game;
 use crate::metrics::METRICS;
 
 /// The actor.
-pub struct Session {
+pub(crate) struct Session {
     user: Uuid,
     game: Arc<Game>,
     /// Live sockets, each with the timer that disconnects it when its token expires.
@@ -76,11 +76,11 @@ fn expire(game: &Game, user: Uuid, sid: Sid) {
 /// A socket of this user connected; its token expires at `expires_at_ms` (unix ms).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Connected {
+pub(crate) struct Connected {
     /// The socket.
     pub sid: Sid,
     /// Its token's expiry, unix ms.
-    pub expires_at_ms: i64,
+    pub(crate) expires_at_ms: i64,
 }
 
 impl Handler<Connected> for Session {
@@ -108,7 +108,7 @@ impl Handler<Connected> for Session {
 /// A socket of this user went away.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Disconnected {
+pub(crate) struct Disconnected {
     /// The socket.
     pub sid: Sid,
 }
@@ -138,7 +138,7 @@ impl Handler<Disconnected> for Session {
 /// Throw the user out (ban): leave the queue and disconnect every socket.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Kick;
+pub(crate) struct Kick;
 
 impl Handler<Kick> for Session {
     type Result = ();

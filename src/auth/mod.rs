@@ -2,7 +2,7 @@
 
 pub mod accounts;
 pub mod credentials;
-pub mod jwt;
+pub(crate) mod jwt;
 pub mod standing;
 
 use dashmap::DashSet;
@@ -39,12 +39,12 @@ pub struct AuthUser {
 
 impl AuthUser {
     /// True for a read-only guest token.
-    pub fn is_guest(&self) -> bool {
+    pub(crate) fn is_guest(&self) -> bool {
         self.role == Role::Guest
     }
 
     /// True for admins, or when `owner` is the caller.
-    pub fn is_owner_or_admin(&self, owner: Uuid) -> bool {
+    pub(crate) fn is_owner_or_admin(&self, owner: Uuid) -> bool {
         self.role == Role::Admin || self.id == owner
     }
 }

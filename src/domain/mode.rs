@@ -27,7 +27,7 @@ impl Mode {
     }
 
     /// Parses the exact wire name `RANKED` / `CASUAL` (queue requests).
-    pub fn parse_exact(s: &str) -> Option<Self> {
+    pub(crate) fn parse_exact(s: &str) -> Option<Self> {
         match s {
             "RANKED" => Some(Mode::Ranked),
             "CASUAL" => Some(Mode::Casual),

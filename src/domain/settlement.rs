@@ -4,44 +4,44 @@ use skillratings::glicko2::{glicko2, Glicko2Config, Glicko2Rating};
 use skillratings::Outcomes;
 
 /// House fee on the pot, in percent (DESIGN.md: 200 wagered each → 380 to the winner).
-pub const WAGER_FEE_PCT: i64 = 5;
+pub(crate) const WAGER_FEE_PCT: i64 = 5;
 /// XP for a win, a draw and a loss.
-pub const XP_WIN: i64 = 100;
+pub(crate) const XP_WIN: i64 = 100;
 /// XP for a draw.
-pub const XP_DRAW: i64 = 60;
+pub(crate) const XP_DRAW: i64 = 60;
 /// XP for a loss.
-pub const XP_LOSS: i64 = 40;
+pub(crate) const XP_LOSS: i64 = 40;
 /// XP needed per level: level = 1 + xp / XP_PER_LEVEL.
-pub const XP_PER_LEVEL: i64 = 300;
+pub(crate) const XP_PER_LEVEL: i64 = 300;
 
 pub use crate::sim::battle::Winner;
 
 /// Money of one settled battle. Each player staked `wager` into escrow at match time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Payout {
+pub(crate) struct Payout {
     /// Paid back from escrow to player 1.
-    pub to_p1: i64,
+    pub(crate) to_p1: i64,
     /// Paid back from escrow to player 2.
-    pub to_p2: i64,
+    pub(crate) to_p2: i64,
     /// Kept by the house.
     pub fee: i64,
 }
 
 impl Payout {
     /// Net change of player 1's balance over the whole battle.
-    pub fn p1_delta(&self, wager: i64) -> i64 {
+    pub(crate) fn p1_delta(&self, wager: i64) -> i64 {
         self.to_p1 - wager
     }
 
     /// Net change of player 2's balance over the whole battle.
-    pub fn p2_delta(&self, wager: i64) -> i64 {
+    pub(crate) fn p2_delta(&self, wager: i64) -> i64 {
         self.to_p2 - wager
     }
 }
 
 /// Splits the pot: the winner takes both wagers less the fee; a draw refunds both.
 /// Escrow always empties exactly: `to_p1 + to_p2 + fee == 2 * wager`.
-pub fn payout(wager: i64, result: Winner) -> Payout {
+pub(crate) fn payout(wager: i64, result: Winner) -> Payout {
     let pot = 2 * wager;
     let fee = pot * WAGER_FEE_PCT / 100;
     match result {
@@ -107,7 +107,7 @@ pub fn rate(p1: Rating, p2: Rating, result: Winner) -> (Rating, Rating) {
 }
 
 /// Level for an xp total.
-pub fn level_for(xp: i64) -> i64 {
+pub(crate) fn level_for(xp: i64) -> i64 {
     1 + xp.max(0) / XP_PER_LEVEL
 }
 

@@ -13,16 +13,16 @@ pub struct EconomyConfig {
     /// `WARROOM_MIN_ELDR_WITHDRAW`, `WARROOM_MAX_ELDR_WITHDRAW`, `WARROOM_WITHDRAW_FEE_BPS`).
     pub rates: Rates,
     /// GMO a pilot mint costs (`WARROOM_PILOT_MINT_GMO`, 500).
-    pub mint_gmo: i64,
+    pub(crate) mint_gmo: i64,
     /// GMO charged for the mint's gas (`WARROOM_PILOT_GAS_GMO`, 25).
-    pub mint_gas_gmo: i64,
+    pub(crate) mint_gas_gmo: i64,
     /// Dev chain addresses (`CHAIN_TOKEN_ADDRESS`, `CHAIN_TREASURY_ADDRESS`,
     /// `CHAIN_PILOT_ADDRESS`) and confirmation delay (`CHAIN_CONFIRM_MS`, 2000).
     pub devchain: DevChainConfig,
     /// How often pending chain work is checked (`CHAIN_POLL_MS`, 500).
     pub poll: Duration,
     /// A deposit whose tx is still unknown after this fails (`CHAIN_DEPOSIT_TIMEOUT_MS`, 600000).
-    pub deposit_timeout: Duration,
+    pub(crate) deposit_timeout: Duration,
     /// EVM adapter: the treasury's private key, hex (`CHAIN_PRIVATE_KEY`).
     pub evm_key: Option<String>,
     /// EVM adapter: blocks for a confirmation, the transaction's own included

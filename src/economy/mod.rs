@@ -23,10 +23,10 @@ use config::EconomyConfig;
 /// How the economy tells a user something: `(user, event, data)` to the user's private room.
 /// The composition root injects it (over `actors::rooms::Rooms`), like the leaderboard's
 /// `Emitter`.
-pub type UserEvents = Arc<dyn Fn(Uuid, &'static str, serde_json::Value) + Send + Sync>;
+pub(crate) type UserEvents = Arc<dyn Fn(Uuid, &'static str, serde_json::Value) + Send + Sync>;
 
 /// The `balance:updated {gmo_balance, eldr_balance}` payload (ELDR as a decimal string).
-pub fn balance_event(gmo: i64, eldr_nano: i64) -> serde_json::Value {
+pub(crate) fn balance_event(gmo: i64, eldr_nano: i64) -> serde_json::Value {
     json!({
         "gmo_balance": gmo,
         "eldr_balance": format_eldr(eldr_nano),
@@ -108,7 +108,7 @@ impl Economy {
     }
 
     /// Wakes the worker (new work was queued).
-    pub fn kick(&self) {
+    pub(crate) fn kick(&self) {
         self.kick.notify_one();
     }
 
@@ -244,7 +244,7 @@ impl Economy {
     }
 
     /// Emits `balance:updated` with the user's current balances.
-    pub async fn balance_updated(&self, user: Uuid) {
+    pub(crate) async fn balance_updated(&self, user: Uuid) {
         if let Ok((gmo, eldr)) = self.db.balances(user).await {
             (self.events)(user, "balance:updated", balance_event(gmo, eldr));
         }
@@ -257,7 +257,7 @@ impl Economy {
 
 /// Checks a confirmed chain transaction against a deposit claim: an ELDR transfer, to the
 /// treasury, from the user's linked wallet, of exactly the claimed amount.
-pub fn verify_deposit(
+pub(crate) fn verify_deposit(
     row: &EconTx,
     transfers: &[crate::chain::TokenTransfer],
     token: &str,

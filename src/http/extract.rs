@@ -15,7 +15,7 @@ pub use crate::auth::{bearer, GUEST_MESSAGE};
 
 /// Why authentication failed, before it is rendered for a surface.
 #[derive(Debug)]
-pub enum AuthFailure {
+pub(crate) enum AuthFailure {
     /// Missing, expired or invalid token (or its account is gone).
     Token(TokenError),
     /// The account is banned.
@@ -39,7 +39,7 @@ fn guest_may(req: &HttpRequest) -> bool {
 
 /// Verifies the request's bearer token, then reads the account's current standing: the role
 /// and ban state of the account now, not the ones the token was issued with.
-pub async fn authenticate(req: &HttpRequest) -> Result<AuthUser, AuthFailure> {
+pub(crate) async fn authenticate(req: &HttpRequest) -> Result<AuthUser, AuthFailure> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or(AuthFailure::Token(TokenError::Invalid))?;

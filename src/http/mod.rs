@@ -2,10 +2,10 @@
 //! Socket.IO polling hand-off to socketioxide.
 
 pub mod audit;
-pub mod cors;
+pub(crate) mod cors;
 pub mod errors;
-pub mod extract;
-pub mod idempotency;
+pub(crate) mod extract;
+pub(crate) mod idempotency;
 pub mod openapi;
 pub mod ops;
 pub(crate) mod pages;
@@ -47,7 +47,7 @@ pub struct AppState {
     /// Socket.IO entry (polling and upgraded streams) and emitter.
     pub sio: Arc<dyn SioEntry>,
     /// Raw /v1 WebSocket fan-out.
-    pub hub: Arc<TableHub>,
+    pub(crate) hub: Arc<TableHub>,
     /// Live tracker battles.
     pub tables: Arc<TableRegistry>,
     /// The live season's leaderboards.

@@ -33,7 +33,7 @@ use crate::realtime::admission::{Admission, Admitted, ClientIp, Refusal};
 use crate::realtime::prefixed::PrefixedIo;
 
 /// The engine.io path.
-pub const SIO_PATH: &str = "/v2/ws";
+pub(crate) const SIO_PATH: &str = "/v2/ws";
 
 /// The Socket.IO server as the rest of the process sees it.
 pub trait SioEntry: Rooms {
@@ -101,7 +101,7 @@ impl Rooms for LocalSio {
 }
 
 /// Single-node Socket.IO (in-process rooms).
-pub struct LocalSio {
+pub(crate) struct LocalSio {
     svc: SocketIoService<NotFoundService>,
     io: SocketIo,
     admission: Arc<Admission>,
@@ -171,12 +171,12 @@ pub struct SioAuth {
     /// The robot game, set once it is built.
     pub game: crate::actors::game::GameCell,
     /// Socket caps.
-    pub admission: Arc<Admission>,
+    pub(crate) admission: Arc<Admission>,
 }
 
 /// Refusal sent as `connect_error`; the message starts with the error code.
 #[derive(Debug, thiserror::Error)]
-pub enum HandshakeError {
+pub(crate) enum HandshakeError {
     /// No, bad or expired token.
     #[error("UNAUTHORIZED: {0}")]
     Unauthorized(TokenError),
@@ -236,7 +236,7 @@ async fn authenticate(
 }
 
 /// The signed-in user of a socket (set by the handshake).
-pub fn socket_user(s: &SocketRef) -> Option<AuthUser> {
+pub(crate) fn socket_user(s: &SocketRef) -> Option<AuthUser> {
     s.extensions.get::<AuthUser>()
 }
 
@@ -329,7 +329,7 @@ pub struct SioTiming {
     /// Ping interval and ping timeout.
     pub ping: (std::time::Duration, std::time::Duration),
     /// A session that has not completed a Socket.IO `CONNECT` within this is closed.
-    pub connect_timeout: std::time::Duration,
+    pub(crate) connect_timeout: std::time::Duration,
 }
 
 /// Builds the Socket.IO server.

@@ -37,7 +37,7 @@ pub struct UpgradeDeps {
     /// Database.
     pub db: crate::store::Db,
     /// Raw /v1 WebSocket fan-out.
-    pub hub: std::sync::Arc<TableHub>,
+    pub(crate) hub: std::sync::Arc<TableHub>,
 }
 
 /// Routes one upgrade request.

@@ -59,7 +59,7 @@ pub enum WriteOp {
 
 /// Why a batch was not written.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum WriteError {
+pub(crate) enum WriteError {
     /// The database refused the batch.
     #[error("persist failed: {0}")]
     Failed(String),
@@ -69,7 +69,7 @@ pub enum WriteError {
 }
 
 /// Writes `ops` in one transaction, coalescing runs of same-shape inserts.
-pub async fn write_batch(db: &Db, ops: &[&WriteOp]) -> Result<(), WriteError> {
+pub(crate) async fn write_batch(db: &Db, ops: &[&WriteOp]) -> Result<(), WriteError> {
     let err = |e: sqlx::Error| WriteError::Failed(e.to_string());
     let mut tx = db.pool.begin().await.map_err(err)?;
     let mut i = 0;

@@ -18,18 +18,18 @@ use crate::sim::battle::BattleInputs;
 
 /// One side of a battle at creation.
 #[derive(Debug, Clone)]
-pub struct SideRecord {
+pub(crate) struct SideRecord {
     /// Player.
     pub user: Uuid,
     /// The algorithm played (None: built-in default).
-    pub algorithm: Option<Uuid>,
+    pub(crate) algorithm: Option<Uuid>,
     /// `{id, username, robot, pilot}` as shown in `GET /battles/:id`.
-    pub snapshot: Value,
+    pub(crate) snapshot: Value,
 }
 
 /// A battle about to start.
 #[derive(Debug, Clone)]
-pub struct NewRobotBattle {
+pub(crate) struct NewRobotBattle {
     /// Id.
     pub id: Uuid,
     /// RANKED or CASUAL.
@@ -48,7 +48,7 @@ pub struct NewRobotBattle {
 
 /// Why a battle could not be created.
 #[derive(Debug, thiserror::Error)]
-pub enum CreateError {
+pub(crate) enum CreateError {
     /// This player could not cover the wager.
     #[error("insufficient GMO for the wager")]
     Insufficient(Uuid),
@@ -92,7 +92,7 @@ pub struct Settled {
 
 /// The per-tick checkpoint of a live battle (a restart resumes from it), for the Persister to
 /// group-commit. It only moves a battle still in progress.
-pub fn checkpoint_op(id: Uuid, tick: u32) -> WriteOp {
+pub(crate) fn checkpoint_op(id: Uuid, tick: u32) -> WriteOp {
     WriteOp::Exec {
         sql: "UPDATE robot_battles SET current_tick = $1 WHERE id = $2 AND status = 'IN_PROGRESS'",
         args: vec![
@@ -105,7 +105,7 @@ pub fn checkpoint_op(id: Uuid, tick: u32) -> WriteOp {
 impl Db {
     /// Stores the battle and escrows both wagers, in one transaction.
     #[tracing::instrument(skip(self, b), fields(battle = %b.id))]
-    pub async fn create_robot_battle(&self, b: &NewRobotBattle) -> Result<(), CreateError> {
+    pub(crate) async fn create_robot_battle(&self, b: &NewRobotBattle) -> Result<(), CreateError> {
         let now = now_ms();
         let mut tx = self.begin().await?;
         sqlx::query(
@@ -149,7 +149,11 @@ impl Db {
     }
 
     /// Marks the first tick's time.
-    pub async fn mark_robot_battle_started(&self, id: Uuid, at: i64) -> Result<(), StoreError> {
+    pub(crate) async fn mark_robot_battle_started(
+        &self,
+        id: Uuid,
+        at: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE robot_battles SET status = 'IN_PROGRESS', started_at = $1 WHERE id = $2",
         )
@@ -165,7 +169,7 @@ impl Db {
     /// algorithm stats.
     #[tracing::instrument(skip(self))]
     #[allow(clippy::too_many_arguments)]
-    pub async fn settle_robot_battle(
+    pub(crate) async fn settle_robot_battle(
         &self,
         id: Uuid,
         mode: &str,
@@ -296,7 +300,7 @@ impl Db {
 
     /// Voids an unfinished battle and refunds both wagers (engine version changed).
     #[tracing::instrument(skip(self))]
-    pub async fn void_robot_battle(
+    pub(crate) async fn void_robot_battle(
         &self,
         id: Uuid,
         users: (Uuid, Uuid),
@@ -385,7 +389,7 @@ async fn save_rating(
 
 impl Db {
     /// A user's current rating in a season and mode (1500 when unrated).
-    pub async fn current_rating(
+    pub(crate) async fn current_rating(
         &self,
         user: Uuid,
         season: i64,

@@ -24,13 +24,13 @@ use crate::store::robot_battles::{self, NewRobotBattle, Settled};
 const MAILBOX: usize = 1024;
 
 /// Everything needed to (re)start a battle actor.
-pub struct BattleSetup {
+pub(crate) struct BattleSetup {
     /// Battle id.
     pub id: Uuid,
     /// Stored record.
     pub record: NewRobotBattle,
     /// Some(tick) when resuming a battle that had started.
-    pub resume_at: Option<u32>,
+    pub(crate) resume_at: Option<u32>,
 }
 
 impl BattleSetup {
@@ -81,7 +81,7 @@ pub struct BattleActor {
 
 impl BattleActor {
     /// Starts the actor (resuming by re-simulation when `resume_at` is set).
-    pub fn launch(game: Arc<Game>, setup: BattleSetup) -> Addr<BattleActor> {
+    pub(crate) fn launch(game: Arc<Game>, setup: BattleSetup) -> Addr<BattleActor> {
         let engine = match Battle::new(setup.record.inputs.clone()) {
             Ok(b) => b,
             Err(e) => {

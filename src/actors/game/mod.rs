@@ -78,7 +78,7 @@ pub struct GameSettings {
 }
 
 /// Late-bound access for the Socket.IO handlers (built before the game exists).
-pub type GameCell = Arc<OnceLock<Arc<Game>>>;
+pub(crate) type GameCell = Arc<OnceLock<Arc<Game>>>;
 
 impl Game {
     /// Creates the game and starts both matchmakers on the current arbiter.
@@ -111,7 +111,7 @@ impl Game {
     }
 
     /// The live battle actor of `battle`, if it is running here.
-    pub fn live_battle(&self, battle: Uuid) -> Option<Addr<BattleActor>> {
+    pub(crate) fn live_battle(&self, battle: Uuid) -> Option<Addr<BattleActor>> {
         self.battles.get(&battle).map(|a| a.clone())
     }
 
@@ -127,7 +127,7 @@ impl Game {
     }
 
     /// The session actor of a connected user.
-    pub fn session_of(&self, user: Uuid) -> Option<Addr<super::session::Session>> {
+    pub(crate) fn session_of(&self, user: Uuid) -> Option<Addr<super::session::Session>> {
         self.sessions.get(&user).map(|a| a.clone())
     }
 
@@ -137,12 +137,12 @@ impl Game {
     }
 
     /// The mode `user` queues in.
-    pub fn queued_mode(&self, user: Uuid) -> Option<Mode> {
+    pub(crate) fn queued_mode(&self, user: Uuid) -> Option<Mode> {
         self.queued.get(&user).map(|m| *m)
     }
 
     /// The matchmaker of a mode.
-    pub fn matchmaker(&self, mode: Mode) -> Option<&Addr<Matchmaker>> {
+    pub(crate) fn matchmaker(&self, mode: Mode) -> Option<&Addr<Matchmaker>> {
         self.matchmakers.get().map(|(r, c)| match mode {
             Mode::Ranked => r,
             Mode::Casual => c,
@@ -233,7 +233,7 @@ impl Game {
     /// actor. A ticket whose owner could no longer cover the wager is dropped; the other
     /// goes back to the queue.
     #[tracing::instrument(skip_all)]
-    pub async fn start_match(self: Arc<Self>, a: Ticket, b: Ticket) {
+    pub(crate) async fn start_match(self: Arc<Self>, a: Ticket, b: Ticket) {
         let id = Uuid::new_v4();
         let (seed, biome) = {
             let mut rng = rand::rng();
@@ -326,7 +326,7 @@ impl Game {
     }
 
     /// Starts (or resumes) a battle actor and registers it.
-    pub fn launch(self: &Arc<Self>, setup: BattleSetup) {
+    pub(crate) fn launch(self: &Arc<Self>, setup: BattleSetup) {
         let id = setup.id;
         let addr = BattleActor::launch(self.clone(), setup);
         self.battles.insert(id, addr);
@@ -335,7 +335,7 @@ impl Game {
 
     /// Bans take effect at once for the live game: the user leaves any queue and every socket
     /// of theirs is disconnected.
-    pub async fn kick(self: &Arc<Self>, user: Uuid) {
+    pub(crate) async fn kick(self: &Arc<Self>, user: Uuid) {
         match self.sessions.get(&user).map(|s| s.clone()) {
             Some(s) => {
                 let _ = s.send(super::session::Kick).await;
@@ -357,7 +357,7 @@ impl Game {
 
     /// Emits `balance:updated` to a user (the one place that builds this event's payload;
     /// REST handlers and the economy worker call it too).
-    pub async fn push_balance(&self, user: Uuid) {
+    pub(crate) async fn push_balance(&self, user: Uuid) {
         let Ok((gmo, eldr)) = self.db.balances(user).await else {
             return;
         };

@@ -134,7 +134,7 @@ pub struct Around {
     /// The player.
     pub user_id: Uuid,
     /// Places either side (the spec: 5).
-    pub radius: usize,
+    pub(crate) radius: usize,
 }
 
 /// `GET /leaderboard/me` body.

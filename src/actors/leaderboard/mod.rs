@@ -29,17 +29,17 @@ pub use messages::{
 };
 
 /// Mailbox bound: a full mailbox is an error for the sender (DESIGN.md).
-pub const MAILBOX: usize = 4096;
+pub(crate) const MAILBOX: usize = 4096;
 /// Socket.IO room of top-100 deltas.
-pub const ROOM: &str = "leaderboard";
+pub(crate) const ROOM: &str = "leaderboard";
 /// Event carrying a delta.
-pub const EVENT: &str = "leaderboard:updated";
+pub(crate) const EVENT: &str = "leaderboard:updated";
 
 /// Sends one `leaderboard:updated` payload to the room. A function, so tests can capture it.
 pub type Emitter = Arc<dyn Fn(Value) + Send + Sync>;
 
 /// An emitter that broadcasts to the Socket.IO room [`ROOM`].
-pub fn sio_emitter(rooms: Arc<dyn crate::actors::rooms::Rooms>) -> Emitter {
+pub(crate) fn sio_emitter(rooms: Arc<dyn crate::actors::rooms::Rooms>) -> Emitter {
     Arc::new(move |payload: Value| rooms.to_room(ROOM.to_string(), Vec::new(), EVENT, payload))
 }
 

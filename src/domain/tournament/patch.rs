@@ -45,7 +45,7 @@ pub struct Tournament {
 
 impl Tournament {
     /// The prize pool in cents: as set by the organizer, else entry fee × participants.
-    pub fn prize_pool_cents(&self) -> i64 {
+    pub(crate) fn prize_pool_cents(&self) -> i64 {
         self.prize_pool
             .unwrap_or_else(|| self.entry_fee.saturating_mul(self.current_participants))
     }
@@ -67,7 +67,7 @@ pub struct TournamentPatch {
     /// RFC 3339.
     pub start_date: Option<String>,
     /// RFC 3339.
-    pub end_date: Option<String>,
+    pub(crate) end_date: Option<String>,
     /// Rules object (only while open).
     pub rules: Option<Value>,
 }
@@ -124,7 +124,7 @@ impl Tournament {
     /// Applies a PATCH. Checks run in this order, and the first refusal wins: a finished
     /// tournament; the status name; the status move; the name; rules and capacity only while
     /// open; capacity bounds; rules; money and dates; at least 2 participants to start.
-    pub fn patched(&self, b: TournamentPatch) -> Result<Patched, PatchError> {
+    pub(crate) fn patched(&self, b: TournamentPatch) -> Result<Patched, PatchError> {
         let old = self;
         if matches!(
             old.status,

@@ -58,14 +58,14 @@ pub struct TournamentFilter {
     /// Format.
     pub format: Option<String>,
     /// Organizer.
-    pub organizer_id: Option<Uuid>,
+    pub(crate) organizer_id: Option<Uuid>,
     /// Only those that start at or after (unix ms).
-    pub starts_after: Option<i64>,
+    pub(crate) starts_after: Option<i64>,
 }
 
 /// Why a registration was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RegisterOutcome {
+pub(crate) enum RegisterOutcome {
     /// Registered.
     Registered,
     /// At `max_participants`, or not open for registration.
@@ -77,7 +77,7 @@ pub enum RegisterOutcome {
 impl Db {
     /// Inserts a tournament.
     #[tracing::instrument(skip_all, fields(tournament = %t.id))]
-    pub async fn insert_tournament(&self, t: &Tournament) -> Result<(), StoreError> {
+    pub(crate) async fn insert_tournament(&self, t: &Tournament) -> Result<(), StoreError> {
         let sql = format!("INSERT INTO tournaments ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(t.id.to_string())
@@ -145,7 +145,7 @@ impl Db {
 
     /// Saves an organizer's edit, provided the status is still `expected` (else false).
     #[tracing::instrument(skip_all, fields(tournament = %t.id))]
-    pub async fn update_tournament(
+    pub(crate) async fn update_tournament(
         &self,
         t: &Tournament,
         expected: TournamentStatus,
@@ -174,7 +174,7 @@ impl Db {
     /// Registers a player: the capacity check and the insert happen in one transaction, the
     /// counter update taking the row lock so concurrent registrations cannot overfill.
     #[tracing::instrument(skip(self))]
-    pub async fn register_participant(
+    pub(crate) async fn register_participant(
         &self,
         tournament: Uuid,
         user: Uuid,
@@ -221,7 +221,7 @@ impl Db {
 
     /// Withdraws a player while registration is open. Returns false when not registered/open.
     #[tracing::instrument(skip(self))]
-    pub async fn withdraw_participant(
+    pub(crate) async fn withdraw_participant(
         &self,
         tournament: Uuid,
         user: Uuid,
@@ -247,7 +247,7 @@ impl Db {
     }
 
     /// Participants in registration order: (user, army, registered_at).
-    pub async fn participants(
+    pub(crate) async fn participants(
         &self,
         tournament: Uuid,
     ) -> Result<Vec<(Uuid, Uuid, i64)>, StoreError> {
@@ -270,7 +270,7 @@ impl Db {
     /// Completes an active tournament and counts the win, in one transaction. False when it
     /// was not active (already completed by someone else).
     #[tracing::instrument(skip(self))]
-    pub async fn complete_tournament(
+    pub(crate) async fn complete_tournament(
         &self,
         id: Uuid,
         winner: Option<Uuid>,
@@ -293,7 +293,7 @@ impl Db {
     }
 
     /// The organizer of the tournament a battle belongs to, if any.
-    pub async fn battle_organizer(&self, battle: Uuid) -> Result<Option<Uuid>, StoreError> {
+    pub(crate) async fn battle_organizer(&self, battle: Uuid) -> Result<Option<Uuid>, StoreError> {
         let row = sqlx::query("SELECT t.organizer_id FROM tracker_battles b JOIN tournaments t ON t.id = b.tournament_id WHERE b.id = $1")
             .bind(battle.to_string())
             .fetch_optional(&self.pool)
@@ -304,7 +304,7 @@ impl Db {
     }
 
     /// Active tournaments (their round clocks are restored at start-up).
-    pub async fn active_tournament_ids(&self) -> Result<Vec<Uuid>, StoreError> {
+    pub(crate) async fn active_tournament_ids(&self) -> Result<Vec<Uuid>, StoreError> {
         let rows = sqlx::query("SELECT id FROM tournaments WHERE status = 'active'")
             .fetch_all(&self.pool)
             .await?;
