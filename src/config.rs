@@ -5,14 +5,10 @@
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
-/// Where the database lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DatabaseTarget {
-    /// `sqlite://...` URL (a file, created if missing).
-    Sqlite(String),
-    /// `postgres://...` URL.
-    Postgres(String),
-}
+use crate::chain::devchain::DevChainConfig;
+use crate::domain::economy::{parse_eldr, Rates};
+use crate::economy::config::EconomyConfig;
+pub use crate::store::DatabaseTarget;
 
 /// Rate-limit settings (per DESIGN.md), all configurable.
 #[derive(Debug, Clone)]
@@ -26,12 +22,12 @@ pub struct RateLimits {
     /// v1: concurrent WebSocket connections per user.
     pub v1_ws_per_user: u32,
     /// v2: requests per minute per IP.
-    pub v2_per_min: u32,
+    pub(crate) v2_per_min: u32,
     /// v2: auth requests per minute per IP.
     pub v2_auth_per_min: u32,
     /// Socket.IO: concurrent sockets per user (`WARROOM_SIO_PER_USER`; on even when rate
     /// limits are off, like `v1_ws_per_user`).
-    pub sio_per_user: u32,
+    pub(crate) sio_per_user: u32,
     /// Socket.IO: concurrent sockets per client IP (`WARROOM_SIO_PER_IP`).
     pub sio_per_ip: u32,
     /// Socket.IO: new engine.io handshakes per client IP per minute
@@ -106,7 +102,7 @@ pub struct Config {
     /// Tracker `timer_update` period.
     pub timer_update: Duration,
     /// Economy: rates, mint price, chain addresses and timing.
-    pub economy: crate::economy::config::EconomyConfig,
+    pub economy: EconomyConfig,
     /// `/v1/ws` heartbeat: how often the server pings each peer.
     pub ws_ping_interval: Duration,
     /// `/v1/ws` heartbeat: how long a ping may go unanswered before the peer is dropped.
@@ -162,7 +158,7 @@ impl Config {
     }
 
     /// Builds a configuration from key/value pairs (the environment's names).
-    pub fn from_map(vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+    pub(crate) fn from_map(vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let get = |k: &str| vars.get(k).filter(|v| !v.is_empty()).cloned();
         let data_dir = PathBuf::from(get("WARROOM_DATA_DIR").unwrap_or_else(|| ".".into()));
         let database = match get("DATABASE_URL") {
@@ -301,7 +297,7 @@ impl Config {
             )? as usize,
             shutdown_timeout: ms("WARROOM_SHUTDOWN_TIMEOUT_MS", 10_000)?,
             timer_update: ms("WARROOM_TIMER_UPDATE_MS", 1000)?,
-            economy: crate::economy::config::EconomyConfig::from_map(vars)?,
+            economy: economy_from_map(vars)?,
             ws_ping_interval: ms("WARROOM_WS_PING_MS", 15_000)?,
             ws_pong_timeout: ms("WARROOM_WS_PONG_TIMEOUT_MS", 10_000)?,
             cors_origins: get("WARROOM_CORS_ORIGINS").unwrap_or_default(),
@@ -339,6 +335,62 @@ impl Config {
         c.rate_limits.v2_auth_per_min = 1000;
         c
     }
+}
+
+fn invalid(key: &'static str, value: &str, reason: impl ToString) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        value: value.into(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Reads the economy keys from the merged file + environment map.
+fn economy_from_map(vars: &BTreeMap<String, String>) -> Result<EconomyConfig, ConfigError> {
+    let get = |k: &str| vars.get(k).filter(|v| !v.is_empty()).cloned();
+    let mut c = EconomyConfig::default();
+    let int = |key: &'static str, default: i64| -> Result<i64, ConfigError> {
+        match get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| invalid(key, &v, "expected a non-negative integer")),
+        }
+    };
+    let eldr = |key: &'static str, default: i64| -> Result<i64, ConfigError> {
+        match get(key) {
+            None => Ok(default),
+            Some(v) => parse_eldr(&v).map_err(|e| invalid(key, &v, e)),
+        }
+    };
+    let addr = |key: &'static str, default: &str| -> Result<String, ConfigError> {
+        match get(key) {
+            None => Ok(default.to_string()),
+            Some(v) => crate::chain::devchain::normalize(&v).map_err(|e| invalid(key, &v, e)),
+        }
+    };
+    let d = c.rates;
+    c.rates = Rates {
+        gmo_per_eldr: int("WARROOM_GMO_PER_ELDR", d.gmo_per_eldr)?.max(1),
+        min_eldr_deposit: eldr("WARROOM_MIN_ELDR_DEPOSIT", d.min_eldr_deposit)?,
+        min_eldr_withdraw: eldr("WARROOM_MIN_ELDR_WITHDRAW", d.min_eldr_withdraw)?,
+        max_eldr_withdraw: eldr("WARROOM_MAX_ELDR_WITHDRAW", d.max_eldr_withdraw)?,
+        withdraw_fee_bps: int("WARROOM_WITHDRAW_FEE_BPS", d.withdraw_fee_bps)?.min(10_000),
+    };
+    c.mint_gmo = int("WARROOM_PILOT_MINT_GMO", c.mint_gmo)?;
+    c.mint_gas_gmo = int("WARROOM_PILOT_GAS_GMO", c.mint_gas_gmo)?;
+    c.devchain = DevChainConfig {
+        token: addr("CHAIN_TOKEN_ADDRESS", &c.devchain.token)?,
+        treasury: addr("CHAIN_TREASURY_ADDRESS", &c.devchain.treasury)?,
+        pilots: addr("CHAIN_PILOT_ADDRESS", &c.devchain.pilots)?,
+        confirm: Duration::from_millis(int("CHAIN_CONFIRM_MS", 2000)? as u64),
+    };
+    c.poll = Duration::from_millis(int("CHAIN_POLL_MS", 500)?.max(10) as u64);
+    c.deposit_timeout = Duration::from_millis(int("CHAIN_DEPOSIT_TIMEOUT_MS", 600_000)? as u64);
+    Ok(c)
 }
 
 fn parse_num(key: &'static str, v: Option<String>, default: u64) -> Result<u64, ConfigError> {

@@ -69,10 +69,10 @@ fn main() -> ExitCode {
         }),
         Command::Simulate { file, summary } => simulate(&file, summary),
         Command::Ledger { action } => {
-            server::block_on_system(warroom::economy::commands::ledger(&config, action))
+            server::block_on_system(warroom::cli::economy::ledger(&config, action))
         }
         Command::Devchain { action } => {
-            server::block_on_system(warroom::economy::commands::devchain(&config, action))
+            server::block_on_system(warroom::cli::economy::devchain(&config, action))
         }
         Command::User {
             action: UserCommand::Promote { name, role },

@@ -8,30 +8,30 @@ use prometheus::{
 };
 
 /// Every metric the server exports. Process-global: one server per process in production.
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     /// HTTP requests by method, route and status class.
-    pub http_requests: IntCounterVec,
+    pub(crate) http_requests: IntCounterVec,
     /// HTTP latency by route.
-    pub http_latency: HistogramVec,
+    pub(crate) http_latency: HistogramVec,
     /// Open realtime connections by kind (`socketio`, `ws_v1`).
     pub connections: IntGaugeVec,
     /// Live actors by kind.
     pub actors: IntGaugeVec,
     /// Rows per committed persister batch.
-    pub persist_batch_rows: Histogram,
+    pub(crate) persist_batch_rows: Histogram,
     /// Seconds from first enqueue to COMMIT of a batch.
-    pub persist_commit_seconds: Histogram,
+    pub(crate) persist_commit_seconds: Histogram,
     /// Writes waiting in the persister (its lag).
-    pub persist_pending: IntGauge,
+    pub(crate) persist_pending: IntGauge,
     /// Failed persister batches.
-    pub persist_failures: IntCounterVec,
+    pub(crate) persist_failures: IntCounterVec,
     /// Live robot battles.
     pub live_battles: IntGauge,
     /// Tick lateness against schedule, seconds.
     pub tick_lateness: Histogram,
     /// Players waiting per matchmaking mode.
-    pub queue_size: IntGaugeVec,
+    pub(crate) queue_size: IntGaugeVec,
 }
 
 fn buckets() -> Vec<f64> {
@@ -120,7 +120,7 @@ impl Metrics {
     }
 
     /// Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
@@ -149,4 +149,4 @@ pub(crate) fn method_label(m: &actix_web::http::Method) -> &'static str {
 pub(crate) const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// The process-wide metrics.
-pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+pub(crate) static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);

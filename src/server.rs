@@ -14,6 +14,7 @@ use actix_web::dev::AppConfig;
 use tokio::{net::TcpStream, sync::oneshot};
 
 use crate::actors::persister::{Flush, Persister, MAILBOX};
+use crate::actors::rooms::Rooms;
 use crate::actors::table::{TableDeps, TableRegistry};
 use crate::actors::tournament::{TournamentDeps, TournamentRegistry};
 use crate::auth::{standing::Standing, BanList, JwtKeys};
@@ -89,7 +90,7 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 
 /// Opens and migrates the database.
 pub async fn open_db(config: &Config) -> Result<Db, StartError> {
-    if let crate::config::DatabaseTarget::Sqlite(url) = &config.database {
+    if let crate::store::DatabaseTarget::Sqlite(url) = &config.database {
         std::fs::create_dir_all(&config.data_dir)?;
         // SQLite gives its -wal and -shm files the database file's mode, so creating the file
         // owner-only first keeps all three private from the start.
@@ -154,7 +155,10 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         db.clone(),
         config.economy.clone(),
         config.chain_rpc_url.as_deref(),
-        sio.clone(),
+        {
+            let rooms: Arc<dyn Rooms> = sio.clone();
+            Arc::new(move |user, event, data| rooms.to_user(user, event, data))
+        },
     )
     .await?;
     economy.spawn_worker();
@@ -178,7 +182,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         db.clone(),
         config.season,
         boards,
-        crate::actors::leaderboard::sio_emitter(sio.io().clone()),
+        crate::actors::leaderboard::sio_emitter(sio.clone()),
     )
     .start();
     let tournaments = TournamentRegistry::new(
@@ -200,8 +204,17 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
             "tracker battles restored with their clocks paused for the downtime"
         );
     }
-    let game =
-        crate::actors::game::Game::start(db.clone(), sio.clone(), persister.clone(), &config);
+    let game = crate::actors::game::Game::start(
+        db.clone(),
+        sio.clone(),
+        persister.clone(),
+        crate::actors::game::GameSettings {
+            tick: config.tick,
+            countdown: config.countdown,
+            season: config.season,
+            queue_grace: config.queue_grace,
+        },
+    );
     let _ = game_cell.set(game.clone());
     let resumed = game.resume().await?;
     if resumed > 0 {
@@ -257,12 +270,19 @@ pub async fn run(
     });
 
     let st = state.clone();
+    let hook = upgrade::UpgradeDeps {
+        sio: state.sio.clone(),
+        keys: state.keys.clone(),
+        standing: state.standing.clone(),
+        db: state.db.clone(),
+        hub: state.hub.clone(),
+    };
     let server = actix_server::Server::build()
         .workers(workers)
         .disable_signals()
         .shutdown_timeout(shutdown_timeout.as_secs().max(1))
         .listen("warroom", listener, move || {
-            let hook_state = st.clone();
+            let hook_state = hook.clone();
             HttpService::build()
                 .client_request_timeout(Duration::from_secs(10))
                 .client_disconnect_timeout(LINGER)

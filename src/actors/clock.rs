@@ -29,7 +29,7 @@ impl TimeSource {
     }
 
     /// Now, in unix ms.
-    pub fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         match self {
             Self::System => crate::store::now_ms(),
             Self::Tokio { base_ms, base } => {

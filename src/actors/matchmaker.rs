@@ -13,19 +13,18 @@ use uuid::Uuid;
 
 use super::game::{Game, GameError, Mode};
 use crate::metrics::METRICS;
-use crate::realtime::emit;
 use crate::sim::battle::Fighter;
 
 /// Starting rating window (±).
-pub const BASE_RANGE: u32 = 100;
+pub(crate) const BASE_RANGE: u32 = 100;
 /// Added per [`WIDEN_EVERY`] waited.
-pub const RANGE_STEP: u32 = 50;
+pub(crate) const RANGE_STEP: u32 = 50;
 /// Widening period.
-pub const WIDEN_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const WIDEN_EVERY: Duration = Duration::from_secs(5);
 /// Widest window.
-pub const MAX_RANGE: u32 = 1000;
+pub(crate) const MAX_RANGE: u32 = 1000;
 /// How often the queue is scanned.
-pub const PASS_EVERY: Duration = Duration::from_millis(200);
+pub(crate) const PASS_EVERY: Duration = Duration::from_millis(200);
 const MAILBOX: usize = 4096;
 
 /// A player waiting for a match.
@@ -44,9 +43,9 @@ pub struct Ticket {
     /// Robot, upgrades and tree.
     pub fighter: Fighter,
     /// Algorithm played.
-    pub algorithm: Option<Uuid>,
+    pub(crate) algorithm: Option<Uuid>,
     /// Public snapshot for the opponent and the battle record.
-    pub snapshot: serde_json::Value,
+    pub(crate) snapshot: serde_json::Value,
     since: Instant,
     last_sent: Option<(usize, u32)>,
 }
@@ -77,7 +76,7 @@ impl Ticket {
     }
 
     /// This ticket's window after waiting `waited`.
-    pub fn range(&self, now: Instant) -> u32 {
+    pub(crate) fn range(&self, now: Instant) -> u32 {
         let steps = (now.saturating_duration_since(self.since).as_millis()
             / WIDEN_EVERY.as_millis()) as u32;
         (BASE_RANGE + steps.saturating_mul(RANGE_STEP)).min(MAX_RANGE)
@@ -95,13 +94,13 @@ pub struct JoinAck {
 
 /// Where a user stands.
 #[derive(Debug, Clone)]
-pub struct QueueStatus {
+pub(crate) struct QueueStatus {
     /// 1-based, by waiting time.
     pub position: usize,
     /// Current window.
     pub rating_range: u32,
     /// Seconds waited.
-    pub waited_s: u64,
+    pub(crate) waited_s: u64,
 }
 
 /// Enqueue.
@@ -112,20 +111,20 @@ pub struct Join(pub Ticket);
 /// Put back a ticket whose match fell through (keeps its waiting time).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Requeue(pub Ticket);
+pub(crate) struct Requeue(pub Ticket);
 
 /// Leave; true if the user was queued here.
 #[derive(Message)]
 #[rtype(result = "bool")]
-pub struct Leave(pub Uuid);
+pub(crate) struct Leave(pub Uuid);
 
 /// Where is this user.
 #[derive(Message)]
 #[rtype(result = "Option<QueueStatus>")]
-pub struct Status(pub Uuid);
+pub(crate) struct Status(pub Uuid);
 
 /// The matchmaker of one mode.
-pub struct Matchmaker {
+pub(crate) struct Matchmaker {
     mode: Mode,
     game: Arc<Game>,
     /// In arrival order (position = index + 1).
@@ -143,16 +142,16 @@ impl Matchmaker {
 
     /// A user's sockets enter or leave the pool channel with their ticket.
     fn follow(&self, user: Uuid, inside: bool) {
-        let io = self.game.sio.io();
+        let io = &self.game.sio;
         if inside {
-            emit::join_room(io, format!("user:{user}"), self.room());
+            io.join_room(format!("user:{user}"), self.room());
         } else {
-            emit::leave_room(io, format!("user:{user}"), self.room());
+            io.leave_room(format!("user:{user}"), self.room());
         }
     }
 
     /// Starts the actor.
-    pub fn launch(mode: Mode, game: Arc<Game>) -> Addr<Matchmaker> {
+    pub(crate) fn launch(mode: Mode, game: Arc<Game>) -> Addr<Matchmaker> {
         Matchmaker::create(move |ctx| {
             ctx.set_mailbox_capacity(MAILBOX);
             Matchmaker {
@@ -234,22 +233,19 @@ impl Matchmaker {
             .set(self.tickets.len() as i64);
         if self.last_size != Some(self.tickets.len()) {
             self.last_size = Some(self.tickets.len());
-            emit::to_room(
-                self.game.sio.io(),
+            self.game.sio.to_room(
                 self.room(),
                 Vec::new(),
                 "queue:size",
                 json!({ "mode": self.mode.as_str(), "waiting": self.tickets.len() }),
             );
         }
-        let io = self.game.sio.io().clone();
+        let io = self.game.sio.clone();
         for (pos, t) in self.tickets.iter_mut().enumerate() {
             let now_state = (pos + 1, t.range(now));
             if t.last_sent != Some(now_state) {
                 t.last_sent = Some(now_state);
-                emit::to_user(
-                    &io,
-                    t.user,
+                io.to_user(t.user,
                     "queue:updated",
                     json!({
                         "mode": self.mode.as_str(), "position": now_state.0, "rating_range": now_state.1,

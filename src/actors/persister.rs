@@ -11,60 +11,9 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::metrics::METRICS;
+use crate::store::batch::{write_batch, WriteError};
+pub use crate::store::batch::{SqlValue, WriteOp};
 use crate::store::Db;
-
-/// A value bound into a persisted statement.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlValue {
-    /// BIGINT.
-    I64(i64),
-    /// TEXT.
-    Text(String),
-    /// NULL.
-    Null,
-}
-
-impl From<i64> for SqlValue {
-    fn from(v: i64) -> Self {
-        SqlValue::I64(v)
-    }
-}
-impl From<String> for SqlValue {
-    fn from(v: String) -> Self {
-        SqlValue::Text(v)
-    }
-}
-impl From<&str> for SqlValue {
-    fn from(v: &str) -> Self {
-        SqlValue::Text(v.to_string())
-    }
-}
-impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(SqlValue::Null, Into::into)
-    }
-}
-
-/// One write. Consecutive inserts into the same table and columns become one multi-row INSERT.
-#[derive(Debug, Clone)]
-pub enum WriteOp {
-    /// Insert one row.
-    Insert {
-        /// Table name (a constant, never input).
-        table: &'static str,
-        /// Column names (constants).
-        columns: &'static [&'static str],
-        /// One value per column.
-        values: Vec<SqlValue>,
-    },
-    /// Any other statement, with `$N` placeholders.
-    Exec {
-        /// SQL text (a constant, never input).
-        sql: &'static str,
-        /// Bound arguments.
-        args: Vec<SqlValue>,
-    },
-}
 
 /// Why a write was not committed.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -80,6 +29,15 @@ pub enum PersistError {
     Bad(String),
 }
 
+impl From<WriteError> for PersistError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Failed(m) => PersistError::Failed(m),
+            WriteError::Bad(m) => PersistError::Bad(m),
+        }
+    }
+}
+
 /// Persist these ops atomically; resolves after COMMIT.
 #[derive(Message)]
 #[rtype(result = "Result<(), PersistError>")]
@@ -88,7 +46,7 @@ pub struct Persist(pub Vec<WriteOp>);
 /// Resolves once everything enqueued before it is committed (used at shutdown).
 #[derive(Message)]
 #[rtype(result = "Result<(), PersistError>")]
-pub struct Flush;
+pub(crate) struct Flush;
 
 struct Pending {
     ops: Vec<WriteOp>,
@@ -108,7 +66,7 @@ pub struct Persister {
 }
 
 /// Mailbox bound: a full mailbox makes `send` wait (back-pressure) and `try_send` fail.
-pub const MAILBOX: usize = 16_384;
+pub(crate) const MAILBOX: usize = 16_384;
 
 impl Persister {
     /// A persister over `db`.
@@ -153,7 +111,7 @@ impl Persister {
             let ops: Vec<&WriteOp> = batch.iter().flat_map(|p| p.ops.iter()).collect();
             let mut result = Err(PersistError::Closed);
             for attempt in 0..3u32 {
-                result = write_batch(&db, &ops).await;
+                result = write_batch(&db, &ops).await.map_err(PersistError::from);
                 if result.is_ok() {
                     break;
                 }
@@ -175,7 +133,7 @@ impl Persister {
                 // only its own caller.
                 for p in batch {
                     let ops: Vec<&WriteOp> = p.ops.iter().collect();
-                    let r = write_batch(&db, &ops).await;
+                    let r = write_batch(&db, &ops).await.map_err(PersistError::from);
                     if r.is_err() {
                         METRICS
                             .persist_failures
@@ -246,102 +204,5 @@ impl Handler<Flush> for Persister {
             self.flush(ctx);
         }
         Box::pin(async move { rx.await.unwrap_or(Err(PersistError::Closed)) })
-    }
-}
-
-/// Writes `ops` in one transaction, coalescing runs of same-shape inserts.
-async fn write_batch(db: &Db, ops: &[&WriteOp]) -> Result<(), PersistError> {
-    let err = |e: sqlx::Error| PersistError::Failed(e.to_string());
-    let mut tx = db.pool.begin().await.map_err(err)?;
-    let mut i = 0;
-    while i < ops.len() {
-        match ops[i] {
-            WriteOp::Exec { sql, args } => {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(*sql));
-                for a in args {
-                    q = bind(q, a);
-                }
-                q.execute(&mut *tx).await.map_err(err)?;
-                i += 1;
-            }
-            WriteOp::Insert { table, columns, .. } => {
-                let mut run = i;
-                while run < ops.len()
-                    && matches!(ops[run], WriteOp::Insert { table: t, columns: c, .. } if t == table && c == columns)
-                {
-                    run += 1;
-                }
-                // Few distinct statement sizes, so prepared statements are reused from the cache.
-                let chunk = CHUNKS.iter().copied().find(|c| *c <= run - i).unwrap_or(1);
-                let j = i + chunk;
-                let sql = insert_sql(table, columns, j - i);
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for op in &ops[i..j] {
-                    if let WriteOp::Insert { values, .. } = op {
-                        if values.len() != columns.len() {
-                            return Err(PersistError::Bad(format!(
-                                "{table}: {} values",
-                                values.len()
-                            )));
-                        }
-                        for v in values {
-                            q = bind(q, v);
-                        }
-                    }
-                }
-                q.execute(&mut *tx).await.map_err(err)?;
-                i = j;
-            }
-        }
-    }
-    tx.commit().await.map_err(err)
-}
-
-/// Rows per INSERT statement, largest first. The cap keeps bound parameters under SQLite's and
-/// Postgres' limits; the fixed sizes keep the statement cache warm.
-const CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
-
-fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-    let mut n = 1;
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..columns.len() {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&n.to_string());
-            n += 1;
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-fn bind<'q>(
-    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    v: &'q SqlValue,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    match v {
-        SqlValue::I64(i) => q.bind(*i),
-        SqlValue::Text(s) => q.bind(s.as_str()),
-        SqlValue::Null => q.bind(Option::<String>::None),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::insert_sql;
-
-    #[test]
-    fn multi_row_insert_numbers_placeholders() {
-        assert_eq!(
-            insert_sql("t", &["a", "b"], 2),
-            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
-        );
     }
 }

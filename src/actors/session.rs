@@ -15,7 +15,7 @@ use super::game::Game;
 use crate::metrics::METRICS;
 
 /// The actor.
-pub struct Session {
+pub(crate) struct Session {
     user: Uuid,
     game: Arc<Game>,
     /// Live sockets, each with the timer that disconnects it when its token expires.
@@ -66,25 +66,21 @@ impl Actor for Session {
 
 /// Disconnects socket `sid` of this session's user because its token expired.
 fn expire(game: &Game, user: Uuid, sid: Sid) {
-    let Some(socket) = game.sio.io().of("/").and_then(|root| root.get_socket(sid)) else {
-        return;
-    };
-    tracing::debug!(%user, %sid, "disconnecting a socket whose token expired");
-    let _ = socket.emit(
-        "error",
-        &json!({"code": "UNAUTHORIZED", "message": "token expired; reconnect with a fresh token"}),
-    );
-    let _ = socket.disconnect();
+    let event =
+        json!({"code": "UNAUTHORIZED", "message": "token expired; reconnect with a fresh token"});
+    if game.sio.close_socket(sid, "error", event) {
+        tracing::debug!(%user, %sid, "disconnected a socket whose token expired");
+    }
 }
 
 /// A socket of this user connected; its token expires at `expires_at_ms` (unix ms).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Connected {
+pub(crate) struct Connected {
     /// The socket.
     pub sid: Sid,
     /// Its token's expiry, unix ms.
-    pub expires_at_ms: i64,
+    pub(crate) expires_at_ms: i64,
 }
 
 impl Handler<Connected> for Session {
@@ -112,7 +108,7 @@ impl Handler<Connected> for Session {
 /// A socket of this user went away.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Disconnected {
+pub(crate) struct Disconnected {
     /// The socket.
     pub sid: Sid,
 }
@@ -131,7 +127,7 @@ impl Handler<Disconnected> for Session {
         self.grace = Some(ctx.run_later(self.game.queue_grace, |s, ctx| {
             let (game, user) = (s.game.clone(), s.user);
             ctx.spawn(
-                async move { crate::realtime::robot_events::leave_queue(&game, user).await }
+                async move { crate::actors::game::leave_queue(&game, user).await }
                     .into_actor(s)
                     .map(|_, _, ctx| ctx.stop()),
             );
@@ -142,7 +138,7 @@ impl Handler<Disconnected> for Session {
 /// Throw the user out (ban): leave the queue and disconnect every socket.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Kick;
+pub(crate) struct Kick;
 
 impl Handler<Kick> for Session {
     type Result = ();
@@ -152,8 +148,8 @@ impl Handler<Kick> for Session {
         let (game, user) = (self.game.clone(), self.user);
         ctx.spawn(
             async move {
-                crate::realtime::robot_events::leave_queue(&game, user).await;
-                let _ = game.sio.io().to(format!("user:{user}")).disconnect().await;
+                crate::actors::game::leave_queue(&game, user).await;
+                game.sio.disconnect(format!("user:{user}")).await;
             }
             .into_actor(self)
             .map(|_, _, ctx| ctx.stop()),

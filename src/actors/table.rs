@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use crate::actors::clock::TimeSource;
 use crate::actors::persister::Persist;
+use crate::actors::rooms::TableHub;
 use crate::auth::{AuthUser, Role};
 use crate::domain::tracker::{
     Action, Complete, ConsentAction, Status, TrackerBattle, TrackerError, TrackerEvent,
 };
 use crate::metrics::METRICS;
-use crate::realtime::table_ws::TableHub;
 use crate::store::{audit::audit_op, rfc3339, tracker, Db, StoreError};
 
 /// What an actor needs from the process.

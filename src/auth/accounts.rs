@@ -4,15 +4,33 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{credentials, AuthUser, Email, Password, Username};
-use crate::actors::persister::Persist;
-use crate::http::AppState;
+use futures_util::future::BoxFuture;
+
+use super::{credentials, AuthUser, BanList, Email, JwtKeys, Password, Username};
 use crate::store::{
     audit::audit_op,
+    batch::WriteOp,
+    lockout::LockoutPolicy,
     tokens::Rotation,
     users::{NewUser, UserRecord},
-    StoreError,
+    Db, StoreError,
 };
+
+/// What the account use cases need from the process: the store, the keys, the ban list, the
+/// lockout policy and a writer for audit rows. The transports' state implements it
+/// (`http::AppState`), so nothing here knows the server's shape.
+pub trait AccountDeps {
+    /// Storage.
+    fn db(&self) -> &Db;
+    /// JWT keys.
+    fn keys(&self) -> &JwtKeys;
+    /// Banned users.
+    fn bans(&self) -> &BanList;
+    /// Failed-login lockout.
+    fn lockout(&self) -> LockoutPolicy;
+    /// Commits audit rows; resolves after COMMIT (or with why not).
+    fn write_audit(&self, ops: Vec<WriteOp>) -> BoxFuture<'_, Result<(), String>>;
+}
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +123,7 @@ async fn hashing<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) ->
 
 /// Creates the account and signs it in: returns the user and a refresh token.
 pub async fn register(
-    state: &AppState,
+    state: &impl AccountDeps,
     r: Registration,
 ) -> Result<(UserRecord, String), AccountError> {
     let pw = r.password.clone();
@@ -113,7 +131,7 @@ pub async fn register(
         .await
         .ok_or_else(|| StoreError::Conflict("password hashing was interrupted".into()))?;
     let user = state
-        .db
+        .db()
         .create_user(NewUser {
             username: r.username.as_str(),
             email: r.email.as_str(),
@@ -126,21 +144,21 @@ pub async fn register(
             StoreError::Conflict(_) => AccountError::Taken("username"),
             other => AccountError::Store(other),
         })?;
-    let refresh = state.db.issue_refresh(user.id).await?;
+    let refresh = state.db().issue_refresh(user.id).await?;
     Ok((user, refresh))
 }
 
 /// Checks credentials (email or username) and signs in. Failures are audited.
 pub async fn login(
-    state: &AppState,
+    state: &impl AccountDeps,
     login: &str,
     password: &str,
     ip: Option<String>,
 ) -> Result<(UserRecord, String), AccountError> {
-    let user = state.db.user_by_login(login).await?;
+    let user = state.db().user_by_login(login).await?;
     let now = crate::store::now_ms();
     if let Some(u) = &user {
-        if let Some(until) = state.db.locked_until(u.id, now).await? {
+        if let Some(until) = state.db().locked_until(u.id, now).await? {
             return Err(AccountError::Locked {
                 retry_after: ((until - now + 999) / 1000).max(1) as u64,
             });
@@ -168,8 +186,8 @@ pub async fn login(
             let mut locked = None;
             if let Some(id) = id {
                 locked = state
-                    .db
-                    .record_login_failure(id, now, state.config.login_lockout)
+                    .db()
+                    .record_login_failure(id, now, state.lockout())
                     .await?;
                 if let Some(until) = locked {
                     ops.push(audit_op(
@@ -182,13 +200,7 @@ pub async fn login(
                 }
             }
             // Best effort: a failed audit write must not turn a 401 into a 500.
-            if let Err(e) = state
-                .persister
-                .send(Persist(ops))
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()))
-            {
+            if let Err(e) = state.write_audit(ops).await {
                 tracing::warn!(error = %e, "audit write failed");
             }
             return Err(match locked {
@@ -199,34 +211,36 @@ pub async fn login(
             });
         }
     };
-    state.db.clear_login_failures(user.id).await?;
-    if user.banned || state.bans.contains(&user.id) {
+    state.db().clear_login_failures(user.id).await?;
+    if user.banned || state.bans().contains(&user.id) {
         return Err(AccountError::Banned);
     }
-    let refresh = state.db.issue_refresh(user.id).await?;
+    let refresh = state.db().issue_refresh(user.id).await?;
     Ok((user, refresh))
 }
 
 /// Rotates a refresh token; returns the user (fresh from the store) and the new refresh token.
-pub async fn refresh(state: &AppState, token: &str) -> Result<(UserRecord, String), AccountError> {
-    match state.db.rotate_refresh(token).await? {
+pub async fn refresh(
+    state: &impl AccountDeps,
+    token: &str,
+) -> Result<(UserRecord, String), AccountError> {
+    match state.db().rotate_refresh(token).await? {
         Rotation::Invalid => Err(AccountError::BadRefresh),
         Rotation::Reused { user_id } => {
             // A replayed refresh token means a stolen one: worth an operator's look.
             let op = audit_op(user_id, "auth.refresh_reused", None, None, &json!({}));
-            match state.persister.send(Persist(vec![op])).await {
-                Ok(Ok(())) => {}
-                other => tracing::warn!(?other, "audit write failed"),
+            if let Err(e) = state.write_audit(vec![op]).await {
+                tracing::warn!(error = %e, "audit write failed");
             }
             Err(AccountError::RefreshReused)
         }
         Rotation::Rotated { user_id, token } => {
             let user = state
-                .db
+                .db()
                 .user_by_id(user_id)
                 .await?
                 .ok_or(AccountError::BadRefresh)?;
-            if user.banned || state.bans.contains(&user.id) {
+            if user.banned || state.bans().contains(&user.id) {
                 return Err(AccountError::Banned);
             }
             Ok((user, token))
@@ -235,8 +249,8 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<(UserRecord, Strin
 }
 
 /// An access token for `user`, valid `ttl_s` seconds.
-pub fn access_token(state: &AppState, user: &UserRecord, ttl_s: i64) -> String {
-    state.keys.issue(
+pub fn access_token(state: &impl AccountDeps, user: &UserRecord, ttl_s: i64) -> String {
+    state.keys().issue(
         AuthUser {
             id: user.id,
             role: user.role,
@@ -247,9 +261,9 @@ pub fn access_token(state: &AppState, user: &UserRecord, ttl_s: i64) -> String {
 }
 
 /// Looks up the signed-in user's record.
-pub async fn me(state: &AppState, id: Uuid) -> Result<UserRecord, AccountError> {
+pub async fn me(state: &impl AccountDeps, id: Uuid) -> Result<UserRecord, AccountError> {
     state
-        .db
+        .db()
         .user_by_id(id)
         .await?
         .ok_or(AccountError::Store(StoreError::NotFound))

@@ -104,7 +104,7 @@ impl Password {
 }
 
 /// Checks `candidate` against a stored PHC hash. CPU-heavy: call from a blocking thread.
-pub fn verify_password(candidate: &str, phc: &str) -> bool {
+pub(crate) fn verify_password(candidate: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
         Ok(h) => Argon2::default()
             .verify_password(candidate.as_bytes(), &h)
@@ -114,7 +114,7 @@ pub fn verify_password(candidate: &str, phc: &str) -> bool {
 }
 
 /// A fixed hash to verify against when the account does not exist, so timing does not reveal it.
-pub fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     H.get_or_init(|| Password("Dummy-password-1".into()).hash())
 }

@@ -7,15 +7,15 @@ use uuid::Uuid;
 use super::{AuthUser, Role};
 
 /// Issuer and audience of every token.
-pub const ISSUER: &str = "warroom";
+pub(crate) const ISSUER: &str = "warroom";
 /// Audience.
-pub const AUDIENCE: &str = "warroom-api";
+pub(crate) const AUDIENCE: &str = "warroom-api";
 /// v1 access tokens last an hour.
-pub const V1_TTL_S: i64 = 3600;
+pub(crate) const V1_TTL_S: i64 = 3600;
 /// v2 access tokens last 15 minutes.
-pub const V2_TTL_S: i64 = 900;
+pub(crate) const V2_TTL_S: i64 = 900;
 /// Guest (read-only spectator) tokens last 15 minutes too; pages ask for a new one in time.
-pub const GUEST_TTL_S: i64 = 900;
+pub(crate) const GUEST_TTL_S: i64 = 900;
 
 /// JWT claims.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,13 +94,13 @@ impl JwtKeys {
     }
 
     /// Verifies a token and returns its user.
-    pub fn verify(&self, token: &str) -> Result<AuthUser, TokenError> {
+    pub(crate) fn verify(&self, token: &str) -> Result<AuthUser, TokenError> {
         self.verify_until(token).map(|(user, _)| user)
     }
 
     /// Verifies a token and returns its user and its expiry (`exp`, unix seconds), for
     /// connections that must end when their token does.
-    pub fn verify_until(&self, token: &str) -> Result<(AuthUser, i64), TokenError> {
+    pub(crate) fn verify_until(&self, token: &str) -> Result<(AuthUser, i64), TokenError> {
         let data =
             decode::<Claims>(token, &self.dec, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,

@@ -2,57 +2,31 @@
 
 pub mod accounts;
 pub mod credentials;
-pub mod jwt;
+pub(crate) mod jwt;
 pub mod standing;
 
-use std::str::FromStr;
-
 use dashmap::DashSet;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::domain::role::Role;
 pub use credentials::{Email, Password, Username};
 pub use jwt::{Claims, JwtKeys, TokenError};
 
-/// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A read-only spectator token from `POST /v2/auth/guest` (no account behind it): may
-    /// read and watch, never queue, pay or change anything. Never stored on a user, and
-    /// lowest in the order, so every "at least player/organizer" check refuses it.
-    Guest,
-    /// Plays battles.
-    Player,
-    /// Also runs tournaments.
-    Organizer,
-    /// Everything.
-    Admin,
+/// The bearer token of an `Authorization` header, if any.
+pub fn bearer(headers: &actix_http::header::HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
-impl Role {
-    /// The stored and serialized name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Guest => "guest",
-            Role::Player => "player",
-            Role::Organizer => "organizer",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "player" => Ok(Role::Player),
-            "organizer" => Ok(Role::Organizer),
-            "admin" => Ok(Role::Admin),
-            other => Err(format!("unknown role '{other}' (player, organizer, admin)")),
-        }
-    }
-}
+/// The refusal a guest token gets for anything but reading.
+pub const GUEST_MESSAGE: &str = "guest tokens are read-only: sign in to do that";
 
 /// The signed-in caller, as proven by a valid access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,12 +39,12 @@ pub struct AuthUser {
 
 impl AuthUser {
     /// True for a read-only guest token.
-    pub fn is_guest(&self) -> bool {
+    pub(crate) fn is_guest(&self) -> bool {
         self.role == Role::Guest
     }
 
     /// True for admins, or when `owner` is the caller.
-    pub fn is_owner_or_admin(&self, owner: Uuid) -> bool {
+    pub(crate) fn is_owner_or_admin(&self, owner: Uuid) -> bool {
         self.role == Role::Admin || self.id == owner
     }
 }

@@ -101,12 +101,12 @@ impl Standing {
     }
 
     /// Drops the cached standing of `user` (after a change made in this process).
-    pub fn forget(&self, user: Uuid) {
+    pub(crate) fn forget(&self, user: Uuid) {
         self.cache.remove(&user);
     }
 
     /// Drops expired entries so the cache stays as small as the set of active users.
-    pub fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         let ttl = self.ttl;
         self.cache.retain(|_, e| e.read_at.elapsed() < ttl);
     }

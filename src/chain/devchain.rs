@@ -14,15 +14,15 @@ use super::{eip191, ChainAdapter, ChainError, ChainFuture, TokenTransfer, TxStat
 use crate::store::{now_ms, Db, StoreError};
 
 /// The dev token contract (ELDR).
-pub const DEV_TOKEN: &str = "0x000000000000000000000000000000000000e1d5";
+pub(crate) const DEV_TOKEN: &str = "0x000000000000000000000000000000000000e1d5";
 /// The dev treasury.
-pub const DEV_TREASURY: &str = "0x0000000000000000000000000000000000007ea5";
+pub(crate) const DEV_TREASURY: &str = "0x0000000000000000000000000000000000007ea5";
 /// The dev pilot (ERC-721) contract.
-pub const DEV_PILOTS: &str = "0x000000000000000000000000000000000000b107";
+pub(crate) const DEV_PILOTS: &str = "0x000000000000000000000000000000000000b107";
 /// Mints come from the zero address, as ERC-20 `Transfer` logs show them.
 pub const ZERO: &str = "0x0000000000000000000000000000000000000000";
 /// The treasury's genesis supply (nano-ELDR), so withdrawals work before any deposit.
-pub const GENESIS_SUPPLY: i64 = 1_000_000 * crate::domain::economy::NANO_PER_ELDR;
+pub(crate) const GENESIS_SUPPLY: i64 = 1_000_000 * crate::domain::economy::NANO_PER_ELDR;
 
 /// Addresses and timing of a dev chain.
 #[derive(Debug, Clone)]
@@ -60,7 +60,7 @@ fn unavailable(e: impl std::fmt::Display) -> ChainError {
 }
 
 /// Normalises an address argument (`0x…`, any case) to lowercase.
-pub fn normalize(addr: &str) -> Result<String, ChainError> {
+pub(crate) fn normalize(addr: &str) -> Result<String, ChainError> {
     eip191::parse_address(addr)
         .map(|a| eip191::address_hex(&a))
         .map_err(|e| ChainError::Rejected(e.to_string()))
@@ -83,7 +83,7 @@ impl DevChain {
     }
 
     /// Gives the treasury its genesis supply once.
-    pub async fn ensure_genesis(&self) -> Result<(), ChainError> {
+    pub(crate) async fn ensure_genesis(&self) -> Result<(), ChainError> {
         let treasury = self.cfg.treasury.clone();
         self.submit(NewTx {
             kind: "TRANSFER",

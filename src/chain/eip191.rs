@@ -4,7 +4,7 @@ use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 use sha3::{Digest, Keccak256};
 
 /// A 20-byte account address.
-pub type Address = [u8; 20];
+pub(crate) type Address = [u8; 20];
 
 /// Why a signature or address was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,7 +27,7 @@ pub enum SigError {
 }
 
 /// keccak-256.
-pub fn keccak256(data: &[u8]) -> [u8; 32] {
+pub(crate) fn keccak256(data: &[u8]) -> [u8; 32] {
     Keccak256::digest(data).into()
 }
 

@@ -21,7 +21,7 @@ const WEI_PER_NANO: u128 = 1_000_000_000;
 
 /// Settings of the EVM adapter.
 #[derive(Clone)]
-pub struct EvmConfig {
+pub(crate) struct EvmConfig {
     /// JSON-RPC endpoint.
     pub url: String,
     /// ERC-20 token contract.
@@ -35,7 +35,7 @@ pub struct EvmConfig {
 }
 
 /// The adapter.
-pub struct EvmChain {
+pub(crate) struct EvmChain {
     db: Db,
     cfg: EvmConfig,
     treasury: String,

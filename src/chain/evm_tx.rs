@@ -6,7 +6,7 @@ use k256::ecdsa::SigningKey;
 use super::eip191::{keccak256, Address};
 
 /// Minimal big-endian bytes of an integer (zero is empty, as RLP wants).
-pub fn be_min(v: u128) -> Vec<u8> {
+pub(crate) fn be_min(v: u128) -> Vec<u8> {
     let b = v.to_be_bytes();
     let first = b.iter().position(|x| *x != 0).unwrap_or(b.len());
     b[first..].to_vec()
@@ -23,7 +23,7 @@ fn rlp_len(prefix_short: u8, len: usize, out: &mut Vec<u8>) {
 }
 
 /// RLP of a byte string.
-pub fn rlp_bytes(b: &[u8]) -> Vec<u8> {
+pub(crate) fn rlp_bytes(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len() + 9);
     if b.len() == 1 && b[0] < 0x80 {
         out.push(b[0]);
@@ -35,7 +35,7 @@ pub fn rlp_bytes(b: &[u8]) -> Vec<u8> {
 }
 
 /// RLP of a list of already-encoded items.
-pub fn rlp_list(items: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn rlp_list(items: &[Vec<u8>]) -> Vec<u8> {
     let body: Vec<u8> = items.concat();
     let mut out = Vec::with_capacity(body.len() + 9);
     rlp_len(0xc0, body.len(), &mut out);
@@ -75,7 +75,7 @@ impl LegacyTx {
     }
 
     /// The EIP-155 signing hash.
-    pub fn signing_hash(&self) -> [u8; 32] {
+    pub(crate) fn signing_hash(&self) -> [u8; 32] {
         let mut f = self.fields();
         f.push(rlp_bytes(&be_min(u128::from(self.chain_id))));
         f.push(rlp_bytes(&[]));

@@ -12,7 +12,7 @@ pub mod evm_tx;
 use futures_util::future::BoxFuture;
 
 /// A future returned by an adapter.
-pub type ChainFuture<'a, T> = BoxFuture<'a, Result<T, ChainError>>;
+pub(crate) type ChainFuture<'a, T> = BoxFuture<'a, Result<T, ChainError>>;
 
 /// Adapter failure.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -7,9 +7,9 @@
 use serde_json::{json, Map, Value};
 
 /// Most list items kept per changed list.
-pub const MAX_LIST_ITEMS: usize = 10;
+pub(crate) const MAX_LIST_ITEMS: usize = 10;
 /// Longest string kept per changed value, in bytes.
-pub const MAX_STRING: usize = 256;
+pub(crate) const MAX_STRING: usize = 256;
 
 /// The fields that differ between `before` and `after`: objects recurse, other values become
 /// `{"from", "to"}`, lists that grew at the end become `{"appended", "len"}`, lists of the same

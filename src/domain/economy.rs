@@ -5,9 +5,9 @@ use sha2::{Digest, Sha256};
 
 use crate::sim::battle::PilotStats;
 
-pub use crate::domain::money::NANO_PER_ELDR;
+pub use crate::domain::money::{format_eldr, NANO_PER_ELDR};
 /// Decimal places kept for ELDR.
-pub const ELDR_DECIMALS: usize = 9;
+pub(crate) const ELDR_DECIMALS: usize = 9;
 
 /// Exchange rates and limits, as `GET /economy/rates` shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub enum AmountError {
 }
 
 /// Parses a decimal ELDR string (`"1.5"`, `"0.01"`, `"3"`) into nano-ELDR.
-pub fn parse_eldr(s: &str) -> Result<i64, AmountError> {
+pub(crate) fn parse_eldr(s: &str) -> Result<i64, AmountError> {
     let s = s.trim();
     let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
     let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
@@ -79,13 +79,8 @@ pub fn parse_eldr(s: &str) -> Result<i64, AmountError> {
     Ok(nano)
 }
 
-/// Formats nano-ELDR as the spec's decimal string: `"4.875"`, `"1.0"`, `"0.125"`.
-pub fn format_eldr(nano: i64) -> String {
-    crate::domain::money::eldr_string(nano)
-}
-
 /// GMO credited for a deposit of `nano` nano-ELDR (rounded down).
-pub fn gmo_for_eldr(rates: &Rates, nano: i64) -> i64 {
+pub(crate) fn gmo_for_eldr(rates: &Rates, nano: i64) -> i64 {
     saturate(i128::from(nano) * i128::from(rates.gmo_per_eldr) / i128::from(NANO_PER_ELDR))
 }
 
@@ -96,12 +91,12 @@ fn saturate(x: i128) -> i64 {
 }
 
 /// nano-ELDR worth `gmo` GMO (rounded down).
-pub fn eldr_for_gmo(rates: &Rates, gmo: i64) -> i64 {
+pub(crate) fn eldr_for_gmo(rates: &Rates, gmo: i64) -> i64 {
     saturate(i128::from(gmo) * i128::from(NANO_PER_ELDR) / i128::from(rates.gmo_per_eldr.max(1)))
 }
 
 /// Checks a deposit amount against the minimum; returns the GMO it will credit.
-pub fn quote_deposit(rates: &Rates, nano: i64) -> Result<i64, AmountError> {
+pub(crate) fn quote_deposit(rates: &Rates, nano: i64) -> Result<i64, AmountError> {
     if nano < rates.min_eldr_deposit {
         return Err(AmountError::TooSmall(format_eldr(rates.min_eldr_deposit)));
     }
@@ -114,9 +109,9 @@ pub struct WithdrawQuote {
     /// GMO taken from the player (held at once).
     pub gmo_amount: i64,
     /// Part of it the house keeps as the fee.
-    pub fee_gmo: i64,
+    pub(crate) fee_gmo: i64,
     /// Part of it converted and sent on chain.
-    pub net_gmo: i64,
+    pub(crate) net_gmo: i64,
     /// nano-ELDR sent to the wallet.
     pub eldr_amount: i64,
     /// nano-ELDR worth of fee.
@@ -152,7 +147,7 @@ pub fn quote_withdrawal(rates: &Rates, gmo_amount: i64) -> Result<WithdrawQuote,
 }
 
 /// The fee percentage as the rates endpoint shows it (`2.5`).
-pub fn fee_pct(rates: &Rates) -> f64 {
+pub(crate) fn fee_pct(rates: &Rates) -> f64 {
     rates.withdraw_fee_bps as f64 / 100.0
 }
 
@@ -161,7 +156,7 @@ pub fn fee_pct(rates: &Rates) -> f64 {
 /// SHA-256 of the id's 16 bytes gives four bytes; each maps to `1..=5`:
 /// `attack_pct`, `defense_pct`, `hp_pct` (percent of the robot's base stat) and `speed`
 /// (flat points). That keeps every pilot useful and well under the engine's cap of 10.
-pub fn pilot_bonus(pilot_id: &[u8; 16]) -> PilotStats {
+pub(crate) fn pilot_bonus(pilot_id: &[u8; 16]) -> PilotStats {
     let h = Sha256::digest(pilot_id);
     let pick = |b: u8| 1 + b % 5;
     PilotStats {

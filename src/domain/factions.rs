@@ -12,7 +12,7 @@ pub struct Faction {
     /// Display name.
     pub name: &'static str,
     /// Grand alliance (the factions list's group): `Imperium`, `Chaos` or `Xenos`.
-    pub grand_alliance: &'static str,
+    pub(crate) grand_alliance: &'static str,
 }
 
 const fn f(id: &'static str, name: &'static str, grand_alliance: &'static str) -> Faction {
@@ -24,7 +24,7 @@ const fn f(id: &'static str, name: &'static str, grand_alliance: &'static str) -
 }
 
 /// Every faction.
-pub const FACTIONS: &[Faction] = &[
+pub(crate) const FACTIONS: &[Faction] = &[
     f("fac_custodes", "Adeptus Custodes", "Imperium"),
     f("fac_space_marines", "Space Marines", "Imperium"),
     f("fac_blood_angels", "Blood Angels", "Imperium"),
@@ -68,7 +68,7 @@ pub struct Mission {
     /// Display name.
     pub name: &'static str,
     /// Mission packs it appears in (`leviathan`, `pariah_nexus`).
-    pub packs: &'static [&'static str],
+    pub(crate) packs: &'static [&'static str],
     /// What a battle of this mission scores as primary objectives.
     pub primary_objectives: &'static [&'static str],
     /// The secondary objectives a battle of it starts with, unless the players name theirs.
@@ -100,7 +100,7 @@ const fn m(
 }
 
 /// Primary missions of the 10th-edition matched-play packs.
-pub const MISSIONS: &[Mission] = &[
+pub(crate) const MISSIONS: &[Mission] = &[
     m("msn_take_and_hold", "Take and Hold", BOTH, &[CONTROL]),
     m(
         "msn_supply_drop",
@@ -203,7 +203,7 @@ const fn d(id: &'static str, name: &'static str) -> Deployment {
 }
 
 /// Deployment maps shared by the Leviathan and Pariah Nexus packs.
-pub const DEPLOYMENTS: &[Deployment] = &[
+pub(crate) const DEPLOYMENTS: &[Deployment] = &[
     d("dep_dawn_of_war", "Dawn of War"),
     d("dep_hammer_and_anvil", "Hammer and Anvil"),
     d("dep_search_and_destroy", "Search and Destroy"),
@@ -221,7 +221,7 @@ pub fn mission(id: &str) -> Option<&'static Mission> {
 /// (case-insensitive) is a known mission, absent `primary_objectives` and
 /// `secondary_objectives` get that mission's; what the client gave is kept. Other missions
 /// stay as given.
-pub fn fill_objectives(mission: &mut serde_json::Map<String, serde_json::Value>) {
+pub(crate) fn fill_objectives(mission: &mut serde_json::Map<String, serde_json::Value>) {
     let key = |k: &str| {
         mission
             .get(k)

@@ -4,7 +4,7 @@
 pub const NANO_PER_ELDR: i64 = 1_000_000_000;
 
 /// `3141592653` → `"3.141592653"`; trailing zeros trimmed, at least one decimal digit.
-pub fn eldr_string(nano: i64) -> String {
+pub fn format_eldr(nano: i64) -> String {
     let sign = if nano < 0 { "-" } else { "" };
     let n = nano.unsigned_abs();
     let whole = n / NANO_PER_ELDR as u64;
@@ -20,9 +20,9 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(eldr_string(0), "0.0");
-        assert_eq!(eldr_string(3_141_592_653), "3.141592653");
-        assert_eq!(eldr_string(4_875_000_000), "4.875");
-        assert_eq!(eldr_string(-125_000_000), "-0.125");
+        assert_eq!(format_eldr(0), "0.0");
+        assert_eq!(format_eldr(3_141_592_653), "3.141592653");
+        assert_eq!(format_eldr(4_875_000_000), "4.875");
+        assert_eq!(format_eldr(-125_000_000), "-0.125");
     }
 }

@@ -4,67 +4,58 @@ use skillratings::glicko2::{glicko2, Glicko2Config, Glicko2Rating};
 use skillratings::Outcomes;
 
 /// House fee on the pot, in percent (DESIGN.md: 200 wagered each → 380 to the winner).
-pub const WAGER_FEE_PCT: i64 = 5;
+pub(crate) const WAGER_FEE_PCT: i64 = 5;
 /// XP for a win, a draw and a loss.
-pub const XP_WIN: i64 = 100;
+pub(crate) const XP_WIN: i64 = 100;
 /// XP for a draw.
-pub const XP_DRAW: i64 = 60;
+pub(crate) const XP_DRAW: i64 = 60;
 /// XP for a loss.
-pub const XP_LOSS: i64 = 40;
+pub(crate) const XP_LOSS: i64 = 40;
 /// XP needed per level: level = 1 + xp / XP_PER_LEVEL.
-pub const XP_PER_LEVEL: i64 = 300;
+pub(crate) const XP_PER_LEVEL: i64 = 300;
 
-/// Who won, from player 1's side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Result3 {
-    /// Player 1 won.
-    P1,
-    /// Player 2 won.
-    P2,
-    /// Draw.
-    Draw,
-}
+pub use crate::sim::battle::Winner;
 
 /// Money of one settled battle. Each player staked `wager` into escrow at match time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Payout {
+pub(crate) struct Payout {
     /// Paid back from escrow to player 1.
-    pub to_p1: i64,
+    pub(crate) to_p1: i64,
     /// Paid back from escrow to player 2.
-    pub to_p2: i64,
+    pub(crate) to_p2: i64,
     /// Kept by the house.
     pub fee: i64,
 }
 
 impl Payout {
     /// Net change of player 1's balance over the whole battle.
-    pub fn p1_delta(&self, wager: i64) -> i64 {
+    pub(crate) fn p1_delta(&self, wager: i64) -> i64 {
         self.to_p1 - wager
     }
 
     /// Net change of player 2's balance over the whole battle.
-    pub fn p2_delta(&self, wager: i64) -> i64 {
+    pub(crate) fn p2_delta(&self, wager: i64) -> i64 {
         self.to_p2 - wager
     }
 }
 
 /// Splits the pot: the winner takes both wagers less the fee; a draw refunds both.
 /// Escrow always empties exactly: `to_p1 + to_p2 + fee == 2 * wager`.
-pub fn payout(wager: i64, result: Result3) -> Payout {
+pub(crate) fn payout(wager: i64, result: Winner) -> Payout {
     let pot = 2 * wager;
     let fee = pot * WAGER_FEE_PCT / 100;
     match result {
-        Result3::Draw => Payout {
+        Winner::Draw => Payout {
             to_p1: wager,
             to_p2: wager,
             fee: 0,
         },
-        Result3::P1 => Payout {
+        Winner::P1 => Payout {
             to_p1: pot - fee,
             to_p2: 0,
             fee,
         },
-        Result3::P2 => Payout {
+        Winner::P2 => Payout {
             to_p1: 0,
             to_p2: pot - fee,
             fee,
@@ -95,7 +86,7 @@ impl Default for Rating {
 }
 
 /// New ratings of both players after one game (Glicko-2, one-game rating period).
-pub fn rate(p1: Rating, p2: Rating, result: Result3) -> (Rating, Rating) {
+pub fn rate(p1: Rating, p2: Rating, result: Winner) -> (Rating, Rating) {
     let conv = |r: Rating| Glicko2Rating {
         rating: r.rating,
         deviation: r.deviation,
@@ -107,16 +98,16 @@ pub fn rate(p1: Rating, p2: Rating, result: Result3) -> (Rating, Rating) {
         volatility: r.volatility,
     };
     let outcome = match result {
-        Result3::P1 => Outcomes::WIN,
-        Result3::P2 => Outcomes::LOSS,
-        Result3::Draw => Outcomes::DRAW,
+        Winner::P1 => Outcomes::WIN,
+        Winner::P2 => Outcomes::LOSS,
+        Winner::Draw => Outcomes::DRAW,
     };
     let (a, b) = glicko2(&conv(p1), &conv(p2), &outcome, &Glicko2Config::new());
     (back(a), back(b))
 }
 
 /// Level for an xp total.
-pub fn level_for(xp: i64) -> i64 {
+pub(crate) fn level_for(xp: i64) -> i64 {
     1 + xp.max(0) / XP_PER_LEVEL
 }
 
@@ -127,12 +118,12 @@ mod tests {
     #[test]
     fn payout_matches_design_examples() {
         // DESIGN.md: 200 wagered each → 380 to the winner.
-        assert_eq!(payout(200, Result3::P1).to_p1, 380);
+        assert_eq!(payout(200, Winner::P1).to_p1, 380);
         // Issue 4: a 100 wager nets the winner +90 and the loser −100.
-        let p = payout(100, Result3::P2);
+        let p = payout(100, Winner::P2);
         assert_eq!((p.p1_delta(100), p.p2_delta(100)), (-100, 90));
         assert_eq!(
-            payout(100, Result3::Draw),
+            payout(100, Winner::Draw),
             Payout {
                 to_p1: 100,
                 to_p2: 100,
@@ -140,7 +131,7 @@ mod tests {
             }
         );
         for w in [0, 1, 7, 99, 1000] {
-            for r in [Result3::P1, Result3::P2, Result3::Draw] {
+            for r in [Winner::P1, Winner::P2, Winner::Draw] {
                 let p = payout(w, r);
                 assert_eq!(p.to_p1 + p.to_p2 + p.fee, 2 * w);
             }
@@ -149,9 +140,9 @@ mod tests {
 
     #[test]
     fn ratings_move_the_right_way() {
-        let (a, b) = rate(Rating::default(), Rating::default(), Result3::P1);
+        let (a, b) = rate(Rating::default(), Rating::default(), Winner::P1);
         assert!(a.rating > 1500.0 && b.rating < 1500.0);
-        let (a, b) = rate(Rating::default(), Rating::default(), Result3::Draw);
+        let (a, b) = rate(Rating::default(), Rating::default(), Winner::Draw);
         assert!((a.rating - 1500.0).abs() < 1e-9 && (b.rating - 1500.0).abs() < 1e-9);
         assert_eq!(level_for(0), 1);
         assert_eq!(level_for(650), 3);

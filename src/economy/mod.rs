@@ -2,10 +2,9 @@
 //! and the background worker that drives them to CONFIRMED or FAILED.
 //!
 //! Every GMO movement goes through [`crate::store::ledger::post`] in the same SQL transaction
-//! as the row change it belongs to (see `src/store/economy.rs`). Chain calls happen outside
+//! as the row change it belongs to (see `src/store/economy/`). Chain calls happen outside
 //! those transactions and are idempotent (keyed by the row id), so a retry never pays twice.
 
-pub mod commands;
 pub mod config;
 pub mod worker;
 
@@ -17,10 +16,22 @@ use uuid::Uuid;
 use crate::chain::evm::{EvmChain, EvmConfig};
 use crate::chain::{devchain::DevChain, ChainAdapter, ChainError, TxState};
 use crate::domain::economy::format_eldr;
-use crate::realtime::sio::SioEntry;
 use crate::store::economy::{EconError, EconTx};
 use crate::store::Db;
 use config::EconomyConfig;
+
+/// How the economy tells a user something: `(user, event, data)` to the user's private room.
+/// The composition root injects it (over `actors::rooms::Rooms`), like the leaderboard's
+/// `Emitter`.
+pub(crate) type UserEvents = Arc<dyn Fn(Uuid, &'static str, serde_json::Value) + Send + Sync>;
+
+/// The `balance:updated {gmo_balance, eldr_balance}` payload (ELDR as a decimal string).
+pub(crate) fn balance_event(gmo: i64, eldr_nano: i64) -> serde_json::Value {
+    json!({
+        "gmo_balance": gmo,
+        "eldr_balance": format_eldr(eldr_nano),
+    })
+}
 
 /// The economy service shared by handlers and the worker.
 pub struct Economy {
@@ -29,7 +40,7 @@ pub struct Economy {
     /// The chain.
     pub chain: Arc<dyn ChainAdapter>,
     db: Db,
-    sio: Arc<dyn SioEntry>,
+    events: UserEvents,
     kick: tokio::sync::Notify,
 }
 
@@ -50,7 +61,7 @@ impl Economy {
         db: Db,
         config: EconomyConfig,
         rpc_url: Option<&str>,
-        sio: Arc<dyn SioEntry>,
+        events: UserEvents,
     ) -> Result<Arc<Self>, ChainError> {
         let chain: Arc<dyn ChainAdapter> = match rpc_url {
             Some(url) => Arc::new(Self::evm(&db, &config, url).await?),
@@ -70,7 +81,7 @@ impl Economy {
             config,
             chain,
             db,
-            sio,
+            events,
             kick: tokio::sync::Notify::new(),
         }))
     }
@@ -97,7 +108,7 @@ impl Economy {
     }
 
     /// Wakes the worker (new work was queued).
-    pub fn kick(&self) {
+    pub(crate) fn kick(&self) {
         self.kick.notify_one();
     }
 
@@ -205,8 +216,7 @@ impl Economy {
                     "action_url": "/economy/transactions",
                     "log_id": row.id.to_string(),
                 }),
-            )
-            .await;
+            );
             if row.kind != "DEPOSIT" {
                 self.balance_updated(row.user_id).await;
             }
@@ -227,34 +237,27 @@ impl Economy {
                 "eldr_amount": format_eldr(row.eldr_amount),
                 "gmo_delta": row.gmo_delta(),
             }),
-        )
-        .await;
+        );
         if row.kind == "DEPOSIT" {
             self.balance_updated(row.user_id).await;
         }
     }
 
     /// Emits `balance:updated` with the user's current balances.
-    pub async fn balance_updated(&self, user: Uuid) {
+    pub(crate) async fn balance_updated(&self, user: Uuid) {
         if let Ok((gmo, eldr)) = self.db.balances(user).await {
-            crate::realtime::emit::balance_updated(self.sio.io(), user, gmo, eldr);
+            (self.events)(user, "balance:updated", balance_event(gmo, eldr));
         }
     }
 
-    async fn emit(&self, user: Uuid, event: &str, data: serde_json::Value) {
-        // `of` rather than `to`: after shutdown closed the namespace, `to` would panic.
-        let Some(ns) = self.sio.io().of("/") else {
-            return;
-        };
-        if let Err(e) = ns.to(format!("user:{user}")).emit(event, &data).await {
-            tracing::debug!(error = %e, event, "emit to user room failed");
-        }
+    fn emit(&self, user: Uuid, event: &'static str, data: serde_json::Value) {
+        (self.events)(user, event, data);
     }
 }
 
 /// Checks a confirmed chain transaction against a deposit claim: an ELDR transfer, to the
 /// treasury, from the user's linked wallet, of exactly the claimed amount.
-pub fn verify_deposit(
+pub(crate) fn verify_deposit(
     row: &EconTx,
     transfers: &[crate::chain::TokenTransfer],
     token: &str,

@@ -12,7 +12,7 @@ const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
 
 impl Economy {
     /// Advances every pending row once. Returns how many moved.
-    pub async fn run_once(&self) -> usize {
+    pub(crate) async fn run_once(&self) -> usize {
         let rows = match self.db.econ_pending(BATCH).await {
             Ok(r) => r,
             Err(e) => {
@@ -35,19 +35,15 @@ impl Economy {
 
     /// Forgets stored `Idempotency-Key` responses older than a day (clients retry within
     /// minutes; the table must not grow forever).
-    pub async fn sweep_idempotency_keys(&self) {
+    pub(crate) async fn sweep_idempotency_keys(&self) {
         let cutoff = crate::store::now_ms() - IDEMPOTENCY_TTL_MS;
-        if let Err(e) = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(cutoff)
-            .execute(&self.db.pool)
-            .await
-        {
+        if let Err(e) = self.db.idem_forget_before(cutoff).await {
             tracing::warn!(error = %e, "idempotency key sweep failed");
         }
     }
 
     /// Starts the worker on the current actix/tokio runtime; it stops with the runtime.
-    pub fn spawn_worker(self: &Arc<Self>) {
+    pub(crate) fn spawn_worker(self: &Arc<Self>) {
         let me = self.clone();
         actix_rt::spawn(async move {
             let mut last_sweep = std::time::Instant::now();

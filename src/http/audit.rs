@@ -18,7 +18,7 @@ use crate::http::{extract::bearer, AppState};
 use crate::store::audit::audit_op;
 
 /// Middleware: audits `auth.bad_token` for a 401 answered to a request with a bearer token.
-pub async fn bad_tokens(
+pub(crate) async fn bad_tokens(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {

@@ -18,7 +18,7 @@ use actix_web::{
 
 /// Parsed `WARROOM_CORS_ORIGINS`: named origins (credentials allowed) and the wildcard.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CorsOrigins {
+pub(crate) struct CorsOrigins {
     /// `*` was listed: any origin may call, without credentials.
     pub any: bool,
     /// Origins listed by name (`https://app.example`): they may send cookies.

@@ -74,7 +74,7 @@ pub enum V1Error {
 
 impl V1Error {
     /// 404 `NOT_FOUND`.
-    pub fn not_found(what: &str) -> Self {
+    pub(crate) fn not_found(what: &str) -> Self {
         V1Error::NotFound {
             code: "NOT_FOUND",
             message: format!("{what} not found"),
@@ -377,7 +377,7 @@ pub(crate) fn path_error_v2(req: &actix_web::HttpRequest) -> V2Error {
 }
 
 /// Maps actix's JSON extractor errors onto each surface: 413, 415 or a validation error.
-pub fn json_error_v1(err: actix_web::error::JsonPayloadError) -> V1Error {
+pub(crate) fn json_error_v1(err: actix_web::error::JsonPayloadError) -> V1Error {
     use actix_web::error::JsonPayloadError as J;
     match err {
         J::OverflowKnownLength { .. } | J::Overflow { .. } => V1Error::PayloadTooLarge,
@@ -394,7 +394,7 @@ pub fn json_error_v1(err: actix_web::error::JsonPayloadError) -> V1Error {
 }
 
 /// v2 flavour of [`json_error_v1`].
-pub fn json_error_v2(err: actix_web::error::JsonPayloadError) -> V2Error {
+pub(crate) fn json_error_v2(err: actix_web::error::JsonPayloadError) -> V2Error {
     use actix_web::error::JsonPayloadError as J;
     match err {
         J::OverflowKnownLength { .. } | J::Overflow { .. } => V2Error::PayloadTooLarge,

@@ -11,25 +11,11 @@ use crate::http::{
     AppState,
 };
 
-/// The bearer token of an `Authorization` header, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-}
-
-/// The refusal a guest token gets for anything but reading.
-pub const GUEST_MESSAGE: &str = "guest tokens are read-only: sign in to do that";
+pub use crate::auth::{bearer, GUEST_MESSAGE};
 
 /// Why authentication failed, before it is rendered for a surface.
 #[derive(Debug)]
-pub enum AuthFailure {
+pub(crate) enum AuthFailure {
     /// Missing, expired or invalid token (or its account is gone).
     Token(TokenError),
     /// The account is banned.
@@ -53,7 +39,7 @@ fn guest_may(req: &HttpRequest) -> bool {
 
 /// Verifies the request's bearer token, then reads the account's current standing: the role
 /// and ban state of the account now, not the ones the token was issued with.
-pub async fn authenticate(req: &HttpRequest) -> Result<AuthUser, AuthFailure> {
+pub(crate) async fn authenticate(req: &HttpRequest) -> Result<AuthUser, AuthFailure> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or(AuthFailure::Token(TokenError::Invalid))?;

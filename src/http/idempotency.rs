@@ -22,12 +22,12 @@ use crate::store::idempotency::{self, IdemKey, IdemRow, Reserved};
 use crate::store::now_ms;
 
 /// The header name.
-pub const HEADER: &str = "Idempotency-Key";
+pub(crate) const HEADER: &str = "Idempotency-Key";
 
 /// Middleware for the /v2 scope: a signed-in POST with `Idempotency-Key` runs at most once
 /// per (user, key); later calls get the stored response (`Idempotent-Replayed: true`).
 /// Only successes are stored: an error releases the key so the client may retry.
-pub async fn middleware(
+pub(crate) async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {

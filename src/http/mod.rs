@@ -2,10 +2,10 @@
 //! Socket.IO polling hand-off to socketioxide.
 
 pub mod audit;
-pub mod cors;
+pub(crate) mod cors;
 pub mod errors;
-pub mod extract;
-pub mod idempotency;
+pub(crate) mod extract;
+pub(crate) mod idempotency;
 pub mod openapi;
 pub mod ops;
 pub(crate) mod pages;
@@ -47,7 +47,7 @@ pub struct AppState {
     /// Socket.IO entry (polling and upgraded streams) and emitter.
     pub sio: Arc<dyn SioEntry>,
     /// Raw /v1 WebSocket fan-out.
-    pub hub: Arc<TableHub>,
+    pub(crate) hub: Arc<TableHub>,
     /// Live tracker battles.
     pub tables: Arc<TableRegistry>,
     /// The live season's leaderboards.
@@ -58,6 +58,64 @@ pub struct AppState {
     pub tournaments: Arc<crate::actors::tournament::TournamentRegistry>,
     /// Economy service: chain adapter, deposits, withdrawals, mints.
     pub economy: Arc<crate::economy::Economy>,
+}
+
+impl crate::auth::accounts::AccountDeps for AppState {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+    fn keys(&self) -> &JwtKeys {
+        &self.keys
+    }
+    fn bans(&self) -> &BanList {
+        &self.bans
+    }
+    fn lockout(&self) -> crate::store::lockout::LockoutPolicy {
+        self.config.login_lockout
+    }
+    fn write_audit(
+        &self,
+        ops: Vec<crate::store::batch::WriteOp>,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.persister
+                .send(crate::actors::persister::Persist(ops))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+        })
+    }
+}
+
+/// Handlers pass `&web::Data<AppState>`; it answers as the state does.
+impl crate::auth::accounts::AccountDeps for web::Data<AppState> {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+    fn keys(&self) -> &JwtKeys {
+        &self.keys
+    }
+    fn bans(&self) -> &BanList {
+        &self.bans
+    }
+    fn lockout(&self) -> crate::store::lockout::LockoutPolicy {
+        self.config.login_lockout
+    }
+    fn write_audit(
+        &self,
+        ops: Vec<crate::store::batch::WriteOp>,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), String>> {
+        self.get_ref().write_audit(ops)
+    }
+}
+
+/// `/v2/ws` polling requests go to the Socket.IO entry.
+async fn sio_polling(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    crate::realtime::sio::polling(state.sio.as_ref(), req, body).await
 }
 
 /// Builds the actix-web application.
@@ -86,7 +144,7 @@ pub fn app(
         .service(
             web::resource(["/v2/ws", "/v2/ws/"])
                 .app_data(web::PayloadConfig::new(1_000_000))
-                .default_service(web::to(crate::realtime::sio::polling)),
+                .default_service(web::to(sio_polling)),
         )
         .service(
             web::scope("/v1")

@@ -7,13 +7,13 @@ use serde_json::{json, Value};
 use super::errors::{V1Error, V2Error};
 
 /// Default page size on both surfaces.
-pub const DEFAULT_LIMIT: u32 = 20;
+pub(crate) const DEFAULT_LIMIT: u32 = 20;
 /// Largest page size on both surfaces.
-pub const MAX_LIMIT: u32 = 100;
+pub(crate) const MAX_LIMIT: u32 = 100;
 
 /// Raw v1 paging query.
 #[derive(Debug, Default, Deserialize)]
-pub struct V1PageQuery {
+pub(crate) struct V1PageQuery {
     /// Page size.
     pub limit: Option<u32>,
     /// Opaque cursor from a previous page.
@@ -48,7 +48,7 @@ impl Cursor {
 
 /// A parsed v1 page request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct V1Page {
+pub(crate) struct V1Page {
     /// Page size, 1..=100.
     pub limit: u32,
     /// Start after this row, if given.
@@ -83,7 +83,11 @@ impl V1PageQuery {
 
 /// Builds `{data, pagination:{limit, has_more, next_cursor}}`. Pass up to `limit + 1` rows:
 /// the extra row only signals `has_more`. `key` gives each row's cursor.
-pub fn v1_page<T: Serialize>(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> Cursor) -> Value {
+pub(crate) fn v1_page<T: Serialize>(
+    mut rows: Vec<T>,
+    limit: u32,
+    key: impl Fn(&T) -> Cursor,
+) -> Value {
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = if has_more {
@@ -127,13 +131,13 @@ impl V2PageQuery {
 }
 
 /// Builds `{data, total, limit, offset, has_more}`.
-pub fn v2_page<T: Serialize>(rows: Vec<T>, total: i64, page: V2Page) -> Value {
+pub(crate) fn v2_page<T: Serialize>(rows: Vec<T>, total: i64, page: V2Page) -> Value {
     let has_more = (page.offset as i64 + rows.len() as i64) < total;
     json!({ "data": rows, "total": total, "limit": page.limit, "offset": page.offset, "has_more": has_more })
 }
 
 /// One page of a list held in memory, as [`v2_page`] builds it.
-pub fn v2_slice<T: Serialize>(rows: Vec<T>, page: V2Page) -> Value {
+pub(crate) fn v2_slice<T: Serialize>(rows: Vec<T>, page: V2Page) -> Value {
     let total = rows.len() as i64;
     let rows: Vec<T> = rows
         .into_iter()

@@ -41,7 +41,7 @@ pub struct Decision {
     /// Requests left now.
     pub remaining: u32,
     /// Seconds until the quota is full again (or until a retry can pass, when denied).
-    pub reset_after: u64,
+    pub(crate) reset_after: u64,
 }
 
 impl Limiter {
@@ -83,7 +83,7 @@ impl Limiter {
     }
 
     /// Drops idle keys so memory stays bounded.
-    pub fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         self.inner.retain_recent();
         self.inner.shrink_to_fit();
     }
@@ -96,7 +96,7 @@ pub struct Limiters {
     /// v1 general, per user or IP per hour.
     pub v1: Limiter,
     /// v1 battle updates per battle per minute.
-    pub v1_battle: Limiter,
+    pub(crate) v1_battle: Limiter,
     /// v2 general, per IP per minute.
     pub v2: Limiter,
     /// Sign-in endpoints of both APIs (`/v1/auth/{login,register,refresh}`, `/v2/auth/*`),
@@ -117,7 +117,7 @@ impl Limiters {
     }
 
     /// Counts one change of a tracker battle: `Err(retry_after_s)` when its quota is spent.
-    pub fn battle_update(&self, battle: uuid::Uuid) -> Result<(), u64> {
+    pub(crate) fn battle_update(&self, battle: uuid::Uuid) -> Result<(), u64> {
         if !self.enabled {
             return Ok(());
         }
@@ -130,7 +130,7 @@ impl Limiters {
     }
 
     /// Sweeps all limiters.
-    pub fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         self.v1.sweep();
         self.v1_battle.sweep();
         self.v2.sweep();

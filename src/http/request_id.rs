@@ -20,7 +20,7 @@ tokio::task_local! {
 }
 
 /// The current request's id, or an empty string outside a request.
-pub fn current_request_id() -> String {
+pub(crate) fn current_request_id() -> String {
     REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
 }
 
@@ -29,7 +29,7 @@ fn new_id() -> String {
 }
 
 /// Middleware: assigns the id (or keeps a sane incoming one), logs, records metrics.
-pub async fn middleware(
+pub(crate) async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {

@@ -73,7 +73,7 @@ impl<K: Hash + Eq + Clone> Drop for Slot<K> {
 
 /// Why a socket was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// The user already holds their share of sockets.
     #[error("too many Socket.IO connections for this user")]
     PerUser,
@@ -116,7 +116,7 @@ impl Admission {
     }
 
     /// Takes a slot for a new socket of `user` from `ip`, or says which cap it hit.
-    pub fn admit(&self, user: Uuid, ip: Option<IpAddr>) -> Result<Admitted, Refusal> {
+    pub(crate) fn admit(&self, user: Uuid, ip: Option<IpAddr>) -> Result<Admitted, Refusal> {
         let ip_slot = match ip {
             Some(ip) if self.per_ip_limits => Some(self.ips.acquire(ip).ok_or(Refusal::PerIp)?),
             _ => None,
@@ -126,7 +126,7 @@ impl Admission {
     }
 
     /// Forgets idle handshake counters so memory stays bounded.
-    pub fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         self.handshakes.retain_recent();
         self.handshakes.shrink_to_fit();
     }

@@ -9,7 +9,13 @@ use serde_json::Value;
 use socketioxide::SocketIo;
 
 /// Emits `event` with `data` to every socket in `room`, except sockets in `except` rooms.
-pub fn to_room(io: &SocketIo, room: String, except: Vec<String>, event: &'static str, data: Value) {
+pub(crate) fn to_room(
+    io: &SocketIo,
+    room: String,
+    except: Vec<String>,
+    event: &'static str,
+    data: Value,
+) {
     let io = io.clone();
     let mut fut = Box::pin(async move {
         let mut op = io.to(room);
@@ -24,13 +30,8 @@ pub fn to_room(io: &SocketIo, room: String, except: Vec<String>, event: &'static
     }
 }
 
-/// Emits to one user's private room `user:{id}`.
-pub fn to_user(io: &SocketIo, user: uuid::Uuid, event: &'static str, data: Value) {
-    to_room(io, format!("user:{user}"), Vec::new(), event, data);
-}
-
 /// Puts every socket in room `from` into room `to` as well (polled inline like [`to_room`]).
-pub fn join_room(io: &SocketIo, from: String, to: String) {
+pub(crate) fn join_room(io: &SocketIo, from: String, to: String) {
     let io = io.clone();
     let mut fut = Box::pin(async move {
         let _ = io.to(from).join(to).await;
@@ -42,7 +43,7 @@ pub fn join_room(io: &SocketIo, from: String, to: String) {
 }
 
 /// Takes every socket in room `from` out of room `to`.
-pub fn leave_room(io: &SocketIo, from: String, to: String) {
+pub(crate) fn leave_room(io: &SocketIo, from: String, to: String) {
     let io = io.clone();
     let mut fut = Box::pin(async move {
         let _ = io.to(from).leave(to).await;
@@ -51,13 +52,4 @@ pub fn leave_room(io: &SocketIo, from: String, to: String) {
     if fut.poll_unpin(&mut cx).is_pending() {
         tokio::spawn(fut);
     }
-}
-
-/// `balance:updated {gmo_balance, eldr_balance}` to one user (ELDR as a decimal string).
-pub fn balance_updated(io: &SocketIo, user: uuid::Uuid, gmo: i64, eldr_nano: i64) {
-    let data = serde_json::json!({
-        "gmo_balance": gmo,
-        "eldr_balance": crate::domain::money::eldr_string(eldr_nano),
-    });
-    to_user(io, user, "balance:updated", data);
 }

@@ -11,11 +11,10 @@ use uuid::Uuid;
 
 use super::sio::{socket_user, SioAuth, TokenExpiry};
 use crate::actors::battle::{Emote, JoinRoom, Ready};
-use crate::actors::game::{Game, GameError, QueueRequest};
-use crate::actors::matchmaker::{Join, Leave};
+use crate::actors::game::{enqueue, leave_queue, Game, GameError, QueueRequest};
 use crate::actors::session::{Connected as SessionConnected, Disconnected, Session};
 use crate::auth::AuthUser;
-use crate::http::extract::GUEST_MESSAGE;
+use crate::auth::GUEST_MESSAGE;
 
 fn err(s: &SocketRef, code: &str, message: impl Into<String>) {
     let _ = s.emit("error", &json!({ "code": code, "message": message.into() }));
@@ -65,11 +64,7 @@ pub fn battle_ref(
     let v = d
         .as_ref()
         .map_err(|e| format!("payload must be a JSON object: {e}"))?;
-    let id = v
-        .get("battle_id")
-        .and_then(Value::as_str)
-        .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or("battle_id (uuid string) is required")?;
+    let id = super::sio::uuid_in(v, "battle_id").ok_or("battle_id (uuid string) is required")?;
     let since = match v.get("since_tick") {
         None | Some(Value::Null) => None,
         Some(n) => Some(
@@ -100,7 +95,7 @@ async fn join_battle(s: SocketRef, d: Result<Value, impl std::fmt::Display>, ctx
         }
     }
     let Some(game) = game(&ctx) else { return };
-    match game.battles.get(&id).map(|a| a.clone()) {
+    match game.live_battle(id) {
         Some(addr) => {
             if addr
                 .send(JoinRoom {
@@ -152,7 +147,7 @@ pub fn register(s: &SocketRef) {
                 Ok(x) => x,
                 Err(m) => return err(&s, "VALIDATION_ERROR", m),
             };
-            let Some(addr) = game(&ctx).and_then(|g| g.battles.get(&id).map(|a| a.clone())) else {
+            let Some(addr) = game(&ctx).and_then(|g| g.live_battle(id)) else {
                 return err(&s, "NOT_FOUND", "no live battle with that id");
             };
             match addr.send(Ready(user.id)).await {
@@ -191,7 +186,7 @@ pub fn register(s: &SocketRef) {
             if emote_limiter().check_key(&user.id).is_err() {
                 return err(&s, "RATE_LIMITED", "too many emotes; wait a second");
             }
-            let Some(addr) = game(&ctx).and_then(|g| g.battles.get(&id).map(|a| a.clone())) else {
+            let Some(addr) = game(&ctx).and_then(|g| g.live_battle(id)) else {
                 return err(&s, "NOT_FOUND", "no live battle with that id");
             };
             match addr
@@ -253,30 +248,7 @@ pub async fn disconnected(s: SocketRef, ctx: SioAuth) {
     let (Some(user), Some(game)) = (socket_user(&s), game(&ctx)) else {
         return;
     };
-    if let Some(session) = game.sessions.get(&user.id).map(|a| a.clone()) {
+    if let Some(session) = game.session_of(user.id) {
         let _ = session.send(Disconnected { sid: s.id }).await;
-    }
-}
-
-/// Validates and enqueues; shared by `queue:join` and `POST /battles/queue`.
-pub async fn enqueue(
-    game: &Arc<Game>,
-    user: Uuid,
-    req: &QueueRequest,
-) -> Result<(Uuid, u64), GameError> {
-    let ticket = game.ticket(user, req).await?;
-    let mm = game.matchmaker(req.mode).ok_or(GameError::Busy)?;
-    let ack = mm.send(Join(ticket)).await.map_err(|_| GameError::Busy)??;
-    Ok((ack.queue_id, ack.estimated_wait_s))
-}
-
-/// Leaves whichever queue the user is in; true if they were queued.
-pub async fn leave_queue(game: &Arc<Game>, user: Uuid) -> bool {
-    let Some(mode) = game.queued.get(&user).map(|m| *m) else {
-        return false;
-    };
-    match game.matchmaker(mode) {
-        Some(mm) => mm.send(Leave(user)).await.unwrap_or(false),
-        None => false,
     }
 }

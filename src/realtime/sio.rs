@@ -17,31 +17,32 @@ use socketioxide::{
     extract::{SocketRef, State, TryData},
     handler::ConnectHandler,
     service::SocketIoService,
+    socket::Sid,
     SocketIo,
 };
 use tokio::net::TcpStream;
 use tower::ServiceExt;
 
+use crate::actors::rooms::Rooms;
 use crate::auth::{
     standing::{Standing, StandingError},
     AuthUser, JwtKeys, TokenError,
 };
-use crate::http::AppState;
 use crate::metrics::METRICS;
 use crate::realtime::admission::{Admission, Admitted, ClientIp, Refusal};
 use crate::realtime::prefixed::PrefixedIo;
 
 /// The engine.io path.
-pub const SIO_PATH: &str = "/v2/ws";
+pub(crate) const SIO_PATH: &str = "/v2/ws";
 
 /// The Socket.IO server as the rest of the process sees it.
-pub trait SioEntry: Send + Sync {
+pub trait SioEntry: Rooms {
     /// Serves one polling request.
     fn polling(&self, req: http::Request<Full<Bytes>>)
         -> BoxFuture<'static, http::Response<Bytes>>;
     /// Takes over a websocket whose 101 was already written.
     fn upgraded(&self, io: PrefixedIo<TcpStream>, req: http::Request<()>);
-    /// The handle actors emit through.
+    /// The socketioxide handle (transports only; actors emit through [`Rooms`]).
     fn io(&self) -> &SocketIo;
     /// Disconnects every socket (shutdown).
     fn close(&self) -> BoxFuture<'static, ()>;
@@ -49,8 +50,58 @@ pub trait SioEntry: Send + Sync {
     fn admission(&self) -> &Admission;
 }
 
+impl Rooms for LocalSio {
+    fn to_room(&self, room: String, except: Vec<String>, event: &'static str, data: Value) {
+        super::emit::to_room(&self.io, room, except, event, data);
+    }
+
+    fn join_room(&self, from: String, to: String) {
+        super::emit::join_room(&self.io, from, to);
+    }
+
+    fn leave_room(&self, from: String, to: String) {
+        super::emit::leave_room(&self.io, from, to);
+    }
+
+    fn join_now(&self, from: String, to: String) -> BoxFuture<'static, ()> {
+        let io = self.io.clone();
+        Box::pin(async move {
+            let _ = io.to(from).join(to).await;
+        })
+    }
+
+    fn emit_now(&self, room: String, event: String, data: Value) -> BoxFuture<'static, ()> {
+        let io = self.io.clone();
+        Box::pin(async move {
+            // `of("/")` rather than `to()`: once shutdown closed the namespace, `to()` would
+            // panic in an actor still running; a gone namespace just has nobody to tell.
+            if let Some(root) = io.of("/") {
+                if let Err(e) = root.to(room).emit(event, &data).await {
+                    tracing::debug!(error = %e, "room emit failed");
+                }
+            }
+        })
+    }
+
+    fn disconnect(&self, room: String) -> BoxFuture<'static, ()> {
+        let io = self.io.clone();
+        Box::pin(async move {
+            let _ = io.to(room).disconnect().await;
+        })
+    }
+
+    fn close_socket(&self, sid: Sid, event: &'static str, data: Value) -> bool {
+        let Some(socket) = self.io.of("/").and_then(|root| root.get_socket(sid)) else {
+            return false;
+        };
+        let _ = socket.emit(event, &data);
+        let _ = socket.disconnect();
+        true
+    }
+}
+
 /// Single-node Socket.IO (in-process rooms).
-pub struct LocalSio {
+pub(crate) struct LocalSio {
     svc: SocketIoService<NotFoundService>,
     io: SocketIo,
     admission: Arc<Admission>,
@@ -120,12 +171,12 @@ pub struct SioAuth {
     /// The robot game, set once it is built.
     pub game: crate::actors::game::GameCell,
     /// Socket caps.
-    pub admission: Arc<Admission>,
+    pub(crate) admission: Arc<Admission>,
 }
 
 /// Refusal sent as `connect_error`; the message starts with the error code.
 #[derive(Debug, thiserror::Error)]
-pub enum HandshakeError {
+pub(crate) enum HandshakeError {
     /// No, bad or expired token.
     #[error("UNAUTHORIZED: {0}")]
     Unauthorized(TokenError),
@@ -185,7 +236,7 @@ async fn authenticate(
 }
 
 /// The signed-in user of a socket (set by the handshake).
-pub fn socket_user(s: &SocketRef) -> Option<AuthUser> {
+pub(crate) fn socket_user(s: &SocketRef) -> Option<AuthUser> {
     s.extensions.get::<AuthUser>()
 }
 
@@ -215,7 +266,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     });
     // Table displays may follow a tracker battle over Socket.IO too (room `table:{id}`).
     s.on("table:join", |s: SocketRef, TryData(d): TryData<Value>| async move {
-        match battle_id(d) {
+        match uuid_field(d, "battle_id") {
             Some(id) => s.join(format!("table:{id}")),
             None => {
                 let _ = s.emit("error", &json!({"code": "VALIDATION_ERROR", "message": "table:join needs {battle_id: uuid}"}));
@@ -225,7 +276,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     s.on(
         "table:leave",
         |s: SocketRef, TryData(d): TryData<Value>| async move {
-            if let Some(id) = battle_id(d) {
+            if let Some(id) = uuid_field(d, "battle_id") {
                 s.leave(format!("table:{id}"));
             }
         },
@@ -261,18 +312,15 @@ async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     });
 }
 
-fn uuid_field<E>(d: Result<Value, E>, field: &str) -> Option<uuid::Uuid> {
-    d.ok()?
-        .get(field)?
+/// The uuid string at `field` of a Socket.IO payload (the one parser of payload ids).
+pub(crate) fn uuid_in(v: &Value, field: &str) -> Option<uuid::Uuid> {
+    v.get(field)?
         .as_str()
         .and_then(|s| uuid::Uuid::parse_str(s).ok())
 }
 
-fn battle_id<E>(d: Result<Value, E>) -> Option<uuid::Uuid> {
-    d.ok()?
-        .get("battle_id")?
-        .as_str()
-        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+fn uuid_field<E>(d: Result<Value, E>, field: &str) -> Option<uuid::Uuid> {
+    uuid_in(&d.ok()?, field)
 }
 
 /// Engine.io timing of the Socket.IO server.
@@ -281,7 +329,7 @@ pub struct SioTiming {
     /// Ping interval and ping timeout.
     pub ping: (std::time::Duration, std::time::Duration),
     /// A session that has not completed a Socket.IO `CONNECT` within this is closed.
-    pub connect_timeout: std::time::Duration,
+    pub(crate) connect_timeout: std::time::Duration,
 }
 
 /// Builds the Socket.IO server.
@@ -307,11 +355,7 @@ pub(crate) fn is_handshake(query: Option<&str>) -> bool {
 }
 
 /// actix handler for `/v2/ws` polling: converts and forwards to socketioxide.
-pub async fn polling(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
+pub async fn polling(sio: &dyn SioEntry, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let mut b = http::Request::builder()
         .method(req.method().as_str())
         .uri(req.uri().to_string());
@@ -321,7 +365,7 @@ pub async fn polling(
     let ip = req.peer_addr().map(|a| a.ip());
     if req.method() == actix_web::http::Method::GET
         && is_handshake(req.uri().query())
-        && !state.sio.admission().handshake(ip)
+        && !sio.admission().handshake(ip)
     {
         return HttpResponse::TooManyRequests()
             .insert_header(("retry-after", "60"))
@@ -333,7 +377,7 @@ pub async fn polling(
     if let Some(ip) = ip {
         hreq.extensions_mut().insert(ClientIp(ip));
     }
-    let res = state.sio.polling(hreq).await;
+    let res = sio.polling(hreq).await;
     let status = actix_web::http::StatusCode::from_u16(res.status().as_u16())
         .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
     let mut out = HttpResponse::build(status);

@@ -32,6 +32,7 @@ use tokio::{
 };
 use uuid::Uuid;
 
+use crate::actors::rooms::TableFeed;
 use crate::metrics::METRICS;
 use crate::realtime::sio::SioEntry;
 
@@ -99,6 +100,16 @@ pub(crate) fn deadline_of(exp_s: i64) -> Instant {
     Instant::now() + Duration::from_millis(left_ms as u64)
 }
 
+impl TableFeed for TableHub {
+    fn publish<'a>(
+        &'a self,
+        battle: Uuid,
+        event: &'a Value,
+    ) -> futures_util::future::BoxFuture<'a, ()> {
+        Box::pin(TableHub::publish(self, battle, event))
+    }
+}
+
 impl TableHub {
     /// A hub allowing `max_per_user` concurrent sessions per user, keeping them alive with
     /// `heartbeat`.
@@ -155,14 +166,9 @@ impl TableHub {
             .and_then(Value::as_str)
             .unwrap_or("tracker_event")
             .to_string();
-        // `of("/")` rather than `to()`: after shutdown closed the namespace, `to()` would panic
-        // in an actor still ticking; a gone namespace just has nobody to tell.
-        if let Some(root) = self.sio.io().of("/") {
-            let _ = root
-                .to(format!("table:{battle}"))
-                .emit(event_name, event)
-                .await;
-        }
+        self.sio
+            .emit_now(format!("table:{battle}"), event_name, event.clone())
+            .await;
     }
 
     /// Tells every session the server is going away.

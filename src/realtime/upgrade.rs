@@ -9,11 +9,11 @@ use tokio::net::TcpStream;
 use uuid::Uuid;
 
 use crate::auth::{standing::StandingError, TokenError};
-use crate::http::AppState;
 use crate::realtime::{
     admission::ClientIp,
     prefixed::PrefixedIo,
-    sio::{is_handshake, SIO_PATH},
+    sio::{is_handshake, SioEntry, SIO_PATH},
+    table_ws::TableHub,
 };
 
 /// Why an upgrade failed after the handshake began (logged by actix).
@@ -24,9 +24,25 @@ pub enum UpgradeError {
     Io(String),
 }
 
+/// What the upgrade hook reads: the Socket.IO entry, token keys, account standing, the store
+/// (does a battle exist) and the raw WebSocket hub. The composition root builds it.
+#[derive(Clone)]
+pub struct UpgradeDeps {
+    /// Socket.IO entry: admission and upgraded streams.
+    pub sio: std::sync::Arc<dyn SioEntry>,
+    /// JWT keys.
+    pub keys: crate::auth::JwtKeys,
+    /// Current role and ban state of accounts.
+    pub standing: std::sync::Arc<crate::auth::standing::Standing>,
+    /// Database.
+    pub db: crate::store::Db,
+    /// Raw /v1 WebSocket fan-out.
+    pub(crate) hub: std::sync::Arc<TableHub>,
+}
+
 /// Routes one upgrade request.
 pub async fn handle(
-    state: AppState,
+    state: UpgradeDeps,
     req: Request,
     framed: Framed<TcpStream, h1::Codec>,
 ) -> Result<(), UpgradeError> {
@@ -99,7 +115,7 @@ fn v1_error(rid: &RequestId, code: &str, message: &str) -> serde_json::Value {
 }
 
 async fn socketio(
-    state: AppState,
+    state: UpgradeDeps,
     req: Request,
     mut framed: Framed<TcpStream, h1::Codec>,
     rid: &RequestId,
@@ -157,7 +173,7 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 }
 
 async fn table(
-    state: AppState,
+    state: UpgradeDeps,
     req: Request,
     mut framed: Framed<TcpStream, h1::Codec>,
     id: &str,
@@ -168,7 +184,7 @@ async fn table(
         .query()
         .and_then(|q| query_param(q, "token"))
         .map(str::to_string)
-        .or_else(|| crate::http::extract::bearer(req.headers()).map(str::to_string));
+        .or_else(|| crate::auth::bearer(req.headers()).map(str::to_string));
     let (user, exp) = match token.as_deref().map(|t| state.keys.verify_until(t)) {
         Some(Ok(u)) => u,
         Some(Err(e)) => {

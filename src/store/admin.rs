@@ -9,7 +9,7 @@ use super::{now_ms, rfc3339, Db, StoreError};
 impl Db {
     /// Users whose username or email contains `q` (case-insensitive), newest first.
     /// Returns (page as admin JSON, total).
-    pub async fn admin_users(
+    pub(crate) async fn admin_users(
         &self,
         q: Option<&str>,
         limit: i64,
@@ -62,7 +62,7 @@ impl Db {
     }
 
     /// Bans or unbans a user (revoking refresh tokens on ban). False when no such user.
-    pub async fn set_banned(&self, id: Uuid, banned: bool) -> Result<bool, StoreError> {
+    pub(crate) async fn set_banned(&self, id: Uuid, banned: bool) -> Result<bool, StoreError> {
         let now = now_ms();
         let mut tx = self.begin().await?;
         let n = sqlx::query("UPDATE users SET banned = $1, updated_at = $2 WHERE id = $3")
@@ -86,7 +86,7 @@ impl Db {
     }
 
     /// Ledger totals for operators: sums of user balances, system accounts, transfer count.
-    pub async fn ledger_totals(&self) -> Result<Value, StoreError> {
+    pub(crate) async fn ledger_totals(&self) -> Result<Value, StoreError> {
         let r = sqlx::query(
             "SELECT CAST(COALESCE(SUM(gmo_balance), 0) AS BIGINT) AS gmo, \
              CAST(COALESCE(SUM(eldr_balance), 0) AS BIGINT) AS eldr, \

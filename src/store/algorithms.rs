@@ -9,7 +9,7 @@ use super::{now_ms, rfc3339, Db, StoreError};
 
 /// A stored algorithm.
 #[derive(Debug, Clone)]
-pub struct AlgorithmRecord {
+pub(crate) struct AlgorithmRecord {
     /// Id.
     pub id: Uuid,
     /// Owner.
@@ -31,7 +31,7 @@ pub struct AlgorithmRecord {
     /// Validation messages.
     pub validation_errors: Vec<String>,
     /// Battles played.
-    pub times_used: i64,
+    pub(crate) times_used: i64,
     /// Battles won.
     pub wins: i64,
     /// Unix ms.
@@ -88,7 +88,7 @@ fn from_row(r: &AnyRow) -> Result<AlgorithmRecord, sqlx::Error> {
 
 /// Fields of a new algorithm version.
 #[derive(Debug, Clone)]
-pub struct NewAlgorithm {
+pub(crate) struct NewAlgorithm {
     /// Name.
     pub name: String,
     /// Description.
@@ -96,14 +96,14 @@ pub struct NewAlgorithm {
     /// Rule tree JSON.
     pub rule_tree: Value,
     /// Canonical hash when valid.
-    pub tree_hash: Option<String>,
+    pub(crate) tree_hash: Option<String>,
     /// Validation errors (empty when valid).
     pub errors: Vec<String>,
 }
 
 /// Sort orders of the list endpoint.
 #[derive(Debug, Clone, Copy)]
-pub enum AlgorithmSort {
+pub(crate) enum AlgorithmSort {
     /// Newest first.
     CreatedAt,
     /// Best win rate first.
@@ -115,7 +115,7 @@ pub enum AlgorithmSort {
 impl Db {
     /// Inserts an algorithm (a new one, or a new version of `parent`).
     #[tracing::instrument(skip(self, a))]
-    pub async fn insert_algorithm(
+    pub(crate) async fn insert_algorithm(
         &self,
         user: Uuid,
         a: &NewAlgorithm,
@@ -163,7 +163,7 @@ impl Db {
 
     /// One algorithm by id.
     #[tracing::instrument(skip(self))]
-    pub async fn algorithm(&self, id: Uuid) -> Result<Option<AlgorithmRecord>, StoreError> {
+    pub(crate) async fn algorithm(&self, id: Uuid) -> Result<Option<AlgorithmRecord>, StoreError> {
         let sql = format!("SELECT {COLS} FROM algorithms WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.to_string())
@@ -174,7 +174,7 @@ impl Db {
 
     /// The user's active algorithm, if any.
     #[tracing::instrument(skip(self))]
-    pub async fn active_algorithm(
+    pub(crate) async fn active_algorithm(
         &self,
         user: Uuid,
     ) -> Result<Option<AlgorithmRecord>, StoreError> {
@@ -191,7 +191,7 @@ impl Db {
 
     /// The user's algorithms, optionally by status.
     #[tracing::instrument(skip(self))]
-    pub async fn list_algorithms(
+    pub(crate) async fn list_algorithms(
         &self,
         user: Uuid,
         status: Option<&str>,
@@ -231,7 +231,7 @@ impl Db {
 
     /// Sets an algorithm's status; `ACTIVE` demotes the user's other active one to DRAFT.
     #[tracing::instrument(skip(self))]
-    pub async fn set_algorithm_status(
+    pub(crate) async fn set_algorithm_status(
         &self,
         user: Uuid,
         id: Uuid,

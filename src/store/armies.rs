@@ -31,7 +31,7 @@ pub struct Army {
 
 impl Army {
     /// The spec's Army Model.
-    pub fn to_api(&self) -> Value {
+    pub(crate) fn to_api(&self) -> Value {
         json!({ "id": self.id, "name": self.name, "faction_id": self.faction_id, "detachment": self.detachment,
             "owner_id": self.owner_id, "points_value": self.points_value, "army_list": self.army_list,
             "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at) })
@@ -62,7 +62,7 @@ const COLS: &str =
 impl Db {
     /// Inserts an army.
     #[tracing::instrument(skip(self, a), fields(army = %a.id))]
-    pub async fn insert_army(&self, a: &Army) -> Result<(), StoreError> {
+    pub(crate) async fn insert_army(&self, a: &Army) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO armies (id, owner_id, name, faction_id, detachment, points_value, army_list, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(a.id.to_string()).bind(a.owner_id.to_string()).bind(&a.name).bind(&a.faction_id).bind(&a.detachment)
             .bind(a.points_value).bind(a.army_list.to_string()).bind(a.created_at).bind(a.updated_at)
@@ -72,7 +72,7 @@ impl Db {
 
     /// Replaces an army's fields.
     #[tracing::instrument(skip(self, a), fields(army = %a.id))]
-    pub async fn update_army(&self, a: &Army) -> Result<(), StoreError> {
+    pub(crate) async fn update_army(&self, a: &Army) -> Result<(), StoreError> {
         sqlx::query("UPDATE armies SET name = $1, faction_id = $2, detachment = $3, points_value = $4, army_list = $5, updated_at = $6 WHERE id = $7")
             .bind(&a.name).bind(&a.faction_id).bind(&a.detachment).bind(a.points_value).bind(a.army_list.to_string())
             .bind(now_ms()).bind(a.id.to_string())
@@ -119,7 +119,7 @@ impl Db {
 
     /// Deletes an army unless an ongoing battle uses it. Returns false when in use.
     #[tracing::instrument(skip(self))]
-    pub async fn delete_army_if_unused(&self, id: Uuid) -> Result<bool, StoreError> {
+    pub(crate) async fn delete_army_if_unused(&self, id: Uuid) -> Result<bool, StoreError> {
         let needle = format!("%{id}%");
         // Also in use: entered in a tournament that is not over (its rounds create battles).
         let r = sqlx::query("DELETE FROM armies WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM tracker_battles WHERE status IN ('setup', 'in_progress') AND state LIKE $2) \

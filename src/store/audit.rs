@@ -3,7 +3,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::actors::persister::{SqlValue, WriteOp};
+use super::batch::{SqlValue, WriteOp};
 
 const COLUMNS: &[&str] = &["id", "at", "actor_id", "action", "target", "ip", "details"];
 

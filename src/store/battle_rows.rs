@@ -20,7 +20,7 @@ impl Db {
     }
 
     /// Battles not yet finished (restart recovery).
-    pub async fn unfinished_robot_battles(&self) -> Result<Vec<BattleRow>, StoreError> {
+    pub(crate) async fn unfinished_robot_battles(&self) -> Result<Vec<BattleRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLS} FROM robot_battles WHERE status IN ('COUNTDOWN', 'IN_PROGRESS') ORDER BY created_at"
         )))
@@ -34,7 +34,7 @@ impl Db {
 
     /// History with filters and offset paging; `(rows, total)`.
     #[tracing::instrument(skip(self))]
-    pub async fn list_robot_battles(
+    pub(crate) async fn list_robot_battles(
         &self,
         f: &BattleFilter,
         limit: u32,
@@ -107,7 +107,7 @@ pub struct BattleRow {
     /// Algorithms.
     pub algorithms: (Option<Uuid>, Option<Uuid>),
     /// Snapshots.
-    pub snapshots: (Value, Value),
+    pub(crate) snapshots: (Value, Value),
     /// Engine inputs JSON.
     pub inputs: String,
     /// Engine version at start.
@@ -117,7 +117,7 @@ pub struct BattleRow {
     /// Stored log hash (when finished).
     pub log_hash: Option<String>,
     /// Last checkpointed tick.
-    pub current_tick: i64,
+    pub(crate) current_tick: i64,
     /// Full row as API JSON.
     pub json: Value,
 }

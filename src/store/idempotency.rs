@@ -17,7 +17,7 @@ use super::{Db, StoreError};
 
 /// The key of the request being served.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdemKey {
+pub(crate) struct IdemKey {
     /// Caller.
     pub user: Uuid,
     /// The header's value.
@@ -29,7 +29,7 @@ tokio::task_local! {
 }
 
 /// Runs `f` (a handler) with `key` as the request's idempotency key.
-pub async fn scope<F: Future>(key: IdemKey, f: F) -> F::Output {
+pub(crate) async fn scope<F: Future>(key: IdemKey, f: F) -> F::Output {
     CURRENT.scope(key, f).await
 }
 
@@ -58,7 +58,7 @@ pub(crate) async fn mark_applied(
 
 /// A stored key.
 #[derive(Debug, Clone)]
-pub struct IdemRow {
+pub(crate) struct IdemRow {
     /// Method of the first request.
     pub method: String,
     /// Path of the first request.
@@ -71,7 +71,7 @@ pub struct IdemRow {
 
 /// Outcome of [`Db::idem_reserve`].
 #[derive(Debug)]
-pub enum Reserved {
+pub(crate) enum Reserved {
     /// This request holds the key now.
     Fresh,
     /// Someone has it: in progress under a live lease, or done.
@@ -81,7 +81,7 @@ pub enum Reserved {
 impl Db {
     /// Reserves `key` for a request, or takes over a reservation whose lease expired.
     #[tracing::instrument(skip(self))]
-    pub async fn idem_reserve(
+    pub(crate) async fn idem_reserve(
         &self,
         k: &IdemKey,
         method: &str,
@@ -151,7 +151,12 @@ impl Db {
 
     /// Stores the final response of a key.
     #[tracing::instrument(skip(self, body))]
-    pub async fn idem_store(&self, k: &IdemKey, status: u16, body: &str) -> Result<(), StoreError> {
+    pub(crate) async fn idem_store(
+        &self,
+        k: &IdemKey,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 AND idem_key = $4",
         )
@@ -166,7 +171,7 @@ impl Db {
 
     /// Releases a reservation whose request failed, unless its effect already committed.
     #[tracing::instrument(skip(self))]
-    pub async fn idem_release(&self, k: &IdemKey) -> Result<(), StoreError> {
+    pub(crate) async fn idem_release(&self, k: &IdemKey) -> Result<(), StoreError> {
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2 AND status = 0",
         )
@@ -180,10 +185,22 @@ impl Db {
     /// Ends every in-progress reservation: called at start-up of a single node, whose earlier
     /// process (the only one that could hold them) is gone.
     #[tracing::instrument(skip(self))]
-    pub async fn idem_release_all_in_progress(&self) -> Result<u64, StoreError> {
+    pub(crate) async fn idem_release_all_in_progress(&self) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM idempotency_keys WHERE status = 0")
             .execute(&self.pool)
             .await?
             .rows_affected())
+    }
+
+    /// Forgets stored responses created before `cutoff` (unix ms).
+    #[tracing::instrument(skip(self))]
+    pub(crate) async fn idem_forget_before(&self, cutoff: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(cutoff)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 }

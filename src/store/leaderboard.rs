@@ -9,11 +9,11 @@ use uuid::Uuid;
 
 use super::stats::{json_text, most_common};
 use super::{Backend, Db, StoreError};
-use crate::actors::leaderboard::board::{Entry, Row as LbRow};
+use crate::domain::leaderboard::board::{Entry, Row as LbRow};
 
 /// A live-season `ratings` row joined with its user, for the actor's rebuild.
 #[derive(Debug, Clone)]
-pub struct LoadedRating {
+pub(crate) struct LoadedRating {
     /// Mode (`RANKED` or `CASUAL`).
     pub mode: String,
     /// Last change, unix ms.
@@ -24,7 +24,7 @@ pub struct LoadedRating {
 
 /// A past-season page.
 #[derive(Debug, Clone)]
-pub struct PastPage {
+pub(crate) struct PastPage {
     /// Rows in rank order.
     pub rows: Vec<LbRow>,
     /// Players on the board (after the element filter).
@@ -65,7 +65,7 @@ fn board_row(r: &AnyRow, rank: u64) -> Result<LbRow, StoreError> {
 impl Db {
     /// Every player's favourite element (most fielded; ties alphabetical).
     #[tracing::instrument(skip(self))]
-    pub async fn favorite_elements(&self) -> Result<HashMap<Uuid, String>, StoreError> {
+    pub(crate) async fn favorite_elements(&self) -> Result<HashMap<Uuid, String>, StoreError> {
         let sql = format!(
             "SELECT p.uid AS uid, p.element AS element, COUNT(*) AS n FROM ({}) p \
              WHERE p.element IS NOT NULL GROUP BY p.uid, p.element",
@@ -90,7 +90,7 @@ impl Db {
             .collect())
     }
 
-    /// One player's favourite element (for `leaderboard::Update` after a battle).
+    /// One player's favourite element (for `actors::leaderboard::update_from_db`).
     #[tracing::instrument(skip(self))]
     pub async fn favorite_element(&self, user: Uuid) -> Result<Option<String>, StoreError> {
         Ok(self.battle_summary(user).await?.favorite_element)
@@ -100,7 +100,7 @@ impl Db {
     /// actor's rebuild), or those changed at or after `since` (unix ms; its incremental sync)
     /// without: the sync looks favourites up only for the rows it will apply.
     #[tracing::instrument(skip(self))]
-    pub async fn season_ratings(
+    pub(crate) async fn season_ratings(
         &self,
         season: i64,
         since: Option<i64>,
@@ -143,7 +143,7 @@ impl Db {
     /// A page of a past season's board, optionally only players whose favourite element is
     /// `element` (ranks are then positions within that filtered list, as on the live board).
     #[tracing::instrument(skip(self))]
-    pub async fn past_page(
+    pub(crate) async fn past_page(
         &self,
         season: i64,
         mode: &str,
@@ -212,7 +212,7 @@ impl Db {
 
     /// A player's 0-based rank on a past season's board (`None` when not on it).
     #[tracing::instrument(skip(self))]
-    pub async fn past_rank(
+    pub(crate) async fn past_rank(
         &self,
         season: i64,
         mode: &str,

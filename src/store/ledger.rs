@@ -251,7 +251,7 @@ async fn adjust(
 
 /// One account whose transfers do not add up to its stored balance.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch {
+pub(crate) struct Mismatch {
     /// Account name.
     pub account: String,
     /// Currency code.
@@ -259,7 +259,7 @@ pub struct Mismatch {
     /// Stored balance.
     pub balance: i64,
     /// Credits minus debits.
-    pub from_transfers: i64,
+    pub(crate) from_transfers: i64,
 }
 
 /// Result of [`Db::ledger_check`].
@@ -268,9 +268,9 @@ pub struct LedgerReport {
     /// Number of transfers.
     pub transfers: i64,
     /// Sum of all balances per currency (must be zero: issuance is negative).
-    pub totals: Vec<(String, i64)>,
+    pub(crate) totals: Vec<(String, i64)>,
     /// Accounts that disagree.
-    pub mismatches: Vec<Mismatch>,
+    pub(crate) mismatches: Vec<Mismatch>,
 }
 
 impl LedgerReport {

@@ -12,9 +12,9 @@ pub struct LockoutPolicy {
     /// Failures that lock the account.
     pub max_failures: i64,
     /// Failures older than this (ms) no longer count.
-    pub window_ms: i64,
+    pub(crate) window_ms: i64,
     /// How long the lock lasts (ms).
-    pub lock_ms: i64,
+    pub(crate) lock_ms: i64,
 }
 
 impl Default for LockoutPolicy {
@@ -30,7 +30,11 @@ impl Default for LockoutPolicy {
 impl Db {
     /// When the account is locked at `now`, the unix ms its lock ends.
     #[tracing::instrument(skip(self))]
-    pub async fn locked_until(&self, user: Uuid, now: i64) -> Result<Option<i64>, StoreError> {
+    pub(crate) async fn locked_until(
+        &self,
+        user: Uuid,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query("SELECT locked_until FROM users WHERE id = $1")
             .bind(user.to_string())
             .fetch_optional(&self.pool)
@@ -47,7 +51,7 @@ impl Db {
     /// One conditional UPDATE per step, so concurrent failures on several nodes cannot lose a
     /// count: the window restarts when the first failure is too old.
     #[tracing::instrument(skip(self))]
-    pub async fn record_login_failure(
+    pub(crate) async fn record_login_failure(
         &self,
         user: Uuid,
         now: i64,
@@ -86,7 +90,7 @@ impl Db {
 
     /// A successful login clears the counter.
     #[tracing::instrument(skip(self))]
-    pub async fn clear_login_failures(&self, user: Uuid) -> Result<(), StoreError> {
+    pub(crate) async fn clear_login_failures(&self, user: Uuid) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL \
              WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",

@@ -7,9 +7,10 @@ pub mod admin;
 pub mod algorithms;
 pub mod armies;
 pub mod audit;
-pub mod battle_rows;
+pub mod batch;
+pub(crate) mod battle_rows;
 pub mod economy;
-pub mod idempotency;
+pub(crate) mod idempotency;
 pub mod leaderboard;
 pub mod ledger;
 pub mod lockout;
@@ -27,7 +28,14 @@ use std::time::Duration;
 
 use sqlx::{any::AnyPoolOptions, AnyPool};
 
-use crate::config::DatabaseTarget;
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// `sqlite://...` URL (a file, created if missing).
+    Sqlite(String),
+    /// `postgres://...` URL.
+    Postgres(String),
+}
 
 /// Which engine is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +65,7 @@ pub enum StoreError {
 
 impl StoreError {
     /// Maps a sqlx error, turning unique violations into [`StoreError::Conflict`].
-    pub fn from_sqlx(e: sqlx::Error) -> Self {
+    pub(crate) fn from_sqlx(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {
                 return StoreError::Conflict(db.message().to_string());
@@ -136,7 +144,7 @@ impl Db {
     /// growing), but it now finds the pages already copied: that commit used to take 100+ ms
     /// copying megabytes into the database under load. Call once, inside a runtime. No-op on
     /// Postgres, whose checkpointer already works in the background.
-    pub fn spawn_wal_checkpointer(&self, every: Duration) {
+    pub(crate) fn spawn_wal_checkpointer(&self, every: Duration) {
         if self.backend != Backend::Sqlite {
             return;
         }
@@ -166,12 +174,12 @@ impl Db {
 }
 
 /// Current unix time in milliseconds (the store's timestamp unit).
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
 /// Formats unix ms as RFC 3339 UTC (`2026-01-01T00:00:00Z`), the APIs' timestamp format.
-pub fn rfc3339(ms: i64) -> String {
+pub(crate) fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

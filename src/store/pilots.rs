@@ -31,7 +31,7 @@ pub struct Pilot {
     /// Unix ms.
     pub created_at: i64,
     /// Unix ms.
-    pub minted_at: Option<i64>,
+    pub(crate) minted_at: Option<i64>,
 }
 
 const COLS: &str = "id, user_id, name, sprite_key, token_id, status, tx_hash, attack_pct, \
@@ -85,7 +85,7 @@ impl Pilot {
     /// The public shape (`GET /pilots/{id}`): the owner's own fields without `owner_id` and
     /// `tx_hash`, since the token and its mint transaction name the owner's wallet on chain, and
     /// together they would tie an account to a wallet for anyone.
-    pub fn to_public_json(&self, contract: &str) -> Value {
+    pub(crate) fn to_public_json(&self, contract: &str) -> Value {
         let mut v = self.to_json(contract);
         if let Some(m) = v.as_object_mut() {
             m.remove("owner_id");
@@ -208,7 +208,7 @@ impl Db {
     }
 
     /// A user's pilots (failed mints excluded), oldest first.
-    pub async fn pilots_of(&self, user: Uuid) -> Result<Vec<Pilot>, StoreError> {
+    pub(crate) async fn pilots_of(&self, user: Uuid) -> Result<Vec<Pilot>, StoreError> {
         let sql = format!(
             "SELECT {COLS} FROM pilots WHERE user_id = $1 AND status <> 'FAILED' \
              ORDER BY created_at, id"

@@ -7,28 +7,29 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::batch::{SqlValue, WriteOp};
 pub use super::battle_rows::{BattleFilter, BattleRow};
 use super::ledger::{self, Account, Currency, LedgerError, SystemAccount, Transfer, TransferKind};
 use super::{now_ms, Db, StoreError};
 use crate::domain::settlement::{
-    level_for, payout, rate, Rating, Result3, XP_DRAW, XP_LOSS, XP_WIN,
+    level_for, payout, rate, Rating, Winner, XP_DRAW, XP_LOSS, XP_WIN,
 };
 use crate::sim::battle::BattleInputs;
 
 /// One side of a battle at creation.
 #[derive(Debug, Clone)]
-pub struct SideRecord {
+pub(crate) struct SideRecord {
     /// Player.
     pub user: Uuid,
     /// The algorithm played (None: built-in default).
-    pub algorithm: Option<Uuid>,
+    pub(crate) algorithm: Option<Uuid>,
     /// `{id, username, robot, pilot}` as shown in `GET /battles/:id`.
-    pub snapshot: Value,
+    pub(crate) snapshot: Value,
 }
 
 /// A battle about to start.
 #[derive(Debug, Clone)]
-pub struct NewRobotBattle {
+pub(crate) struct NewRobotBattle {
     /// Id.
     pub id: Uuid,
     /// RANKED or CASUAL.
@@ -47,7 +48,7 @@ pub struct NewRobotBattle {
 
 /// Why a battle could not be created.
 #[derive(Debug, thiserror::Error)]
-pub enum CreateError {
+pub(crate) enum CreateError {
     /// This player could not cover the wager.
     #[error("insufficient GMO for the wager")]
     Insufficient(Uuid),
@@ -89,10 +90,22 @@ pub struct Settled {
     pub ratings: (f64, f64),
 }
 
+/// The per-tick checkpoint of a live battle (a restart resumes from it), for the Persister to
+/// group-commit. It only moves a battle still in progress.
+pub(crate) fn checkpoint_op(id: Uuid, tick: u32) -> WriteOp {
+    WriteOp::Exec {
+        sql: "UPDATE robot_battles SET current_tick = $1 WHERE id = $2 AND status = 'IN_PROGRESS'",
+        args: vec![
+            SqlValue::I64(i64::from(tick)),
+            SqlValue::Text(id.to_string()),
+        ],
+    }
+}
+
 impl Db {
     /// Stores the battle and escrows both wagers, in one transaction.
     #[tracing::instrument(skip(self, b), fields(battle = %b.id))]
-    pub async fn create_robot_battle(&self, b: &NewRobotBattle) -> Result<(), CreateError> {
+    pub(crate) async fn create_robot_battle(&self, b: &NewRobotBattle) -> Result<(), CreateError> {
         let now = now_ms();
         let mut tx = self.begin().await?;
         sqlx::query(
@@ -136,7 +149,11 @@ impl Db {
     }
 
     /// Marks the first tick's time.
-    pub async fn mark_robot_battle_started(&self, id: Uuid, at: i64) -> Result<(), StoreError> {
+    pub(crate) async fn mark_robot_battle_started(
+        &self,
+        id: Uuid,
+        at: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE robot_battles SET status = 'IN_PROGRESS', started_at = $1 WHERE id = $2",
         )
@@ -152,7 +169,7 @@ impl Db {
     /// algorithm stats.
     #[tracing::instrument(skip(self))]
     #[allow(clippy::too_many_arguments)]
-    pub async fn settle_robot_battle(
+    pub(crate) async fn settle_robot_battle(
         &self,
         id: Uuid,
         mode: &str,
@@ -160,7 +177,7 @@ impl Db {
         users: (Uuid, Uuid),
         algorithms: (Option<Uuid>, Option<Uuid>),
         wager: i64,
-        result: Result3,
+        result: Winner,
         total_ticks: u32,
         log_hash: &str,
     ) -> Result<Settled, StoreError> {
@@ -169,9 +186,9 @@ impl Db {
         let pay = payout(wager, result);
         let mut tx = self.begin().await?;
         let winner = match result {
-            Result3::P1 => Some(p1),
-            Result3::P2 => Some(p2),
-            Result3::Draw => None,
+            Winner::P1 => Some(p1),
+            Winner::P2 => Some(p2),
+            Winner::Draw => None,
         };
         // Guarded on the status so a battle is settled exactly once.
         let done = sqlx::query(
@@ -180,7 +197,7 @@ impl Db {
              completed_at = $6 WHERE id = $7 AND status IN ('COUNTDOWN', 'IN_PROGRESS')",
         )
         .bind(winner.map(|w| w.to_string()))
-        .bind(i64::from(result == Result3::Draw))
+        .bind(i64::from(result == Winner::Draw))
         .bind(i64::from(total_ticks))
         .bind(log_hash)
         .bind(winner.map(|_| pay.to_p1.max(pay.to_p2)))
@@ -194,7 +211,7 @@ impl Db {
             return Err(StoreError::Conflict("battle already settled".into()));
         }
         let mut transfers = Vec::new();
-        let refund_kind = if result == Result3::Draw {
+        let refund_kind = if result == Winner::Draw {
             TransferKind::Refund
         } else {
             TransferKind::Payout
@@ -223,9 +240,9 @@ impl Db {
             (r1, r2)
         };
         let (o1, o2) = match result {
-            Result3::P1 => ((1, 0, 0), (0, 1, 0)),
-            Result3::P2 => ((0, 1, 0), (1, 0, 0)),
-            Result3::Draw => ((0, 0, 1), (0, 0, 1)),
+            Winner::P1 => ((1, 0, 0), (0, 1, 0)),
+            Winner::P2 => ((0, 1, 0), (1, 0, 0)),
+            Winner::Draw => ((0, 0, 1), (0, 0, 1)),
         };
         save_rating(&mut tx, p1, season, mode, n1, o1, now).await?;
         save_rating(&mut tx, p2, season, mode, n2, o2, now).await?;
@@ -283,7 +300,7 @@ impl Db {
 
     /// Voids an unfinished battle and refunds both wagers (engine version changed).
     #[tracing::instrument(skip(self))]
-    pub async fn void_robot_battle(
+    pub(crate) async fn void_robot_battle(
         &self,
         id: Uuid,
         users: (Uuid, Uuid),
@@ -372,7 +389,7 @@ async fn save_rating(
 
 impl Db {
     /// A user's current rating in a season and mode (1500 when unrated).
-    pub async fn current_rating(
+    pub(crate) async fn current_rating(
         &self,
         user: Uuid,
         season: i64,

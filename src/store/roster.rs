@@ -22,12 +22,12 @@ pub fn robot_id(slug: &str) -> Uuid {
 }
 
 /// The catalogue robot with this id.
-pub fn robot_by_id(id: Uuid) -> Option<&'static RobotDef> {
+pub(crate) fn robot_by_id(id: Uuid) -> Option<&'static RobotDef> {
     ROBOTS.iter().find(|r| robot_id(r.slug) == id)
 }
 
 /// The spec's robot object (with `id` and the skill details).
-pub fn robot_json(r: &RobotDef) -> Value {
+pub(crate) fn robot_json(r: &RobotDef) -> Value {
     let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
         m.insert("id".into(), Value::String(robot_id(r.slug).to_string()));
@@ -56,7 +56,7 @@ pub struct OwnedRobot {
     /// Upgrade levels.
     pub upgrades: Upgrades,
     /// Unix ms.
-    pub acquired_at: i64,
+    pub(crate) acquired_at: i64,
 }
 
 impl OwnedRobot {
@@ -119,7 +119,7 @@ const OWNED_COLS: &str = "id, user_id, robot_id, nickname, upgrade_hp, upgrade_a
                           upgrade_defense, upgrade_speed, acquired_at";
 
 /// Gives a new user every starter robot (inside the signup transaction).
-pub async fn grant_starters(
+pub(crate) async fn grant_starters(
     tx: &mut Transaction<'static, Any>,
     user: Uuid,
     now: i64,
@@ -176,7 +176,7 @@ impl From<sqlx::Error> for ShopError {
 
 /// Changes requested by `PATCH /users/me/robots/:id`: a nickname and levels to add.
 #[derive(Debug, Clone, Default)]
-pub struct RobotPatch {
+pub(crate) struct RobotPatch {
     /// New nickname (`Some(None)` clears it).
     pub nickname: Option<Option<String>>,
     /// Levels to add per stat.
@@ -215,7 +215,7 @@ impl Db {
 
     /// Robots owned by `user`, oldest first.
     #[tracing::instrument(skip(self))]
-    pub async fn owned_robots(&self, user: Uuid) -> Result<Vec<OwnedRobot>, StoreError> {
+    pub(crate) async fn owned_robots(&self, user: Uuid) -> Result<Vec<OwnedRobot>, StoreError> {
         let sql = format!(
             "SELECT {OWNED_COLS} FROM user_robots WHERE user_id = $1 ORDER BY acquired_at, id"
         );
@@ -232,7 +232,7 @@ impl Db {
 
     /// The caller's robot by `user_robot_id` or by catalogue robot id.
     #[tracing::instrument(skip(self))]
-    pub async fn owned_robot(
+    pub(crate) async fn owned_robot(
         &self,
         user: Uuid,
         id: Uuid,
@@ -296,7 +296,7 @@ impl Db {
 
     /// Renames and/or upgrades an owned robot; upgrades are paid in one transaction.
     #[tracing::instrument(skip(self, patch))]
-    pub async fn patch_robot(
+    pub(crate) async fn patch_robot(
         &self,
         user: Uuid,
         user_robot: Uuid,
@@ -385,7 +385,7 @@ fn shop_transfer(kind: TransferKind, user: Uuid, amount: i64, reference: Uuid) -
 }
 
 /// A user's GMO balance, read inside a transaction.
-pub async fn gmo_balance_tx(
+pub(crate) async fn gmo_balance_tx(
     tx: &mut Transaction<'static, Any>,
     user: Uuid,
 ) -> Result<i64, StoreError> {

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::{Backend, Db, StoreError};
 
 /// Glicko-2's starting rating: a season begins here.
-pub const DEFAULT_RATING: f64 = 1500.0;
+pub(crate) const DEFAULT_RATING: f64 = 1500.0;
 
 /// Ledger kinds that count as ELDR earned.
 const ELDR_EARNING_KINDS: &str = "'PAYOUT'";
@@ -59,15 +59,15 @@ pub(crate) fn sides_sql(backend: Backend) -> String {
 
 /// A player's battle record and favourites.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct BattleSummary {
+pub(crate) struct BattleSummary {
     /// Battles won.
     pub won: i64,
     /// Battles lost.
     pub lost: i64,
     /// Battles drawn.
-    pub drawn: i64,
+    pub(crate) drawn: i64,
     /// Sum of positive net GMO results.
-    pub gmo_earned: i64,
+    pub(crate) gmo_earned: i64,
     /// Most fielded robot element.
     pub favorite_element: Option<String>,
     /// Most played biome.
@@ -92,7 +92,7 @@ pub(crate) fn most_common(counts: &BTreeMap<String, i64>) -> Option<String> {
 
 /// `GET /users/me/stats`.
 #[derive(Debug, Clone, Serialize)]
-pub struct UserStats {
+pub(crate) struct UserStats {
     /// Completed battles.
     pub battles_total: i64,
     /// Won.
@@ -119,7 +119,7 @@ pub struct UserStats {
 
 /// A `ratings` row.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RatingRecord {
+pub(crate) struct RatingRecord {
     /// Rating.
     pub rating: f64,
     /// Peak this season.
@@ -135,7 +135,7 @@ pub struct RatingRecord {
 impl Db {
     /// A player's record over all completed battles, with favourites and GMO earned.
     #[tracing::instrument(skip(self))]
-    pub async fn battle_summary(&self, user: Uuid) -> Result<BattleSummary, StoreError> {
+    pub(crate) async fn battle_summary(&self, user: Uuid) -> Result<BattleSummary, StoreError> {
         let sql = format!(
             "SELECT b.biome AS biome, b.element AS element, b.outcome AS outcome, \
              COUNT(*) AS n, CAST(COALESCE(SUM(CASE WHEN b.gmo > 0 THEN b.gmo ELSE 0 END), 0) AS BIGINT) AS earned \
@@ -170,7 +170,7 @@ impl Db {
 
     /// The `ratings` row of a player for a season and mode.
     #[tracing::instrument(skip(self))]
-    pub async fn rating_record(
+    pub(crate) async fn rating_record(
         &self,
         user: Uuid,
         season: i64,
@@ -200,7 +200,11 @@ impl Db {
 
     /// Everything of `GET /users/me/stats`; `season` is the live season.
     #[tracing::instrument(skip(self))]
-    pub async fn user_stats(&self, user: Uuid, season: i64) -> Result<UserStats, StoreError> {
+    pub(crate) async fn user_stats(
+        &self,
+        user: Uuid,
+        season: i64,
+    ) -> Result<UserStats, StoreError> {
         let s = self.battle_summary(user).await?;
         let rating = self
             .rating_record(user, season, "RANKED")
@@ -227,11 +231,11 @@ impl Db {
             battles_won: s.won,
             battles_lost: s.lost,
             battles_drawn: s.drawn,
-            win_rate: crate::actors::leaderboard::board::percent(s.won, s.total()),
+            win_rate: crate::domain::leaderboard::board::percent(s.won, s.total()),
             rating: rating.round() as i64,
             peak_rating: peak.unwrap_or(rating).max(rating).round() as i64,
             gmo_earned_total: s.gmo_earned,
-            eldr_earned_total: crate::domain::money::eldr_string(eldr),
+            eldr_earned_total: crate::domain::money::format_eldr(eldr),
             favorite_element: s.favorite_element,
             favorite_biome: s.favorite_biome,
         })

@@ -6,11 +6,11 @@ use uuid::Uuid;
 use super::{now_ms, Db, StoreError};
 
 /// Refresh tokens last 7 days (DESIGN.md).
-pub const REFRESH_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+pub(crate) const REFRESH_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// Outcome of presenting a refresh token.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Rotation {
+pub(crate) enum Rotation {
     /// Valid: the old token is spent, here is its successor.
     Rotated {
         /// Owner.
@@ -41,7 +41,7 @@ fn new_raw_token() -> String {
 impl Db {
     /// Issues a refresh token in a new family (at login/register).
     #[tracing::instrument(skip(self))]
-    pub async fn issue_refresh(&self, user_id: Uuid) -> Result<String, StoreError> {
+    pub(crate) async fn issue_refresh(&self, user_id: Uuid) -> Result<String, StoreError> {
         let family = Uuid::new_v4();
         self.insert_refresh(user_id, family).await
     }
@@ -66,7 +66,7 @@ impl Db {
 
     /// Spends `token` and issues its successor, detecting reuse.
     #[tracing::instrument(skip_all)]
-    pub async fn rotate_refresh(&self, token: &str) -> Result<Rotation, StoreError> {
+    pub(crate) async fn rotate_refresh(&self, token: &str) -> Result<Rotation, StoreError> {
         let now = now_ms();
         let row = sqlx::query(
             "SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens \
@@ -118,7 +118,7 @@ impl Db {
 
     /// Revokes the family of `token` (logout). Unknown tokens are ignored.
     #[tracing::instrument(skip_all)]
-    pub async fn revoke_refresh(&self, token: &str) -> Result<(), StoreError> {
+    pub(crate) async fn revoke_refresh(&self, token: &str) -> Result<(), StoreError> {
         let row = sqlx::query("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
             .bind(hash(token))
             .fetch_optional(&self.pool)
@@ -133,7 +133,7 @@ impl Db {
     /// Revokes every refresh token of `user` (logout with only an access token, which does
     /// not say which session it belongs to).
     #[tracing::instrument(skip(self))]
-    pub async fn revoke_user_refresh(&self, user: Uuid) -> Result<(), StoreError> {
+    pub(crate) async fn revoke_user_refresh(&self, user: Uuid) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
         )

@@ -3,8 +3,8 @@
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::batch::{SqlValue, WriteOp};
 use super::{Db, StoreError};
-use crate::actors::persister::{SqlValue, WriteOp};
 use crate::domain::tracker::TrackerBattle;
 
 /// Does this tracker battle exist?

@@ -7,8 +7,8 @@ use super::ledger::{self, Account, Currency, SystemAccount, Transfer, TransferKi
 use super::{now_ms, Db, StoreError};
 
 /// GMO a new account starts with (DESIGN.md).
-pub const SIGNUP_GMO: i64 = 1000;
-use crate::auth::Role;
+pub(crate) const SIGNUP_GMO: i64 = 1000;
+use crate::domain::role::Role;
 
 /// A stored user.
 #[derive(Debug, Clone)]
@@ -124,7 +124,7 @@ impl Db {
 
     /// Looks a user up by id.
     #[tracing::instrument(skip(self))]
-    pub async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
+    pub(crate) async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.to_string())
@@ -135,7 +135,10 @@ impl Db {
 
     /// Looks a user up by email or username, case-insensitively.
     #[tracing::instrument(skip(self))]
-    pub async fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>, StoreError> {
+    pub(crate) async fn user_by_login(
+        &self,
+        login: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM users WHERE email_lower = $1 OR username_lower = $1 LIMIT 1"
         );
@@ -161,7 +164,7 @@ impl Db {
 
     /// A user's current role and ban flag (`None` when no such user): the per-request
     /// authority check behind [`crate::auth::standing::Standing`].
-    pub async fn user_standing(&self, id: Uuid) -> Result<Option<(Role, bool)>, StoreError> {
+    pub(crate) async fn user_standing(&self, id: Uuid) -> Result<Option<(Role, bool)>, StoreError> {
         let row = sqlx::query("SELECT role, banned FROM users WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
@@ -173,7 +176,7 @@ impl Db {
     }
 
     /// Ids of banned users (loaded into the in-memory ban list at start).
-    pub async fn banned_user_ids(&self) -> Result<Vec<Uuid>, StoreError> {
+    pub(crate) async fn banned_user_ids(&self) -> Result<Vec<Uuid>, StoreError> {
         let rows = sqlx::query("SELECT id FROM users WHERE banned <> 0")
             .fetch_all(&self.pool)
             .await?;
@@ -186,7 +189,7 @@ impl Db {
 
     /// Updates profile fields; `None` leaves a field unchanged.
     #[tracing::instrument(skip(self))]
-    pub async fn update_profile(
+    pub(crate) async fn update_profile(
         &self,
         id: Uuid,
         username: Option<&str>,

@@ -6,11 +6,11 @@ use uuid::Uuid;
 use super::{now_ms, Db, StoreError};
 
 /// How long a signed message (or a nonce) stays acceptable.
-pub const WALLET_MESSAGE_TTL_MS: i64 = 5 * 60 * 1000;
+pub(crate) const WALLET_MESSAGE_TTL_MS: i64 = 5 * 60 * 1000;
 
 /// Why a link was refused.
 #[derive(Debug, thiserror::Error)]
-pub enum LinkError {
+pub(crate) enum LinkError {
     /// The nonce is unknown, someone else's, used or older than 5 minutes.
     #[error("nonce is unknown, expired or already used")]
     BadNonce,
@@ -36,7 +36,7 @@ impl From<sqlx::Error> for LinkError {
 
 impl Db {
     /// Issues a fresh nonce for `user`.
-    pub async fn issue_wallet_nonce(&self, user: Uuid) -> Result<(String, i64), StoreError> {
+    pub(crate) async fn issue_wallet_nonce(&self, user: Uuid) -> Result<(String, i64), StoreError> {
         let nonce = hex::encode(rand::random::<[u8; 16]>());
         let now = now_ms();
         sqlx::query("INSERT INTO wallet_nonces (nonce, user_id, issued_at) VALUES ($1, $2, $3)")
@@ -51,7 +51,7 @@ impl Db {
 
     /// Links `address` (lowercase) to `user`, consuming `message` (and `nonce`, if any) in the
     /// same transaction so that neither can be used twice, even by racing requests.
-    pub async fn link_wallet(
+    pub(crate) async fn link_wallet(
         &self,
         user: Uuid,
         address: &str,
@@ -122,7 +122,7 @@ impl Db {
     }
 
     /// The linked wallet of a user (lowercase), if any.
-    pub async fn wallet_of(&self, user: Uuid) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn wallet_of(&self, user: Uuid) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT wallet_address FROM users WHERE id = $1")
             .bind(user.to_string())
             .fetch_optional(&self.pool)

@@ -6,7 +6,6 @@ use socketioxide::extract::SocketRef;
 use uuid::Uuid;
 
 use super::BattleActor;
-use crate::realtime::emit;
 
 /// A socket joins the battle room (player or spectator). It first gets one
 /// `battle:tick_batch` with every tick after `since_tick` (all of them when absent), then
@@ -88,8 +87,7 @@ impl Handler<Emote> for BattleActor {
         if msg.user != p1 && msg.user != p2 {
             return Err("only the battle's players can emote");
         }
-        emit::to_room(
-            self.game.sio.io(),
+        self.game.sio.to_room(
             self.room.clone(),
             Vec::new(),
             "battle:emote_received",

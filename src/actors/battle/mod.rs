@@ -15,24 +15,22 @@ use socketioxide::socket::Sid;
 use uuid::Uuid;
 
 use super::game::Game;
-use crate::actors::persister::{Persist, SqlValue, WriteOp};
-use crate::domain::settlement::Result3;
+use crate::actors::persister::Persist;
 use crate::metrics::METRICS;
-use crate::realtime::emit;
 use crate::sim::battle::{Battle, TickEvent, Winner};
 use crate::store::now_ms;
-use crate::store::robot_battles::{NewRobotBattle, Settled};
+use crate::store::robot_battles::{self, NewRobotBattle, Settled};
 
 const MAILBOX: usize = 1024;
 
 /// Everything needed to (re)start a battle actor.
-pub struct BattleSetup {
+pub(crate) struct BattleSetup {
     /// Battle id.
     pub id: Uuid,
     /// Stored record.
     pub record: NewRobotBattle,
     /// Some(tick) when resuming a battle that had started.
-    pub resume_at: Option<u32>,
+    pub(crate) resume_at: Option<u32>,
 }
 
 impl BattleSetup {
@@ -83,7 +81,7 @@ pub struct BattleActor {
 
 impl BattleActor {
     /// Starts the actor (resuming by re-simulation when `resume_at` is set).
-    pub fn launch(game: Arc<Game>, setup: BattleSetup) -> Addr<BattleActor> {
+    pub(crate) fn launch(game: Arc<Game>, setup: BattleSetup) -> Addr<BattleActor> {
         let engine = match Battle::new(setup.record.inputs.clone()) {
             Ok(b) => b,
             Err(e) => {
@@ -192,20 +190,14 @@ impl BattleActor {
         };
         let payload = self.payload(&t, now_ms());
         self.ticks.push(payload.clone());
-        emit::to_room(
-            self.game.sio.io(),
-            self.room.clone(),
-            Vec::new(),
-            "battle:tick",
-            payload,
-        );
+        self.game
+            .sio
+            .to_room(self.room.clone(), Vec::new(), "battle:tick", payload);
         // Checkpoint every tick (restart resumes from the last one); the persister
         // group-commits them, so this is one row per tick in shared batches.
         {
-            let _ = self.game.persister.try_send(Persist(vec![WriteOp::Exec {
-                sql: "UPDATE robot_battles SET current_tick = $1 WHERE id = $2 AND status = 'IN_PROGRESS'",
-                args: vec![SqlValue::I64(i64::from(t.tick)), SqlValue::Text(self.id.to_string())],
-            }]));
+            let op = robot_battles::checkpoint_op(self.id, t.tick);
+            let _ = self.game.persister.try_send(Persist(vec![op]));
         }
         if self.engine.is_over() {
             self.finish(ctx);
@@ -222,11 +214,7 @@ impl BattleActor {
         let Some(outcome) = self.engine.outcome() else {
             return;
         };
-        let result = match outcome.winner {
-            Winner::P1 => Result3::P1,
-            Winner::P2 => Result3::P2,
-            Winner::Draw => Result3::Draw,
-        };
+        let result = outcome.winner;
         let game = self.game.clone();
         let (id, mode, season, wager) = (
             self.id,
@@ -281,20 +269,20 @@ async fn announce(
     id: Uuid,
     room: String,
     players: (Uuid, Uuid),
-    result: Result3,
+    result: Winner,
     total: u32,
     settled: Option<Settled>,
 ) {
     let winner = match result {
-        Result3::P1 => Some(players.0),
-        Result3::P2 => Some(players.1),
-        Result3::Draw => None,
+        Winner::P1 => Some(players.0),
+        Winner::P2 => Some(players.1),
+        Winner::Draw => None,
     };
     let base = json!({
         "battle_id": id, "winner_id": winner, "is_draw": winner.is_none(), "total_ticks": total,
         "eldr_delta": "0.0",
     });
-    let io = game.sio.io();
+    let io = &game.sio;
     let (d1, d2) = settled
         .as_ref()
         .map_or(((0, 0.0), (0, 0.0)), |s| (s.p1, s.p2));
@@ -302,14 +290,13 @@ async fn announce(
         let mut v = base.clone();
         v["gmo_delta"] = gmo.into();
         v["rating_delta"] = ((rating * 10.0).round() / 10.0).into();
-        emit::to_user(io, user, "battle:ended", v);
+        io.to_user(user, "battle:ended", v);
     }
     // Spectators: the same event without personal deltas.
     let mut v = base;
     v["gmo_delta"] = 0.into();
     v["rating_delta"] = 0.into();
-    emit::to_room(
-        io,
+    io.to_room(
         room,
         vec![format!("user:{}", players.0), format!("user:{}", players.1)],
         "battle:ended",
@@ -331,8 +318,7 @@ impl Actor for BattleActor {
             return;
         }
         let countdown = self.game.countdown;
-        emit::to_room(
-            self.game.sio.io(),
+        self.game.sio.to_room(
             self.room.clone(),
             Vec::new(),
             "battle:starting",

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::battle::{BattleActor, BattleSetup};
 use super::matchmaker::{Matchmaker, Ticket};
 use crate::actors::persister::Persister;
+use crate::actors::rooms::Rooms;
 use crate::metrics::METRICS;
-use crate::realtime::{emit, sio::SioEntry};
 use crate::sim::ai;
 use crate::sim::battle::{BattleInputs, Fighter, DEFAULT_MAX_TICKS};
 use crate::sim::catalog::Biome;
@@ -22,54 +22,71 @@ use crate::sim::rules;
 use crate::store::robot_battles::{CreateError, NewRobotBattle, SideRecord};
 use crate::store::{Db, StoreError};
 
+mod queue;
 mod request;
+pub use queue::{enqueue, leave_queue};
 pub use request::{GameError, Mode, QueueRequest};
 
-/// Shared handle to the live game.
+/// Shared handle to the live game. Its registries are the actors' own; transports ask through
+/// the methods below.
 pub struct Game {
     /// Storage.
-    pub db: Db,
-    /// Socket.IO emitter.
-    pub sio: Arc<dyn SioEntry>,
+    pub(in crate::actors) db: Db,
+    /// Socket.IO rooms.
+    pub(in crate::actors) sio: Arc<dyn Rooms>,
     /// Persister for checkpoints.
-    pub persister: Addr<Persister>,
+    pub(in crate::actors) persister: Addr<Persister>,
     /// Tick interval.
-    pub tick: Duration,
+    pub(in crate::actors) tick: Duration,
     /// Countdown before the first tick.
-    pub countdown: Duration,
+    pub(in crate::actors) countdown: Duration,
     /// Current season.
-    pub season: i64,
+    pub(in crate::actors) season: i64,
     /// Offline time before a queued player leaves the queue.
-    pub queue_grace: Duration,
-    /// Live battles.
-    pub battles: DashMap<Uuid, Addr<BattleActor>>,
-    /// user → live battle.
-    pub in_battle: DashMap<Uuid, Uuid>,
-    /// user → mode they queue in.
-    pub queued: DashMap<Uuid, Mode>,
+    pub(in crate::actors) queue_grace: Duration,
+    /// Live battles. (`http/v2/battles.rs` still reads it; use [`Game::live_battle`].)
+    pub(crate) battles: DashMap<Uuid, Addr<BattleActor>>,
+    /// user → live battle. (`http/v2/battles.rs` still reads it; use [`Game::battle_of`].)
+    pub(crate) in_battle: DashMap<Uuid, Uuid>,
+    /// user → mode they queue in. (`http/v2/battles.rs` still reads it; use
+    /// [`Game::queued_mode`].)
+    pub(crate) queued: DashMap<Uuid, Mode>,
     /// Connected users' session actors.
-    pub sessions: DashMap<Uuid, Addr<super::session::Session>>,
+    pub(in crate::actors) sessions: DashMap<Uuid, Addr<super::session::Session>>,
     /// Where actors started from non-actix threads (Socket.IO handlers) run.
-    pub arbiter: actix::ArbiterHandle,
+    pub(in crate::actors) arbiter: actix::ArbiterHandle,
     /// Gate on the game's write transactions (battle creation, settlement). When a thousand
     /// matches land at once they queue here instead of timing out on the connection pool.
-    pub writes: tokio::sync::Semaphore,
+    pub(in crate::actors) writes: tokio::sync::Semaphore,
     matchmakers: OnceLock<(Addr<Matchmaker>, Addr<Matchmaker>)>,
 }
 
 /// Concurrent write transactions the game runs (below the smaller pool, SQLite's 8).
 const WRITE_SLOTS: usize = 4;
 
+/// The game's timing and season, taken from the configuration by the composition root.
+#[derive(Debug, Clone, Copy)]
+pub struct GameSettings {
+    /// Robot battle tick interval (`WARROOM_TICK_MS`).
+    pub tick: std::time::Duration,
+    /// From match found to first tick (`WARROOM_COUNTDOWN_MS`).
+    pub countdown: std::time::Duration,
+    /// The live season.
+    pub season: i64,
+    /// How long a queue entry outlives its last socket.
+    pub queue_grace: std::time::Duration,
+}
+
 /// Late-bound access for the Socket.IO handlers (built before the game exists).
-pub type GameCell = Arc<OnceLock<Arc<Game>>>;
+pub(crate) type GameCell = Arc<OnceLock<Arc<Game>>>;
 
 impl Game {
     /// Creates the game and starts both matchmakers on the current arbiter.
     pub fn start(
         db: Db,
-        sio: Arc<dyn SioEntry>,
+        sio: Arc<dyn Rooms>,
         persister: Addr<Persister>,
-        config: &crate::config::Config,
+        config: GameSettings,
     ) -> Arc<Game> {
         let game = Arc::new(Game {
             db,
@@ -93,8 +110,39 @@ impl Game {
         game
     }
 
+    /// The live battle actor of `battle`, if it is running here.
+    pub(crate) fn live_battle(&self, battle: Uuid) -> Option<Addr<BattleActor>> {
+        self.battles.get(&battle).map(|a| a.clone())
+    }
+
+    /// Every live battle here, by battle id (a stable order for paging).
+    pub fn live_battles(&self) -> Vec<(Uuid, Addr<BattleActor>)> {
+        let mut all: Vec<_> = self
+            .battles
+            .iter()
+            .map(|e| (*e.key(), e.value().clone()))
+            .collect();
+        all.sort_by_key(|(id, _)| *id);
+        all
+    }
+
+    /// The session actor of a connected user.
+    pub(crate) fn session_of(&self, user: Uuid) -> Option<Addr<super::session::Session>> {
+        self.sessions.get(&user).map(|a| a.clone())
+    }
+
+    /// The live battle `user` plays in.
+    pub fn battle_of(&self, user: Uuid) -> Option<Uuid> {
+        self.in_battle.get(&user).map(|b| *b)
+    }
+
+    /// The mode `user` queues in.
+    pub(crate) fn queued_mode(&self, user: Uuid) -> Option<Mode> {
+        self.queued.get(&user).map(|m| *m)
+    }
+
     /// The matchmaker of a mode.
-    pub fn matchmaker(&self, mode: Mode) -> Option<&Addr<Matchmaker>> {
+    pub(crate) fn matchmaker(&self, mode: Mode) -> Option<&Addr<Matchmaker>> {
         self.matchmakers.get().map(|(r, c)| match mode {
             Mode::Ranked => r,
             Mode::Casual => c,
@@ -185,7 +233,7 @@ impl Game {
     /// actor. A ticket whose owner could no longer cover the wager is dropped; the other
     /// goes back to the queue.
     #[tracing::instrument(skip_all)]
-    pub async fn start_match(self: Arc<Self>, a: Ticket, b: Ticket) {
+    pub(crate) async fn start_match(self: Arc<Self>, a: Ticket, b: Ticket) {
         let id = Uuid::new_v4();
         let (seed, biome) = {
             let mut rng = rand::rng();
@@ -227,9 +275,7 @@ impl Game {
             Err(CreateError::Insufficient(poor)) => {
                 let (gone, stays) = if poor == a.user { (a, b) } else { (b, a) };
                 self.queued.remove(&gone.user);
-                emit::to_user(
-                    self.sio.io(),
-                    gone.user,
+                self.sio.to_user(gone.user,
                     "error",
                     json!({"code": "INSUFFICIENT_GMO", "message": "you left the queue: not enough GMO for the wager"}),
                 );
@@ -256,11 +302,8 @@ impl Game {
         let start_ms = self.countdown.as_millis() as i64;
         // Players' sockets follow their battle without having to ask.
         for t in [&a, &b] {
-            let _ = self
-                .sio
-                .io()
-                .to(format!("user:{}", t.user))
-                .join(format!("battle:{id}"))
+            self.sio
+                .join_now(format!("user:{}", t.user), format!("battle:{id}"))
                 .await;
         }
         // Register the actor before anyone hears of the battle, so an immediate
@@ -268,9 +311,7 @@ impl Game {
         // after the `queue:matched` below: nothing awaits in between.
         self.launch(BattleSetup::new(id, new, None));
         for (me, them) in [(&a, &b), (&b, &a)] {
-            emit::to_user(
-                self.sio.io(),
-                me.user,
+            self.sio.to_user(me.user,
                 "queue:matched",
                 json!({
                     "battle_id": id, "opponent": them.snapshot, "biome": biome, "estimated_start_ms": start_ms,
@@ -285,7 +326,7 @@ impl Game {
     }
 
     /// Starts (or resumes) a battle actor and registers it.
-    pub fn launch(self: &Arc<Self>, setup: BattleSetup) {
+    pub(crate) fn launch(self: &Arc<Self>, setup: BattleSetup) {
         let id = setup.id;
         let addr = BattleActor::launch(self.clone(), setup);
         self.battles.insert(id, addr);
@@ -294,13 +335,13 @@ impl Game {
 
     /// Bans take effect at once for the live game: the user leaves any queue and every socket
     /// of theirs is disconnected.
-    pub async fn kick(self: &Arc<Self>, user: Uuid) {
+    pub(crate) async fn kick(self: &Arc<Self>, user: Uuid) {
         match self.sessions.get(&user).map(|s| s.clone()) {
             Some(s) => {
                 let _ = s.send(super::session::Kick).await;
             }
             None => {
-                crate::realtime::robot_events::leave_queue(self, user).await;
+                leave_queue(self, user).await;
             }
         }
     }
@@ -316,11 +357,15 @@ impl Game {
 
     /// Emits `balance:updated` to a user (the one place that builds this event's payload;
     /// REST handlers and the economy worker call it too).
-    pub async fn push_balance(&self, user: Uuid) {
+    pub(crate) async fn push_balance(&self, user: Uuid) {
         let Ok((gmo, eldr)) = self.db.balances(user).await else {
             return;
         };
-        emit::balance_updated(self.sio.io(), user, gmo, eldr);
+        self.sio.to_user(
+            user,
+            "balance:updated",
+            crate::economy::balance_event(gmo, eldr),
+        );
     }
 
     /// Resumes unfinished battles after a restart; voids those from another engine version.

@@ -3,35 +3,8 @@
 use serde_json::Value;
 use uuid::Uuid;
 
+pub use crate::domain::mode::Mode;
 use crate::store::StoreError;
-
-/// RANKED or CASUAL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// Rated.
-    Ranked,
-    /// Unrated.
-    Casual,
-}
-
-impl Mode {
-    /// Wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Ranked => "RANKED",
-            Mode::Casual => "CASUAL",
-        }
-    }
-
-    /// Parses the wire name.
-    pub fn parse(s: &str) -> Option<Mode> {
-        match s {
-            "RANKED" => Some(Mode::Ranked),
-            "CASUAL" => Some(Mode::Casual),
-            _ => None,
-        }
-    }
-}
 
 /// Errors of the live game, mapped to the spec's codes by each surface.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +78,7 @@ impl QueueRequest {
         let mode = obj
             .get("mode")
             .and_then(Value::as_str)
-            .and_then(Mode::parse)
+            .and_then(Mode::parse_exact)
             .ok_or_else(|| bad("mode must be RANKED or CASUAL"))?;
         let uuid = |k: &str| -> Result<Option<Uuid>, GameError> {
             match obj.get(k) {

@@ -1,40 +1,14 @@
-//! Messages of the `Leaderboard` actor and their replies. Battle settlement sends [`Update`]
-//! (see [`super::update_from_db`] to build one from the committed rows).
+//! Messages of the `Leaderboard` actor and their replies. [`Update`] applies one player's new
+//! standing at once ([`super::update_from_db`] builds it from committed rows); battle
+//! settlement does not send it today: its `ratings` rows reach the boards through the
+//! one-second sync (`sync.rs`). Only tests send `Update`.
 
 use actix::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::board::{Entry, Row};
-
-/// A leaderboard mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Mode {
-    /// Rated games.
-    Ranked,
-    /// Unrated games.
-    Casual,
-}
-
-impl Mode {
-    /// Stored and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Ranked => "RANKED",
-            Mode::Casual => "CASUAL",
-        }
-    }
-
-    /// Parses `RANKED` / `CASUAL` (any case).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_uppercase().as_str() {
-            "RANKED" => Some(Mode::Ranked),
-            "CASUAL" => Some(Mode::Casual),
-            _ => None,
-        }
-    }
-}
+use crate::domain::leaderboard::board::{Entry, Row};
+pub use crate::domain::mode::Mode;
 
 /// A player's new standing after a battle. `favorite_element: None` keeps the known one.
 #[derive(Debug, Clone, Message)]
@@ -160,7 +134,7 @@ pub struct Around {
     /// The player.
     pub user_id: Uuid,
     /// Places either side (the spec: 5).
-    pub radius: usize,
+    pub(crate) radius: usize,
 }
 
 /// `GET /leaderboard/me` body.

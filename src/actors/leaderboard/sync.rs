@@ -14,7 +14,7 @@ use super::{messages::Update, Leaderboard, Mode, Replay};
 use crate::store::leaderboard::LoadedRating;
 
 /// How often the actor pulls changed rating rows.
-pub const SYNC_EVERY: Duration = Duration::from_secs(1);
+pub(crate) const SYNC_EVERY: Duration = Duration::from_secs(1);
 /// The sync re-reads this far behind its watermark: a transaction may commit after a later one
 /// with an earlier `updated_at`. Rows already applied are skipped by `seen`.
 const SYNC_OVERLAP_MS: i64 = 5_000;

@@ -7,8 +7,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::*;
-use crate::config::DatabaseTarget;
 use crate::store::users::NewUser;
+use crate::store::DatabaseTarget;
 
 async fn db(dir: &std::path::Path) -> Db {
     let url = format!("sqlite://{}?mode=rwc", dir.join("lb.db").display());

@@ -23,11 +23,8 @@ pub(super) async fn announce(deps: &TournamentDeps, id: Uuid, battles: &[Uuid], 
         .as_str()
         .unwrap_or("tournament_event")
         .to_string();
-    let _ = deps
-        .sio
-        .io()
-        .to(format!("tournament:{id}"))
-        .emit(name, &event)
+    deps.sio
+        .emit_now(format!("tournament:{id}"), name, event)
         .await;
 }
 

@@ -76,7 +76,7 @@ pub struct BracketState {
     /// All matches in play order (a reset that is not needed is left out).
     pub matches: Vec<BracketMatch>,
     /// Champion once the event is complete.
-    pub champion: Option<PlayerId>,
+    pub(crate) champion: Option<PlayerId>,
 }
 
 impl BracketState {
@@ -112,7 +112,7 @@ enum Src {
 
 /// Standard bracket order for `size` (a power of two): seed numbers, 1-based,
 /// by bracket position (8 -> 1,8,4,5,2,7,3,6).
-pub fn bracket_order(size: usize) -> Vec<usize> {
+pub(crate) fn bracket_order(size: usize) -> Vec<usize> {
     let mut order = vec![1usize];
     while order.len() < size {
         let m = order.len() * 2 + 1;

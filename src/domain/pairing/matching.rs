@@ -288,7 +288,11 @@ impl Matcher {
 /// against the optimal duals (vertex and blossom) and re-solves with the edges of
 /// negative reduced cost until none remain. By LP duality the final matching is
 /// optimal for the whole graph.
-pub fn max_weight_matching_priced<F>(n: usize, window: usize, weight: F) -> Vec<Option<usize>>
+pub(crate) fn max_weight_matching_priced<F>(
+    n: usize,
+    window: usize,
+    weight: F,
+) -> Vec<Option<usize>>
 where
     F: Fn(usize, usize) -> Option<i64>,
 {

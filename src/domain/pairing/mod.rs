@@ -84,7 +84,7 @@ pub struct History {
 
 impl History {
     /// The last round that has a game or a bye (0 when empty).
-    pub fn last_round(&self) -> u32 {
+    pub(crate) fn last_round(&self) -> u32 {
         let g = self.games.iter().map(|g| g.round).max().unwrap_or(0);
         let b = self.byes.iter().map(|b| b.round).max().unwrap_or(0);
         g.max(b)
@@ -99,11 +99,11 @@ pub struct PointsConfig {
     /// Points for a draw (default 1).
     pub draw: u32,
     /// Points for a loss (default 0).
-    pub loss: u32,
+    pub(crate) loss: u32,
     /// A bye counts as a win worth this many match points (default 3).
-    pub bye_points: u32,
+    pub(crate) bye_points: u32,
     /// VP credited for a bye (default 10 for, 0 against).
-    pub bye_vp: u32,
+    pub(crate) bye_vp: u32,
 }
 
 impl Default for PointsConfig {

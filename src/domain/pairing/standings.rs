@@ -26,7 +26,7 @@ pub struct StandingsConfig {
     /// Match points.
     pub points: PointsConfig,
     /// Order of tie-breaks; seed decides what is still tied.
-    pub tiebreaks: Vec<TieBreak>,
+    pub(crate) tiebreaks: Vec<TieBreak>,
 }
 
 impl Default for StandingsConfig {
@@ -65,11 +65,11 @@ pub struct Standing {
     /// VP scored.
     pub vp_for: u32,
     /// VP conceded.
-    pub vp_against: u32,
+    pub(crate) vp_against: u32,
     /// `vp_for - vp_against`.
-    pub vp_diff: i64,
+    pub(crate) vp_diff: i64,
     /// Strength of schedule.
-    pub sos: u64,
+    pub(crate) sos: u64,
 }
 
 impl Standing {

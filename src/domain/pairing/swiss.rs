@@ -20,7 +20,7 @@ use super::standings::{standings, StandingsConfig};
 use super::{History, PairingError, Player, PlayerId};
 
 /// Largest field the swiss engine accepts (keeps the integer costs in range).
-pub const MAX_PLAYERS: usize = 4096;
+pub(crate) const MAX_PLAYERS: usize = 4096;
 
 /// Rank distance of the candidate edges solved first (see `max_weight_matching_priced`).
 const WINDOW: usize = 16;
@@ -73,9 +73,9 @@ pub struct SwissRound {
     /// Player with the bye (odd field).
     pub bye: Option<PlayerId>,
     /// Rematches that could not be avoided.
-    pub rematches: u32,
+    pub(crate) rematches: u32,
     /// Games on a table one of its players already used (unavoidable ones).
-    pub table_repeats: u32,
+    pub(crate) table_repeats: u32,
     /// Short human explanation of floats and byes.
     pub explanation: String,
 }

@@ -63,7 +63,7 @@ impl TournamentStatus {
         serde_json::from_value(serde_json::Value::String(s.into())).ok()
     }
     /// Whether `self → next` is allowed.
-    pub fn can_move_to(self, next: TournamentStatus) -> bool {
+    pub(crate) fn can_move_to(self, next: TournamentStatus) -> bool {
         use TournamentStatus::*;
         matches!(
             (self, next),
@@ -99,7 +99,7 @@ pub struct Rules {
     pub allowed_factions: Vec<String>,
     /// Free-form rules shown to players.
     #[serde(default)]
-    pub special_rules: Vec<serde_json::Value>,
+    pub(crate) special_rules: Vec<serde_json::Value>,
     /// Swiss: number of rounds (default ⌈log2 n⌉).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds: Option<u32>,
@@ -108,16 +108,16 @@ pub struct Rules {
     pub bracket_reset: bool,
     /// Swiss round 1: `"seed"` (default) or `"random"` (the seed is recorded in the round).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub round1: Option<String>,
+    pub(crate) round1: Option<String>,
     /// Tie-break order: `match_points`, `total_vp`, `vp_diff`, `strength_of_schedule`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tiebreakers: Option<Vec<String>>,
+    pub(crate) tiebreakers: Option<Vec<String>>,
     /// Turn limit of each tournament battle, seconds (default 1800).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_time_limit: Option<u32>,
     /// Battle rounds of each tournament battle (default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub battle_rounds: Option<u32>,
+    pub(crate) battle_rounds: Option<u32>,
 }
 
 impl Rules {
@@ -165,14 +165,14 @@ impl Rules {
     }
 
     /// Whether an army of `faction` may enter.
-    pub fn allows_faction(&self, faction: &str) -> bool {
+    pub(crate) fn allows_faction(&self, faction: &str) -> bool {
         self.allowed_factions
             .iter()
             .any(|f| f == "all" || f == faction)
     }
 
     /// Configured tie-break order (`None` when a name is unknown).
-    pub fn tiebreak_order(&self) -> Option<Vec<TieBreak>> {
+    pub(crate) fn tiebreak_order(&self) -> Option<Vec<TieBreak>> {
         let Some(names) = &self.tiebreakers else {
             return Some(StandingsConfig::default().tiebreaks);
         };

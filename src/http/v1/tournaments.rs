@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::actors::tournament::TournamentError;
-use crate::domain::tournament::{Format, TournamentStatus};
+use crate::domain::tournament::{Format, PatchError, Patched, TournamentPatch, TournamentStatus};
 use crate::http::{
     errors::V1Error,
     extract::{V1Auth, V1Organizer},
@@ -42,6 +42,30 @@ impl From<TournamentError> for V1Error {
             },
             TournamentError::Pairing(m) => V1Error::field("participants", m),
             TournamentError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<PatchError> for V1Error {
+    fn from(e: PatchError) -> Self {
+        match e {
+            PatchError::Field(f, m) => V1Error::field(f, m),
+            PatchError::State(m) => state_conflict(m),
+        }
+    }
+}
+
+impl From<PatchReq> for TournamentPatch {
+    fn from(b: PatchReq) -> Self {
+        TournamentPatch {
+            name: b.name,
+            status: b.status,
+            max_participants: b.max_participants,
+            entry_fee: b.entry_fee,
+            prize_pool: b.prize_pool,
+            start_date: b.start_date,
+            end_date: b.end_date,
+            rules: b.rules,
         }
     }
 }
@@ -259,78 +283,7 @@ pub async fn patch(
             "only the tournament's organizer or an admin may change it".into(),
         ));
     }
-    if matches!(
-        old.status,
-        TournamentStatus::Completed | TournamentStatus::Cancelled
-    ) {
-        return Err(state_conflict(format!(
-            "the tournament is {}",
-            old.status.as_str()
-        )));
-    }
-    let b = body.into_inner();
-    let mut t = old.clone();
-    let next = match b.status.as_deref() {
-        None => old.status,
-        Some(s) => TournamentStatus::parse(s).ok_or_else(|| {
-            V1Error::field(
-                "status",
-                "draft, registration, active, completed or cancelled",
-            )
-        })?,
-    };
-    if next != old.status && !old.status.can_move_to(next) {
-        return Err(state_conflict(format!(
-            "cannot move from {} to {}",
-            old.status.as_str(),
-            next.as_str()
-        )));
-    }
-    if let Some(n) = b.name {
-        let n = n.trim().to_string();
-        if n.is_empty() || n.chars().count() > 200 {
-            return Err(V1Error::field("name", "1 to 200 characters"));
-        }
-        t.name = n;
-    }
-    let open = matches!(
-        old.status,
-        TournamentStatus::Draft | TournamentStatus::Registration
-    );
-    if b.rules.is_some() || b.max_participants.is_some() {
-        if !open {
-            return Err(state_conflict(
-                "rules and capacity are fixed once the tournament is active".into(),
-            ));
-        }
-        if let Some(m) = b.max_participants {
-            if !(2..=1024).contains(&m) || m < old.current_participants {
-                return Err(V1Error::field(
-                    "max_participants",
-                    "between 2 and 1024, not below current_participants",
-                ));
-            }
-            t.max_participants = m;
-        }
-        if b.rules.is_some() {
-            t.rules = rules(b.rules)?;
-        }
-    }
-    t.entry_fee = cents("entry_fee", b.entry_fee)?.unwrap_or(t.entry_fee);
-    t.prize_pool = cents("prize_pool", b.prize_pool)?.or(t.prize_pool);
-    t.start_date = date("start_date", b.start_date.as_deref())?.or(t.start_date);
-    t.end_date = date("end_date", b.end_date.as_deref())?.or(t.end_date);
-    if next == TournamentStatus::Active && old.current_participants < 2 {
-        return Err(state_conflict(
-            "at least 2 participants are needed to start".into(),
-        ));
-    }
-    // Completion goes through `complete_tournament` (it also counts the win).
-    t.status = if next == TournamentStatus::Completed {
-        old.status
-    } else {
-        next
-    };
+    let Patched { row: mut t, next } = old.patched(body.into_inner().into())?;
     t.updated_at = now_ms();
     if !state.db.update_tournament(&t, old.status).await? {
         return Err(V1Error::Conflict {

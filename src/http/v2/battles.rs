@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::actors::battle::LiveSummary;
+use crate::actors::game::{enqueue, leave_queue};
 use crate::actors::game::{GameError, QueueRequest};
 use crate::actors::matchmaker::Status;
 use crate::http::{
@@ -15,7 +16,6 @@ use crate::http::{
     pagination::{v2_page, V2PageQuery},
     AppState,
 };
-use crate::realtime::robot_events::{enqueue, leave_queue};
 use crate::sim::battle::{run_to_end, BattleInputs};
 use crate::store::robot_battles::BattleFilter;
 

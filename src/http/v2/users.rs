@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::actors::leaderboard::{Mode, ProfileChanged, RankOf};
 use crate::auth::credentials::Username;
-use crate::domain::money::eldr_string;
+use crate::domain::money::format_eldr as eldr_string;
 use crate::http::{errors::V2Error, extract::V2Auth, AppState};
 use crate::store::{rfc3339, stats::DEFAULT_RATING, users::UserRecord, StoreError};
 

@@ -111,7 +111,7 @@ impl Battle {
     }
 
     /// Turns the log hash off (or back on); off is for callers that only want the outcome.
-    pub fn set_hashing(&mut self, on: bool) {
+    pub(crate) fn set_hashing(&mut self, on: bool) {
         self.hashing = on;
     }
 

@@ -109,15 +109,15 @@ pub struct FighterTick {
     pub action: ActionTaken,
     /// The skill used, when `action` is SKILL.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub skill_id: Option<&'static str>,
+    pub(crate) skill_id: Option<&'static str>,
     /// Damage its action dealt (including what a shield absorbed).
     pub damage_dealt: u32,
     /// Whether that damage was a critical hit.
     #[serde(skip_serializing_if = "is_false")]
-    pub crit: bool,
+    pub(crate) crit: bool,
     /// Whether the enemy dodged its strike (then `damage_dealt` is 0).
     #[serde(skip_serializing_if = "is_false")]
-    pub miss: bool,
+    pub(crate) miss: bool,
     /// Statuses active after the tick.
     pub status_effects: Vec<StatusView>,
 }
@@ -201,7 +201,7 @@ impl RawTick {
     }
 
     /// The wire form.
-    pub fn to_event(self) -> TickEvent {
+    pub(crate) fn to_event(self) -> TickEvent {
         TickEvent {
             tick: self.tick,
             p1: side_event(&self.sides[0]),

@@ -33,15 +33,15 @@ pub use super::catalog::Biome;
 /// Tick cap used when the inputs do not give one.
 pub const DEFAULT_MAX_TICKS: u32 = 100;
 /// Largest tick cap accepted.
-pub const MAX_TICKS_LIMIT: u32 = 1000;
+pub(crate) const MAX_TICKS_LIMIT: u32 = 1000;
 /// Highest upgrade level of each stat.
 pub const MAX_UPGRADE_LEVEL: u8 = 5;
 /// Attack, defense and hp gain this many percent of the base stat per upgrade level.
-pub const UPGRADE_PCT_PER_LEVEL: u32 = 5;
+pub(crate) const UPGRADE_PCT_PER_LEVEL: u32 = 5;
 /// Speed gains this many points per upgrade level.
-pub const UPGRADE_SPEED_PER_LEVEL: u32 = 2;
+pub(crate) const UPGRADE_SPEED_PER_LEVEL: u32 = 2;
 /// Highest value of each pilot bonus.
-pub const MAX_PILOT_BONUS: u8 = 10;
+pub(crate) const MAX_PILOT_BONUS: u8 = 10;
 
 /// Everything a battle depends on (besides [`super::ENGINE_VERSION`]). Stored as JSON at
 /// battle start; `warroom simulate FILE.json` reads the same shape.

@@ -80,7 +80,7 @@ impl Element {
 }
 
 /// Extra damage in percent for each of "strong against" and "weak to".
-pub const ELEMENT_BONUS_PCT: u32 = 5;
+pub(crate) const ELEMENT_BONUS_PCT: u32 = 5;
 
 str_enum! {
     /// The arena. A robot may have an attack bonus in some biomes, and each biome has its own
@@ -155,7 +155,7 @@ pub struct StatusApply {
     /// For how many ticks (counting the tick it is applied in).
     pub ticks: u8,
     /// Chance in percent (100 = always).
-    pub chance_pct: u8,
+    pub(crate) chance_pct: u8,
 }
 
 /// A skill: costs energy, aimed at SELF or ENEMY, with any mix of damage, heal, shield and a
@@ -171,13 +171,13 @@ pub struct SkillDef {
     /// SELF or ENEMY.
     pub target: Target,
     /// Energy spent on use.
-    pub energy_cost: u8,
+    pub(crate) energy_cost: u8,
     /// Damage power in tenths; a basic ATTACK is 60. Zero: no damage.
-    pub power: u16,
+    pub(crate) power: u16,
     /// Heals this percent of the user's max hp.
-    pub heal_pct: u8,
+    pub(crate) heal_pct: u8,
     /// Grants a SHIELD worth this percent of the user's max hp.
-    pub shield_pct: u8,
+    pub(crate) shield_pct: u8,
     /// Status applied to the target, if any.
     pub status: Option<StatusApply>,
 }
@@ -225,7 +225,7 @@ pub struct RobotDef {
 
 impl RobotDef {
     /// Attack bonus in percent in `biome` (0 when none).
-    pub fn biome_bonus_in(&self, biome: Biome) -> u32 {
+    pub(crate) fn biome_bonus_in(&self, biome: Biome) -> u32 {
         self.biome_bonus
             .iter()
             .find(|(b, _)| *b == biome)
@@ -233,7 +233,7 @@ impl RobotDef {
     }
 
     /// Whether this robot has the skill `id`.
-    pub fn has_skill(&self, id: &str) -> bool {
+    pub(crate) fn has_skill(&self, id: &str) -> bool {
         self.skills.contains(&id)
     }
 }
@@ -257,7 +257,7 @@ pub fn skill(id: &str) -> Option<&'static SkillDef> {
 }
 
 /// Index of a skill in [`SKILLS`]; the engine stores skills by index.
-pub fn skill_index(id: &str) -> Option<usize> {
+pub(crate) fn skill_index(id: &str) -> Option<usize> {
     SKILLS.iter().position(|s| s.id == id)
 }
 

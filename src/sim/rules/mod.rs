@@ -20,7 +20,7 @@ pub use parse::validate;
 pub use vars::{FighterVar, FighterView, Var};
 
 /// The only rule-tree version this engine speaks.
-pub const TREE_VERSION: i64 = 2;
+pub(crate) const TREE_VERSION: i64 = 2;
 /// Most rules in one tree.
 pub const MAX_RULES: usize = 32;
 /// Deepest nesting of conditions (a lone COMPARE has depth 1).
@@ -28,9 +28,9 @@ pub const MAX_DEPTH: usize = 8;
 /// Most condition nodes in one tree, over all rules.
 pub const MAX_NODES: usize = 256;
 /// Largest magnitude of any number (thresholds and priorities).
-pub const MAX_ABS_NUMBER: i64 = 1_000_000;
+pub(crate) const MAX_ABS_NUMBER: i64 = 1_000_000;
 /// Most errors reported for one tree; the rest are summarised in one line.
-pub const MAX_ERRORS: usize = 50;
+pub(crate) const MAX_ERRORS: usize = 50;
 
 /// The outcome of [`validate`]: the tree when there are no errors, every error found, and
 /// warnings a player would want even for a valid tree.
@@ -148,7 +148,7 @@ pub enum Action {
 
 impl Action {
     /// Whether trying this rule can pass on to the next one (a SKILL the robot cannot use).
-    pub fn can_fall_through(&self) -> bool {
+    pub(crate) fn can_fall_through(&self) -> bool {
         matches!(self, Action::Skill(_))
     }
 }
@@ -170,7 +170,7 @@ impl RuleTree {
     }
 
     /// Rule indices in evaluation order: ascending priority, ties in list order.
-    pub fn evaluation_order(&self) -> Vec<usize> {
+    pub(crate) fn evaluation_order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.rules.len()).collect();
         order.sort_by_key(|&i| self.rules[i].priority);
         order

@@ -56,7 +56,7 @@ const PLAIN: [(FighterVar, &str); 10] = [
 ];
 
 /// Highest duration any status can have.
-pub const STATUS_TICKS_MAX: i64 = 5;
+pub(crate) const STATUS_TICKS_MAX: i64 = 5;
 
 impl FighterVar {
     fn suffix(self) -> String {
@@ -121,7 +121,7 @@ impl Var {
 
     /// Inclusive range of values the variable can take; `max_energy` narrows energy when
     /// the robot is known. `None` for `biome`.
-    pub fn range(self, max_energy: Option<i64>, max_ticks: i64) -> Option<(i64, i64)> {
+    pub(crate) fn range(self, max_energy: Option<i64>, max_ticks: i64) -> Option<(i64, i64)> {
         let fv = match self {
             Var::Tick => return Some((1, max_ticks)),
             Var::Biome => return None,
@@ -201,6 +201,6 @@ impl FighterView {
 }
 
 /// Parses a biome name for the right side of `biome == ...`.
-pub fn parse_biome(s: &str) -> Option<Biome> {
+pub(crate) fn parse_biome(s: &str) -> Option<Biome> {
     s.parse().ok()
 }

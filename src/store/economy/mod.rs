@@ -16,7 +16,7 @@ use crate::domain::economy::format_eldr;
 
 /// Kind of economy transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EconKind {
+pub(crate) enum EconKind {
     /// ELDR in, GMO credited.
     Deposit,
     /// GMO out, ELDR sent.
@@ -155,7 +155,7 @@ impl From<sqlx::Error> for EconError {
 }
 
 /// Fields of a new row.
-pub struct NewEconTx<'a> {
+pub(crate) struct NewEconTx<'a> {
     /// Kind.
     pub kind: EconKind,
     /// Owner.
@@ -171,13 +171,13 @@ pub struct NewEconTx<'a> {
     /// GMO.
     pub gmo_amount: i64,
     /// GMO.
-    pub fee_gmo: i64,
+    pub(crate) fee_gmo: i64,
     /// Pilot id for mints.
     pub reference: Option<&'a str>,
 }
 
 /// Inserts a row inside `tx`.
-pub async fn insert_tx(
+pub(crate) async fn insert_tx(
     tx: &mut Transaction<'static, Any>,
     id: Uuid,
     n: &NewEconTx<'_>,
@@ -243,7 +243,7 @@ pub(crate) fn holding(kind: &str) -> (Account, Account) {
 }
 
 /// Takes a pending row's GMO from the user inside `tx` (withdrawal hold or mint price).
-pub async fn hold_gmo(
+pub(crate) async fn hold_gmo(
     tx: &mut Transaction<'static, Any>,
     id: Uuid,
     kind: EconKind,

@@ -69,7 +69,7 @@ impl Db {
     /// [`Self::create_withdrawal`], recording `reply(row)` (status 202 and body) as the
     /// response of the request's `Idempotency-Key` in the same transaction.
     #[tracing::instrument(skip(self, q, reply))]
-    pub async fn create_withdrawal_replying(
+    pub(crate) async fn create_withdrawal_replying(
         &self,
         user: Uuid,
         wallet: &str,
@@ -106,7 +106,7 @@ impl Db {
     }
 
     /// One row by id.
-    pub async fn econ_tx(&self, id: Uuid) -> Result<Option<EconTx>, StoreError> {
+    pub(crate) async fn econ_tx(&self, id: Uuid) -> Result<Option<EconTx>, StoreError> {
         let sql = format!("SELECT {COLS} FROM economy_transactions WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.to_string())
@@ -116,7 +116,7 @@ impl Db {
     }
 
     /// Rows still waiting on the chain, oldest first.
-    pub async fn econ_pending(&self, limit: i64) -> Result<Vec<EconTx>, StoreError> {
+    pub(crate) async fn econ_pending(&self, limit: i64) -> Result<Vec<EconTx>, StoreError> {
         let sql = format!(
             "SELECT {COLS} FROM economy_transactions WHERE status IN ('PENDING', 'SENT') \
              ORDER BY created_at LIMIT $1"
@@ -129,7 +129,7 @@ impl Db {
     }
 
     /// PENDING → SENT with the chain hash (withdrawals and mints).
-    pub async fn econ_mark_sent(&self, id: Uuid, tx_hash: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn econ_mark_sent(&self, id: Uuid, tx_hash: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let n = sqlx::query(
             "UPDATE economy_transactions SET status = 'SENT', tx_hash = $1, updated_at = $2 \
@@ -244,7 +244,7 @@ impl Db {
     }
 
     /// A user's rows, newest first, filtered by type and status. Returns (page, total).
-    pub async fn econ_list(
+    pub(crate) async fn econ_list(
         &self,
         user: Uuid,
         kind: Option<&str>,

@@ -128,7 +128,7 @@ impl Db {
     /// Creates a round atomically: the round row (its primary key refuses a concurrent twin),
     /// its battles and pairings. `byes` are players sitting out.
     #[tracing::instrument(skip_all, fields(tournament = %tournament, round))]
-    pub async fn create_round(
+    pub(crate) async fn create_round(
         &self,
         tournament: Uuid,
         round: u32,
@@ -179,7 +179,7 @@ impl Db {
     }
 
     /// Marks a round finished once (true the first time).
-    pub async fn round_completed(
+    pub(crate) async fn round_completed(
         &self,
         tournament: Uuid,
         round: u32,

@@ -13,30 +13,16 @@ use crate::http::{errors::V1Error, AppState};
 use crate::store::{audit::audit_op, rfc3339, tournaments::Tournament};
 
 /// Money in the API is a decimal amount; stored as minor units (cents).
-pub(super) fn cents(field: &str, v: Option<f64>) -> Result<Option<i64>, V1Error> {
-    match v {
-        None => Ok(None),
-        Some(x) if x.is_finite() && (0.0..=10_000_000.0).contains(&x) => {
-            Ok(Some((x * 100.0).round() as i64))
-        }
-        Some(_) => Err(V1Error::field(field, "between 0 and 10000000")),
-    }
+pub(super) fn cents(field: &'static str, v: Option<f64>) -> Result<Option<i64>, V1Error> {
+    Ok(crate::domain::tournament::cents(field, v)?)
 }
 
-pub(super) fn date(field: &str, v: Option<&str>) -> Result<Option<i64>, V1Error> {
-    v.map(|s| {
-        chrono::DateTime::parse_from_rfc3339(s)
-            .map(|d| d.timestamp_millis())
-            .map_err(|_| V1Error::field(field, "an RFC 3339 date-time"))
-    })
-    .transpose()
+pub(super) fn date(field: &'static str, v: Option<&str>) -> Result<Option<i64>, V1Error> {
+    Ok(crate::domain::tournament::date(field, v)?)
 }
 
 pub(super) fn rules(v: Option<Value>) -> Result<Rules, V1Error> {
-    let r: Rules = serde_json::from_value(v.unwrap_or_else(|| json!({})))
-        .map_err(|e| V1Error::field("rules", e.to_string()))?;
-    r.validate().map_err(|(f, m)| V1Error::field(f, m))?;
-    Ok(r)
+    Ok(crate::domain::tournament::rules(v)?)
 }
 
 pub(super) fn base_view(t: &Tournament) -> Value {

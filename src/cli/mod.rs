@@ -1,6 +1,8 @@
-//! The `warroom` command line.
+//! The `warroom` command line: its grammar here, the economy commands in `economy.rs`.
 
 use clap::{Parser, Subcommand};
+
+pub mod economy;
 
 /// WarRoom battle server.
 #[derive(Debug, Parser)]

@@ -22,8 +22,10 @@ use super::pairing::{
     SwissConfig,
 };
 
+mod patch;
 mod rules;
 
+pub use patch::{cents, date, rules, PatchError, Patched, Tournament, TournamentPatch};
 pub use rules::{Format, Rules, TournamentStatus};
 
 /// A registered player; seeds follow registration order (1 = first).
@@ -72,7 +74,7 @@ pub struct PastPairing {
 
 /// One game of a planned round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PlannedGame {
+pub(crate) struct PlannedGame {
     /// Table, distinct within the round.
     pub table: u32,
     /// Player 1.
@@ -85,7 +87,7 @@ pub struct PlannedGame {
 
 /// What comes next.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plan {
+pub(crate) enum Plan {
     /// A new round to create.
     Round {
         /// Round number.
@@ -106,7 +108,7 @@ pub enum Plan {
 
 /// Why a round cannot be planned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
+pub(crate) enum PlanError {
     /// A game of the current round is unfinished.
     #[error("round {0} has unfinished battles")]
     RoundUnfinished(u32),
@@ -193,7 +195,7 @@ pub fn swiss_rounds(rules: &Rules, n: usize) -> u32 {
 }
 
 /// The current standings in tie-break order (elimination: the champion first).
-pub fn current_standings(
+pub(crate) fn current_standings(
     format: Format,
     rules: &Rules,
     entries: &[Entry],
@@ -221,7 +223,7 @@ pub fn current_standings(
 
 /// Plans the next round from the stored pairings, or says the tournament is over.
 /// `random_seed` is used only for a random swiss round 1.
-pub fn plan_next(
+pub(crate) fn plan_next(
     format: Format,
     rules: &Rules,
     entries: &[Entry],

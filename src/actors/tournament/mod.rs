@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::actors::persister::Persister;
+use crate::actors::rooms::{Rooms, TableFeed};
 use crate::actors::table::TableRegistry;
 use crate::auth::AuthUser;
 use crate::domain::tracker::TrackerBattle;
-use crate::realtime::{sio::SioEntry, table_ws::TableHub};
 use crate::store::{now_ms, rfc3339, Db, StoreError};
 
 mod round;
@@ -33,16 +33,16 @@ pub struct TournamentDeps {
     /// Writer (audit rows).
     pub persister: Addr<Persister>,
     /// Per-battle fan-out.
-    pub hub: Arc<TableHub>,
+    pub(crate) hub: Arc<dyn TableFeed>,
     /// Socket.IO rooms.
-    pub sio: Arc<dyn SioEntry>,
+    pub sio: Arc<dyn Rooms>,
     /// Live battles.
     pub tables: Arc<TableRegistry>,
 }
 
 /// Why a tournament command failed.
 #[derive(Debug, thiserror::Error)]
-pub enum TournamentError {
+pub(crate) enum TournamentError {
     /// No such tournament.
     #[error("tournament not found")]
     NotFound,
@@ -69,7 +69,7 @@ pub enum TournamentError {
 /// Generate the next round and start its clocks.
 #[derive(Message)]
 #[rtype(result = "Result<Value, TournamentError>")]
-pub struct GenerateRound {
+pub(crate) struct GenerateRound {
     /// Caller.
     pub user: AuthUser,
 }
@@ -77,7 +77,7 @@ pub struct GenerateRound {
 /// A battle of this tournament reached `completed` or `cancelled`.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct BattleFinished;
+pub(crate) struct BattleFinished;
 
 /// Re-arm the round clock after a restart.
 #[derive(Message)]
@@ -286,7 +286,7 @@ impl TournamentRegistry {
     /// The hook the tables call when a tournament battle ends (holds the registry weakly).
     /// Notifications coalesce: one queued `BattleFinished` per tournament reads every result
     /// committed so far, so a round of 500 tables finishing at once cannot fill the mailbox.
-    pub fn finished_hook(self: &Arc<Self>) -> Box<dyn Fn(&TrackerBattle) + Send + Sync> {
+    pub(crate) fn finished_hook(self: &Arc<Self>) -> Box<dyn Fn(&TrackerBattle) + Send + Sync> {
         let weak: Weak<Self> = Arc::downgrade(self);
         Box::new(move |b: &TrackerBattle| {
             let (Some(reg), Some(t)) = (weak.upgrade(), b.tournament_id) else {
@@ -301,7 +301,7 @@ impl TournamentRegistry {
     }
 
     /// Re-arms round clocks of active tournaments after a restart.
-    pub async fn restore(&self) -> Result<usize, StoreError> {
+    pub(crate) async fn restore(&self) -> Result<usize, StoreError> {
         let ids = self.deps.db.active_tournament_ids().await?;
         for id in &ids {
             self.get(*id).do_send(Rearm);

@@ -234,7 +234,7 @@ impl<K: Ord> RankIndex<K> {
 
     /// Nodes visited to find `key` (tests: the cost figure behind O(log n)).
     #[cfg(test)]
-    pub fn depth(&self, key: &K) -> usize {
+    pub(crate) fn depth(&self, key: &K) -> usize {
         let (mut t, mut d) = (self.root, 0);
         while t != NIL {
             d += 1;
@@ -249,7 +249,7 @@ impl<K: Ord> RankIndex<K> {
     }
 
     /// Up to `n` keys from position `from`, in order.
-    pub fn range(&self, from: usize, n: usize) -> Vec<&K> {
+    pub(crate) fn range(&self, from: usize, n: usize) -> Vec<&K> {
         (from..from.saturating_add(n))
             .map_while(|i| self.select(i))
             .collect()

@@ -1,17 +1,14 @@
 //! Leaderboard actor: the live season's boards (one per mode) in memory, with O(log n) rank
 //! lookups, rebuilt from `ratings` at start and on `Refresh`, and kept current by a sync of
-//! changed `ratings` rows every second (`sync.rs`) and by `Update` messages (immediate).
+//! changed `ratings` rows every second (`sync.rs`; this is how settled battles arrive) and by
+//! `Update` messages (immediate; no production caller sends one yet).
 //! Changes that touch the top 100 go to the Socket.IO room `leaderboard` as
 //! `leaderboard:updated {season, mode, total, entries}`.
 //!
 //! Past seasons are not held here: the HTTP layer serves them from SQL (see
 //! `store::leaderboard`).
 
-pub mod board;
-pub mod index;
 mod messages;
-#[cfg(test)]
-mod props;
 mod sync;
 #[cfg(test)]
 mod tests;
@@ -25,35 +22,30 @@ use actix::prelude::*;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::domain::leaderboard::board::{diff, Board, Row, TOP};
 use crate::store::{now_ms, rfc3339, Db, StoreError};
-use board::{diff, Board, Row, TOP};
 pub use messages::{
     Around, AroundReply, Mode, Page, PageReply, ProfileChanged, RankOf, Refresh, Remove, Update,
 };
 
 /// Mailbox bound: a full mailbox is an error for the sender (DESIGN.md).
-pub const MAILBOX: usize = 4096;
+pub(crate) const MAILBOX: usize = 4096;
 /// Socket.IO room of top-100 deltas.
-pub const ROOM: &str = "leaderboard";
+pub(crate) const ROOM: &str = "leaderboard";
 /// Event carrying a delta.
-pub const EVENT: &str = "leaderboard:updated";
+pub(crate) const EVENT: &str = "leaderboard:updated";
 
 /// Sends one `leaderboard:updated` payload to the room. A function, so tests can capture it.
 pub type Emitter = Arc<dyn Fn(Value) + Send + Sync>;
 
 /// An emitter that broadcasts to the Socket.IO room [`ROOM`].
-pub fn sio_emitter(io: socketioxide::SocketIo) -> Emitter {
-    Arc::new(move |payload: Value| {
-        let io = io.clone();
-        actix_rt::spawn(async move {
-            let _ = io.to(ROOM).emit(EVENT, &payload).await;
-        });
-    })
+pub(crate) fn sio_emitter(rooms: Arc<dyn crate::actors::rooms::Rooms>) -> Emitter {
+    Arc::new(move |payload: Value| rooms.to_room(ROOM.to_string(), Vec::new(), EVENT, payload))
 }
 
-/// Builds the [`Update`] for a player from committed rows (user, `ratings`, favourite element):
-/// what battle settlement sends after its transaction. `None` when the player has no rating
-/// row for that season and mode.
+/// Builds the [`Update`] for a player from committed rows (user, `ratings`, favourite element),
+/// for a caller that wants a change on the board before the next sync (today: tests). `None`
+/// when the player has no rating row for that season and mode.
 #[tracing::instrument(skip(db))]
 pub async fn update_from_db(
     db: &Db,

@@ -1,7 +1,7 @@
 //! `warroom ledger ...` and `warroom devchain ...`.
 
+use super::{DevchainCommand, LedgerCommand};
 use crate::chain::devchain::DevChain;
-use crate::cli::{DevchainCommand, LedgerCommand};
 use crate::config::Config;
 use crate::domain::economy::{format_eldr, parse_eldr};
 use crate::server::open_db;

@@ -6,55 +6,12 @@ use sqlx::{any::AnyRow, Row};
 use uuid::Uuid;
 
 use super::{Db, StoreError};
-use crate::domain::tournament::{Format, Rules, TournamentStatus};
+pub use crate::domain::tournament::Tournament;
+use crate::domain::tournament::{Format, TournamentStatus};
 
 mod rounds;
 
 pub use rounds::{PairingRow, RoundRow};
-
-/// A stored tournament.
-#[derive(Debug, Clone)]
-pub struct Tournament {
-    /// Id.
-    pub id: Uuid,
-    /// Name.
-    pub name: String,
-    /// Organizer.
-    pub organizer_id: Uuid,
-    /// Status.
-    pub status: TournamentStatus,
-    /// Format.
-    pub format: Format,
-    /// Capacity.
-    pub max_participants: i64,
-    /// Registered players.
-    pub current_participants: i64,
-    /// Minor units (cents).
-    pub entry_fee: i64,
-    /// Minor units (cents), when the organizer set it; otherwise the pool is derived
-    /// ([`Tournament::prize_pool_cents`]). Stored as -1 when unset.
-    pub prize_pool: Option<i64>,
-    /// Unix ms.
-    pub start_date: Option<i64>,
-    /// Unix ms.
-    pub end_date: Option<i64>,
-    /// Rules.
-    pub rules: Rules,
-    /// Winner once completed.
-    pub winner_id: Option<Uuid>,
-    /// Unix ms.
-    pub created_at: i64,
-    /// Unix ms.
-    pub updated_at: i64,
-}
-
-impl Tournament {
-    /// The prize pool in cents: as set by the organizer, else entry fee × participants.
-    pub fn prize_pool_cents(&self) -> i64 {
-        self.prize_pool
-            .unwrap_or_else(|| self.entry_fee.saturating_mul(self.current_participants))
-    }
-}
 
 const COLS: &str =
     "id, name, organizer_id, status, format, max_participants, current_participants, \
@@ -101,14 +58,14 @@ pub struct TournamentFilter {
     /// Format.
     pub format: Option<String>,
     /// Organizer.
-    pub organizer_id: Option<Uuid>,
+    pub(crate) organizer_id: Option<Uuid>,
     /// Only those that start at or after (unix ms).
-    pub starts_after: Option<i64>,
+    pub(crate) starts_after: Option<i64>,
 }
 
 /// Why a registration was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RegisterOutcome {
+pub(crate) enum RegisterOutcome {
     /// Registered.
     Registered,
     /// At `max_participants`, or not open for registration.
@@ -120,7 +77,7 @@ pub enum RegisterOutcome {
 impl Db {
     /// Inserts a tournament.
     #[tracing::instrument(skip_all, fields(tournament = %t.id))]
-    pub async fn insert_tournament(&self, t: &Tournament) -> Result<(), StoreError> {
+    pub(crate) async fn insert_tournament(&self, t: &Tournament) -> Result<(), StoreError> {
         let sql = format!("INSERT INTO tournaments ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(t.id.to_string())
@@ -188,7 +145,7 @@ impl Db {
 
     /// Saves an organizer's edit, provided the status is still `expected` (else false).
     #[tracing::instrument(skip_all, fields(tournament = %t.id))]
-    pub async fn update_tournament(
+    pub(crate) async fn update_tournament(
         &self,
         t: &Tournament,
         expected: TournamentStatus,
@@ -217,7 +174,7 @@ impl Db {
     /// Registers a player: the capacity check and the insert happen in one transaction, the
     /// counter update taking the row lock so concurrent registrations cannot overfill.
     #[tracing::instrument(skip(self))]
-    pub async fn register_participant(
+    pub(crate) async fn register_participant(
         &self,
         tournament: Uuid,
         user: Uuid,
@@ -264,7 +221,7 @@ impl Db {
 
     /// Withdraws a player while registration is open. Returns false when not registered/open.
     #[tracing::instrument(skip(self))]
-    pub async fn withdraw_participant(
+    pub(crate) async fn withdraw_participant(
         &self,
         tournament: Uuid,
         user: Uuid,
@@ -290,7 +247,7 @@ impl Db {
     }
 
     /// Participants in registration order: (user, army, registered_at).
-    pub async fn participants(
+    pub(crate) async fn participants(
         &self,
         tournament: Uuid,
     ) -> Result<Vec<(Uuid, Uuid, i64)>, StoreError> {
@@ -313,7 +270,7 @@ impl Db {
     /// Completes an active tournament and counts the win, in one transaction. False when it
     /// was not active (already completed by someone else).
     #[tracing::instrument(skip(self))]
-    pub async fn complete_tournament(
+    pub(crate) async fn complete_tournament(
         &self,
         id: Uuid,
         winner: Option<Uuid>,
@@ -336,7 +293,7 @@ impl Db {
     }
 
     /// The organizer of the tournament a battle belongs to, if any.
-    pub async fn battle_organizer(&self, battle: Uuid) -> Result<Option<Uuid>, StoreError> {
+    pub(crate) async fn battle_organizer(&self, battle: Uuid) -> Result<Option<Uuid>, StoreError> {
         let row = sqlx::query("SELECT t.organizer_id FROM tracker_battles b JOIN tournaments t ON t.id = b.tournament_id WHERE b.id = $1")
             .bind(battle.to_string())
             .fetch_optional(&self.pool)
@@ -347,7 +304,7 @@ impl Db {
     }
 
     /// Active tournaments (their round clocks are restored at start-up).
-    pub async fn active_tournament_ids(&self) -> Result<Vec<Uuid>, StoreError> {
+    pub(crate) async fn active_tournament_ids(&self) -> Result<Vec<Uuid>, StoreError> {
         let rows = sqlx::query("SELECT id FROM tournaments WHERE status = 'active'")
             .fetch_all(&self.pool)
             .await?;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::index::RankIndex;
 
 /// Ranks above this one get pushed to the `leaderboard` room (the spec: top-100 deltas).
-pub const TOP: usize = 100;
+pub(crate) const TOP: usize = 100;
 
 /// What the board knows of a player.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +75,7 @@ impl Row {
 
     /// Builds a row from loose fields (the SQL path for past seasons).
     #[allow(clippy::too_many_arguments)]
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         rank: u64,
         user_id: Uuid,
         username: String,
@@ -100,7 +100,7 @@ impl Row {
 }
 
 /// `part / whole` in percent, one decimal; 0 when `whole` is 0.
-pub fn percent(part: i64, whole: i64) -> f64 {
+pub(crate) fn percent(part: i64, whole: i64) -> f64 {
     if whole <= 0 {
         0.0
     } else {
@@ -172,7 +172,7 @@ impl Board {
 
     /// Inserts or replaces a player's entry. A `favorite_element` of `None` keeps the one
     /// already known. Returns the rows whose top-100 rank or content changed (for the delta).
-    pub fn upsert(&mut self, e: Entry, now: i64) -> Vec<Row> {
+    pub(crate) fn upsert(&mut self, e: Entry, now: i64) -> Vec<Row> {
         let (old_rank, new_rank, unchanged) = self.place(e);
         if unchanged && old_rank == Some(new_rank) {
             return Vec::new();
@@ -273,12 +273,12 @@ impl Board {
     }
 
     /// 0-based rank of a player.
-    pub fn rank_of(&self, user: Uuid) -> Option<usize> {
+    pub(crate) fn rank_of(&self, user: Uuid) -> Option<usize> {
         self.entries.get(&user).map(|e| self.all.rank(&Key::of(e)))
     }
 
     /// A player's rank (0-based) and the rows within `radius` places of it.
-    pub fn around(&self, user: Uuid, radius: usize) -> Option<(usize, Vec<Row>)> {
+    pub(crate) fn around(&self, user: Uuid, radius: usize) -> Option<(usize, Vec<Row>)> {
         let rank = self.rank_of(user)?;
         let from = rank.saturating_sub(radius);
         Some((rank, self.rows_all(from, rank + radius + 1 - from)))
@@ -291,7 +291,7 @@ impl Board {
 }
 
 /// Rows of `new` that differ from `old` at the same position (a refresh's delta).
-pub fn diff(old: &[Row], new: &[Row]) -> Vec<Row> {
+pub(crate) fn diff(old: &[Row], new: &[Row]) -> Vec<Row> {
     new.iter()
         .enumerate()
         .filter(|(i, r)| old.get(*i) != Some(*r))

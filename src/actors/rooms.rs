@@ -1,0 +1,43 @@
+//! How actors reach their clients: the narrow handles they emit through, defined here so that
+//! no actor imports a transport. `realtime` implements them: [`Rooms`] over socketioxide
+//! (`realtime::sio::LocalSio`), [`TableFeed`] over the raw `/v1/ws` sessions plus the
+//! Socket.IO room `table:{id}` (`realtime::table_ws::TableHub`). Cross-node fan-out (the
+//! Redis adapter, pub/sub per battle) goes behind these handles.
+
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use socketioxide::socket::Sid;
+use uuid::Uuid;
+
+/// Socket.IO rooms as the actors see them.
+pub trait Rooms: Send + Sync {
+    /// Emits `event` with `data` to every socket in `room`, except sockets in `except` rooms.
+    /// Events leave in the order the actor produced them.
+    fn to_room(&self, room: String, except: Vec<String>, event: &'static str, data: Value);
+    /// Emits to one user's private room `user:{id}`.
+    fn to_user(&self, user: Uuid, event: &'static str, data: Value) {
+        self.to_room(format!("user:{user}"), Vec::new(), event, data);
+    }
+    /// Puts every socket in room `from` into room `to` as well (in order, like [`Rooms::to_room`]).
+    fn join_room(&self, from: String, to: String);
+    /// Takes every socket in room `from` out of room `to`.
+    fn leave_room(&self, from: String, to: String);
+    /// [`Rooms::join_room`], resolved once done.
+    fn join_now(&self, from: String, to: String) -> BoxFuture<'static, ()>;
+    /// Emits an event with a computed name to `room`, resolved once sent (nobody hears it
+    /// after shutdown closed the namespace).
+    fn emit_now(&self, room: String, event: String, data: Value) -> BoxFuture<'static, ()>;
+    /// Disconnects every socket in `room`.
+    fn disconnect(&self, room: String) -> BoxFuture<'static, ()>;
+    /// Sends `event` to socket `sid` alone, then disconnects it; false when it is gone.
+    fn close_socket(&self, sid: Sid, event: &'static str, data: Value) -> bool;
+}
+
+/// Where a live tracker battle's events go: its raw WebSocket subscribers and its room.
+pub trait TableFeed: Send + Sync {
+    /// Publishes one tracker event of `battle`.
+    fn publish<'a>(&'a self, battle: Uuid, event: &'a Value) -> BoxFuture<'a, ()>;
+}
+
+/// The table feed as `actors::table` names it (`realtime::table_ws::TableHub` implements it).
+pub(crate) type TableHub = dyn TableFeed;
