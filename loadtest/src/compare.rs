@@ -87,6 +87,7 @@ pub async fn run(a: Args) -> Result<bool, Error> {
     let bench_ref = a
         .bench_ref
         .unwrap_or_else(|| project.join("../shared/bench-ref"));
+    let bench_ref = bench_ref.canonicalize().unwrap_or(bench_ref);
     let script = bench_ref.join("side_by_side.py");
     if !script.is_file() {
         return Err(format!("{} not found (pass --bench-ref)", script.display()).into());

@@ -105,7 +105,9 @@ pub async fn connect(
     token: &str,
 ) -> Result<(Emitter, mpsc::UnboundedReceiver<Incoming>), Error> {
     let url = format!("{ws_base}/v2/ws/?EIO=4&transport=websocket&token={token}");
-    let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+    // TCP_NODELAY on our side: a client measuring latency must not add Nagle's wait to what
+    // it sends (the server's own sockets are the server's business).
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
     let (mut sink, mut stream) = ws.split();
     // engine.io OPEN, then our namespace CONNECT and its ack.
     match stream.next().await {
@@ -138,6 +140,7 @@ pub async fn connect(
         }
     });
     let debug = std::env::var_os("LT_DEBUG").is_some();
+    let frames = std::env::var_os("LT_FRAMES").is_some();
     tokio::spawn(async move {
         loop {
             let msg = match stream.next().await {
@@ -159,6 +162,9 @@ pub async fn connect(
                 let _ = pong.send("3".into());
             } else if let Some(body) = t.strip_prefix("42") {
                 let at_ms = chrono_ms();
+                if frames {
+                    first_of_its_kind(&t);
+                }
                 if let Some(payload) = decode(body) {
                     let ev = Incoming {
                         payload,
@@ -173,6 +179,18 @@ pub async fn connect(
         }
     });
     Ok((Emitter(out_tx), in_rx))
+}
+
+/// `LT_FRAMES=1`: prints the first frame of each event name received in the run to stderr, to
+/// see the payloads as sent.
+fn first_of_its_kind(frame: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let name = frame.split('"').nth(1).unwrap_or_default().to_string();
+    let mut seen = SEEN.lock().expect("seen");
+    if !seen.contains(&name) {
+        eprintln!("frame {name} ({} bytes): {frame}", frame.len());
+        seen.push(name);
+    }
 }
 
 /// Wall clock in unix ms (the server stamps ticks with the same clock).
