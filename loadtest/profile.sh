@@ -33,15 +33,18 @@ taskset -c 1 target/release/loadtest battles --url http://127.0.0.1:$port --batt
   --spectators "$spect" --duration $((secs + 15)) --server-pid $server --out $out/$mode-result.json \
   2>"$dir/lt.err" >$out/$mode-summary.txt &
 lt=$!
-until grep -q "playing for" "$dir/lt.err" 2>/dev/null; do sleep 0.5; done
+until grep -q "playing for" "$dir/lt.err" 2>/dev/null; do
+  kill -0 $lt 2>/dev/null || { cat "$dir/lt.err"; exit 1; }
+  sleep 0.5
+done
 sleep 10 # spectators joined, battles in steady turnover
 echo "load average at start: $(cat /proc/loadavg)" | tee $out/$mode-loadavg.txt
 case $mode in
   perf)
     perf record -o $out/perf.data -e cpu-clock -F 499 --call-graph dwarf,16384 -p $server -- sleep "$secs" 2>/dev/null
-    perf report -i $out/perf.data --no-children --sort dso,symbol --stdio 2>/dev/null | head -200 >$out/perf.txt
+    perf report -i $out/perf.data --no-children --sort dso,symbol --stdio 2>/dev/null | head -200 >$out/perf.txt || true
     perf report -i $out/perf.data --children --sort symbol --stdio -g none --percent-limit 1 2>/dev/null \
-      | head -250 >$out/perf-inclusive.txt ;;
+      | head -250 >$out/perf-inclusive.txt || true ;;
   callgrind)
     callgrind_control -i on $server >/dev/null
     sleep "$secs"
@@ -49,8 +52,8 @@ case $mode in
     callgrind_control -d $server >/dev/null
     sleep 2
     f=$(ls -t $out/callgrind.out* | head -1)
-    callgrind_annotate --inclusive=no "$f" 2>/dev/null | head -120 >$out/callgrind.txt
-    callgrind_annotate --inclusive=yes "$f" 2>/dev/null | head -200 >$out/callgrind-inclusive.txt ;;
+    callgrind_annotate --inclusive=no "$f" 2>/dev/null | head -120 >$out/callgrind.txt || true
+    callgrind_annotate --inclusive=yes "$f" 2>/dev/null | head -200 >$out/callgrind-inclusive.txt || true ;;
 esac
 wait $lt || true
 echo "live ticks delivered: $(grep -o '"live_ticks_delivered": [0-9]*' $out/$mode-result.json)"

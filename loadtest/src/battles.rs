@@ -439,7 +439,7 @@ pub async fn run(a: Args) -> Result<bool, Error> {
         "connecting players and playing for {} s…",
         a.duration
     ));
-    pb.reset(a.duration, String::new());
+    pb.reset(a.duration, "s of play ·", String::new());
     let mut handles = Vec::with_capacity(n_players);
     for (i, (p, r)) in players.iter().zip(robots).enumerate() {
         handles.push(tokio::spawn(player(

@@ -20,12 +20,13 @@ impl Progress {
     pub fn bar(len: u64, unit: &str) -> Self {
         let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(4));
         pb.set_style(
-            ProgressStyle::with_template(&format!(
-                "{{spinner}} [{{elapsed_precise}}] [{{bar:30}}] {{pos}}/{{len}} {unit} {{msg}}"
-            ))
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {prefix} {msg}",
+            )
             .expect("progress template")
             .progress_chars("=> "),
         );
+        pb.set_prefix(unit.to_string());
         Self(pb)
     }
 
@@ -57,9 +58,10 @@ impl Progress {
         self.0.inc(1);
     }
 
-    /// Changes the bar's length (a new phase).
-    pub fn reset(&self, len: u64, msg: String) {
+    /// A new phase: the bar's length and unit.
+    pub fn reset(&self, len: u64, unit: &str, msg: String) {
         self.0.set_length(len);
+        self.0.set_prefix(unit.to_string());
         self.0.set_position(0);
         self.0.set_message(msg);
     }
