@@ -6,24 +6,27 @@
 //! live `battle:tick` it measures delivery latency, and from every (socket, battle) pair it
 //! counts ticks missing or duplicated against `total_ticks` of `battle:ended`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{stream, StreamExt};
+use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::common::{write_json, Error, Server, Summary};
-use crate::sio;
+use crate::common::{register_on, write_json, Error, Server, Summary};
+use crate::report::{self, Progress, Samples, Table};
+use crate::sio::{self, Incoming, Payload, Tick};
 
 /// Arguments of the scenario.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Server base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// Server base URL; give it several times to spread the clients over several nodes
+    /// (client i, player or spectator, uses URL i mod n; accounts are registered the same way).
+    #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+    urls: Vec<String>,
     /// Concurrent battles (2 players each).
     #[arg(long, default_value_t = 500)]
     battles: usize,
@@ -50,9 +53,34 @@ pub struct Args {
     p99_bar_ms: f64,
 }
 
+/// Frame sizes of one event type.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+struct Size {
+    count: u64,
+    total_bytes: u64,
+    min_bytes: u32,
+    max_bytes: u32,
+}
+
+impl Size {
+    fn add(&mut self, b: u32) {
+        if self.count == 0 || b < self.min_bytes {
+            self.min_bytes = b;
+        }
+        self.max_bytes = self.max_bytes.max(b);
+        self.count += 1;
+        self.total_bytes += u64::from(b);
+    }
+}
+
 #[derive(Default)]
 struct Stats {
-    latencies_us: Vec<u64>,
+    /// Play started at this instant; samples are stamped relative to it.
+    t0_unix_ms: i64,
+    latencies: Samples,
+    sizes: BTreeMap<String, Size>,
+    tick_size: Size,
+    batch_size: Size,
     live_ticks: u64,
     batch_ticks: u64,
     missing: u64,
@@ -77,23 +105,36 @@ impl Seen {
         self.ticks.clear();
     }
 
-    fn record(&mut self, stats: &Shared, t: &Value, recv_ms: i64, live: bool) {
-        let Some(n) = t["tick"].as_u64() else { return };
-        let i = n as usize;
+    fn mark(&mut self, s: &mut Stats, t: &Tick) {
+        let i = t.tick as usize;
         if self.ticks.len() <= i {
             self.ticks.resize(i + 1, false);
         }
-        let mut s = stats.lock().expect("stats");
         if self.ticks[i] {
             s.duplicated += 1;
         }
         self.ticks[i] = true;
-        if live {
-            s.live_ticks += 1;
-            if let Some(ts) = t["ts"].as_i64() {
-                s.latencies_us.push(((recv_ms - ts).max(0) as u64) * 1000);
-            }
-        } else {
+    }
+
+    /// A live tick: counted, checked, and its delivery latency sampled.
+    fn live(&mut self, stats: &Shared, t: &Tick, recv_ms: i64, bytes: u32) {
+        let mut s = stats.lock().expect("stats");
+        self.mark(&mut s, t);
+        s.live_ticks += 1;
+        s.tick_size.add(bytes);
+        if let Some(ts) = t.ts {
+            let at = (recv_ms - s.t0_unix_ms).max(0) as u32;
+            s.latencies
+                .push((at, ((recv_ms - ts).max(0) as u32) * 1000));
+        }
+    }
+
+    /// A catch-up batch: counted and checked.
+    fn batch(&mut self, stats: &Shared, ticks: &[Tick], bytes: u32) {
+        let mut s = stats.lock().expect("stats");
+        s.batch_size.add(bytes);
+        for t in ticks {
+            self.mark(&mut s, t);
             s.batch_ticks += 1;
         }
     }
@@ -108,6 +149,17 @@ impl Seen {
         s.battles_seen += 1;
         self.battle = None;
     }
+}
+
+/// Counts the frame size of a rare event.
+fn sized(stats: &Shared, name: &str, bytes: u32) {
+    stats
+        .lock()
+        .expect("stats")
+        .sizes
+        .entry(name.to_string())
+        .or_default()
+        .add(bytes);
 }
 
 fn error(stats: &Shared, what: String) {
@@ -133,19 +185,30 @@ async fn player(
     let join = json!({"mode": "CASUAL", "robot_id": robot});
     tx.emit("queue:join", &join);
     let mut seen = Seen::default();
-    while let Some((ev, data, at)) = rx.recv().await {
+    while let Some(Incoming {
+        payload,
+        at_ms,
+        bytes,
+    }) = rx.recv().await
+    {
+        let (ev, data) = match payload {
+            Payload::Tick(t) => {
+                seen.live(&stats, &t, at_ms, bytes);
+                continue;
+            }
+            Payload::Batch(ticks) => {
+                seen.batch(&stats, &ticks, bytes);
+                continue;
+            }
+            Payload::Event(ev, data) => (ev, data),
+        };
+        sized(&stats, &ev, bytes);
         match ev.as_str() {
             "queue:matched" => {
                 let id = data["battle_id"].as_str().unwrap_or_default().to_string();
                 seen.start(&id);
                 tx.emit("battle:ready", &json!({"battle_id": id}));
                 let _ = started.send(id);
-            }
-            "battle:tick" => seen.record(&stats, &data, at, true),
-            "battle:tick_batch" => {
-                for t in data["ticks"].as_array().into_iter().flatten() {
-                    seen.record(&stats, t, at, false);
-                }
             }
             "battle:ended" => {
                 seen.end(&stats, &data);
@@ -183,14 +246,24 @@ async fn spectator(
                 tx.emit("spectate:join", &json!({"battle_id": id}));
             }
             ev = rx.recv() => {
-                let Some((ev, data, at)) = ev else { return error(&stats, "spectator socket closed".into()) };
-                match ev.as_str() {
-                    "battle:tick" if seen.battle.is_some() => seen.record(&stats, &data, at, true),
-                    "battle:tick_batch" => {
-                        for t in data["ticks"].as_array().into_iter().flatten() {
-                            seen.record(&stats, t, at, false);
+                let Some(Incoming { payload, at_ms, bytes }) = ev else {
+                    return error(&stats, "spectator socket closed".into());
+                };
+                let (ev, data) = match payload {
+                    Payload::Tick(t) => {
+                        if seen.battle.is_some() {
+                            seen.live(&stats, &t, at_ms, bytes);
                         }
+                        continue;
                     }
+                    Payload::Batch(ticks) => {
+                        seen.batch(&stats, &ticks, bytes);
+                        continue;
+                    }
+                    Payload::Event(ev, data) => (ev, data),
+                };
+                sized(&stats, &ev, bytes);
+                match ev.as_str() {
                     "battle:ended" if seen.battle.is_some() => {
                         seen.end(&stats, &data);
                         tx.emit("spectate:leave", &json!({"battle_id": data["battle_id"]}));
@@ -222,21 +295,85 @@ fn rss_kb(pid: u32) -> Value {
     json!({ "rss_kb": get("VmRSS:"), "peak_rss_kb": get("VmHWM:") })
 }
 
+/// Figures at one instant of play, for the CPU windows.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    t_s: f64,
+    live_ticks: u64,
+    server_cpu_s: Option<f64>,
+    self_cpu_s: Option<f64>,
+}
+
+/// CPU per delivered live tick over the steady part of play.
+#[derive(Debug, Clone, Serialize)]
+struct CpuWindow {
+    from_s: f64,
+    to_s: f64,
+    live_ticks_per_s: f64,
+    server_cpu_us_per_event: Option<f64>,
+    server_cpu_pct: Option<f64>,
+    loadtest_cpu_us_per_event: Option<f64>,
+    loadtest_cpu_pct: Option<f64>,
+}
+
+/// From the mark 5 s into play (setup and the first countdowns are over) to the last mark
+/// before the end of `--duration` (battles in flight then wind down).
+fn cpu_window(marks: &[Mark], duration: f64) -> Option<CpuWindow> {
+    let steady: Vec<&Mark> = marks
+        .iter()
+        .filter(|m| m.t_s >= 5.0_f64.min(duration / 2.0) && m.t_s <= duration + 0.5)
+        .collect();
+    let (a, b) = (steady.first()?, steady.last()?);
+    let secs = b.t_s - a.t_s;
+    let ev = (b.live_ticks - a.live_ticks) as f64;
+    if secs <= 0.0 || ev <= 0.0 {
+        return None;
+    }
+    let per = |x: Option<f64>, y: Option<f64>| Some((x?, y?));
+    let server = per(b.server_cpu_s, a.server_cpu_s).map(|(x, y)| x - y);
+    let me = per(b.self_cpu_s, a.self_cpu_s).map(|(x, y)| x - y);
+    Some(CpuWindow {
+        from_s: a.t_s,
+        to_s: b.t_s,
+        live_ticks_per_s: ev / secs,
+        server_cpu_us_per_event: server.map(|c| 1e6 * c / ev),
+        server_cpu_pct: server.map(|c| 100.0 * c / secs),
+        loadtest_cpu_us_per_event: me.map(|c| 1e6 * c / ev),
+        loadtest_cpu_pct: me.map(|c| 100.0 * c / secs),
+    })
+}
+
+fn us(v: Option<f64>) -> String {
+    v.map_or("—".into(), |v| format!("{v:.1} µs"))
+}
+
 /// Runs the scenario; true when the bar is met.
 pub async fn run(a: Args) -> Result<bool, Error> {
-    let server = Server::new(&a.url, 256)?;
-    let ws = server.ws_url("");
+    let servers: Vec<Server> = a
+        .urls
+        .iter()
+        .map(|u| Server::new(u, 256))
+        .collect::<Result<_, _>>()?;
+    let ws: Vec<String> = servers.iter().map(|s| s.ws_url("")).collect();
+    let ws_of = |i: usize| ws[i % ws.len()].clone();
     let (n_players, n_spect) = (2 * a.battles, a.battles * a.spectators);
-    eprintln!("registering {n_players} players and {n_spect} spectators…");
-    let players = server
-        .register(&format!("{}p", a.prefix), n_players, 16)
-        .await?;
-    let spects = server
-        .register(&format!("{}s", a.prefix), n_spect, 16)
-        .await?;
-    let robots: Vec<Result<String, Error>> = stream::iter(players.iter())
-        .map(|p| {
-            let server = server.clone();
+    let pb = Progress::bar((n_players + n_spect) as u64, "accounts");
+    pb.line(&format!(
+        "registering {n_players} players and {n_spect} spectators on {} node(s)…",
+        servers.len()
+    ));
+    let players = register_on(
+        &servers,
+        &format!("{}p", a.prefix),
+        n_players,
+        16,
+        Some(&pb),
+    )
+    .await?;
+    let spects = register_on(&servers, &format!("{}s", a.prefix), n_spect, 16, Some(&pb)).await?;
+    let robots: Vec<Result<String, Error>> = stream::iter(players.iter().enumerate())
+        .map(|(i, p)| {
+            let server = servers[i % servers.len()].clone();
             async move {
                 let v: Value = server
                     .http
@@ -258,12 +395,12 @@ pub async fn run(a: Args) -> Result<bool, Error> {
     let stats: Shared = Arc::default();
     let (free_tx, mut free_rx) = mpsc::unbounded_channel();
     let mut inboxes = Vec::with_capacity(n_spect);
-    eprintln!("connecting spectators…");
+    pb.line("connecting spectators…");
     for (i, s) in spects.iter().enumerate() {
         let (tx, rx) = mpsc::unbounded_channel();
         inboxes.push(tx);
         tokio::spawn(spectator(
-            ws.clone(),
+            ws_of(i),
             s.token.clone(),
             i,
             rx,
@@ -296,12 +433,17 @@ pub async fn run(a: Args) -> Result<bool, Error> {
         }
     });
     let t0 = Instant::now();
+    stats.lock().expect("stats").t0_unix_ms = sio::chrono_ms();
     let until = t0 + Duration::from_secs(a.duration);
-    eprintln!("connecting players and playing for {} s…", a.duration);
+    pb.line(&format!(
+        "connecting players and playing for {} s…",
+        a.duration
+    ));
+    pb.reset(a.duration, "s of play ·", String::new());
     let mut handles = Vec::with_capacity(n_players);
-    for (p, r) in players.iter().zip(robots) {
+    for (i, (p, r)) in players.iter().zip(robots).enumerate() {
         handles.push(tokio::spawn(player(
-            ws.clone(),
+            ws_of(i),
             p.token.clone(),
             r?,
             until,
@@ -309,23 +451,68 @@ pub async fn run(a: Args) -> Result<bool, Error> {
             started_tx.clone(),
         )));
     }
+    let marks: Arc<Mutex<Vec<Mark>>> = Arc::default();
+    let pb = Arc::new(pb);
     let progress = {
-        let stats = stats.clone();
+        let (stats, marks, pb, server_pid) =
+            (stats.clone(), marks.clone(), pb.clone(), a.server_pid);
+        let duration = a.duration;
         tokio::spawn(async move {
-            let mut last = 0;
+            let (mut last, mut last5, mut n) = (0, 0, 0u64);
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.tick().await;
             loop {
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                tick.tick().await;
+                n += 1;
+                let mark = {
+                    let s = stats.lock().expect("stats");
+                    Mark {
+                        t_s: t0.elapsed().as_secs_f64(),
+                        live_ticks: s.live_ticks,
+                        server_cpu_s: report::cpu_s(server_pid),
+                        self_cpu_s: report::cpu_s(None),
+                    }
+                };
+                let (prev, snapshot) = {
+                    let mut m = marks.lock().expect("marks");
+                    m.push(mark);
+                    (m.get(m.len().saturating_sub(2)).copied(), m.len())
+                };
+                let cpu = |f: fn(&Mark) -> Option<f64>| {
+                    let p = prev.filter(|_| snapshot > 1)?;
+                    Some(100.0 * (f(&mark)? - f(&p)?) / (mark.t_s - p.t_s))
+                };
                 let s = stats.lock().expect("stats");
-                let p99 = Summary::of_us(
-                    s.latencies_us[s.latencies_us.len().saturating_sub(20_000)..].to_vec(),
-                )
-                .p99_ms;
-                eprintln!(
-                    "t={:>4}s live ticks/s={:>7.0} recent p99={:>6.1} ms battles done={} missing={} dup={} errors={}",
-                    t0.elapsed().as_secs(), (s.live_ticks - last) as f64 / 5.0, p99,
-                    s.battles_seen, s.missing, s.duplicated, s.errors
+                let recent_from = (mark.t_s as u32).saturating_sub(5) * 1000;
+                let recent: Vec<u64> = s.latencies[s.latencies.len().saturating_sub(20_000)..]
+                    .iter()
+                    .filter(|x| x.0 >= recent_from)
+                    .map(|x| u64::from(x.1))
+                    .collect();
+                let p99 = Summary::of_us(recent).p99_ms;
+                let server = cpu(|m| m.server_cpu_s)
+                    .map_or(String::new(), |c| format!(" server cpu {c:.0}%"));
+                let me = cpu(|m| m.self_cpu_s)
+                    .map_or(String::new(), |c| format!(" loadtest cpu {c:.0}%"));
+                pb.set(
+                    n.min(duration),
+                    format!(
+                        "{}{} ticks/s p99 {p99:.0} ms · battles {} · missing {} dup {} err {}{server}{me}",
+                        if n > duration { "finishing · " } else { "" },
+                        report::si((s.live_ticks - last) as f64),
+                        s.battles_seen, s.missing, s.duplicated, s.errors
+                    ),
                 );
                 last = s.live_ticks;
+                if n % 5 == 0 {
+                    // The plain line is also what side_by_side.py reads (`live ticks/s=`).
+                    pb.line(&format!(
+                        "t={:>4}s live ticks/s={:>7.0} recent p99={:>6.1} ms battles done={} missing={} dup={} errors={}",
+                        t0.elapsed().as_secs(), (s.live_ticks - last5) as f64 / 5.0, p99,
+                        s.battles_seen, s.missing, s.duplicated, s.errors
+                    ));
+                    last5 = s.live_ticks;
+                }
             }
         })
     };
@@ -336,22 +523,125 @@ pub async fn run(a: Args) -> Result<bool, Error> {
     }
     let elapsed = t0.elapsed().as_secs_f64();
     progress.abort();
+    pb.finish();
     // Let spectators see the last endings.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let s = std::mem::take(&mut *stats.lock().expect("stats"));
-    let latency = Summary::of_us(s.latencies_us);
+    let mut s = std::mem::take(&mut *stats.lock().expect("stats"));
+    let samples = std::mem::take(&mut s.latencies);
+    let latency = Summary::of_us(samples.iter().map(|x| u64::from(x.1)).collect());
+    let window = cpu_window(&marks.lock().expect("marks"), a.duration as f64);
     let pass =
         s.missing == 0 && s.duplicated == 0 && s.errors == 0 && latency.p99_ms < a.p99_bar_ms;
+    let mut sizes = s.sizes.clone();
+    sizes.insert("battle:tick".into(), s.tick_size);
+    sizes.insert("battle:tick_batch".into(), s.batch_size);
+    let plots = match report::write_plots(&a.out, "battles", &samples) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("plots not written: {e}");
+            Vec::new()
+        }
+    };
     let result = json!({
-        "scenario": "battles", "battles": a.battles, "players": n_players, "spectators": n_spect,
+        "scenario": "battles", "urls": a.urls, "battles": a.battles, "players": n_players, "spectators": n_spect,
         "duration_s": a.duration, "elapsed_s": elapsed,
         "live_ticks_delivered": s.live_ticks, "batch_ticks_delivered": s.batch_ticks,
         "live_ticks_per_s": s.live_ticks as f64 / elapsed,
         "delivery_latency": latency, "missing": s.missing, "duplicated": s.duplicated,
         "socket_battles_checked": s.battles_seen, "errors": s.errors, "error_samples": s.error_samples,
         "server_memory": a.server_pid.map(rss_kb), "p99_bar_ms": a.p99_bar_ms, "pass": pass,
+        "cpu_steady": window, "frame_bytes": sizes, "load_average": report::loadavg(),
+        "latency_per_second": report::timeline(&samples), "plots": plots,
     });
     write_json(&a.out, &result)?;
-    println!("{}", serde_json::to_string_pretty(&result)?);
+
+    let mut t = Table::new(format!(
+        "loadtest battles · {} battles × {} sockets · {} s · {}",
+        a.battles,
+        2 + a.spectators,
+        a.duration,
+        if pass { "PASS" } else { "FAIL" }
+    ));
+    t.row("node(s)", a.urls.join(", "))
+        .row("elapsed", format!("{elapsed:.1} s"))
+        .row(
+            "live ticks delivered",
+            format!(
+                "{} ({}/s over the run)",
+                s.live_ticks,
+                report::si(s.live_ticks as f64 / elapsed)
+            ),
+        )
+        .row("catch-up ticks (batches)", s.batch_ticks.to_string())
+        .row(
+            "delivery p50 / p90 / p99 / p99.9 / max",
+            format!(
+                "{} / {} / {} / {} / {} ms (bar p99 < {} ms)",
+                latency.p50_ms,
+                latency.p90_ms,
+                latency.p99_ms,
+                latency.p999_ms,
+                latency.max_ms,
+                a.p99_bar_ms
+            ),
+        )
+        .row(
+            "missing / duplicated / errors",
+            format!("{} / {} / {}", s.missing, s.duplicated, s.errors),
+        )
+        .row("(socket, battle) pairs checked", s.battles_seen.to_string());
+    if let Some(w) = &window {
+        t.row(
+            format!("steady window {:.0}–{:.0} s", w.from_s, w.to_s),
+            format!("{} live ticks/s", report::si(w.live_ticks_per_s)),
+        )
+        .row(
+            "server CPU per event",
+            format!(
+                "{} ({:.0}% cpu)",
+                us(w.server_cpu_us_per_event),
+                w.server_cpu_pct.unwrap_or(0.0)
+            ),
+        )
+        .row(
+            "loadtest CPU per event",
+            format!(
+                "{} ({:.0}% cpu)",
+                us(w.loadtest_cpu_us_per_event),
+                w.loadtest_cpu_pct.unwrap_or(0.0)
+            ),
+        );
+    }
+    if let Some(pid) = a.server_pid {
+        let m = rss_kb(pid);
+        t.row(
+            "server RSS / peak",
+            format!(
+                "{:.0} / {:.0} MB",
+                m["rss_kb"].as_f64().unwrap_or(0.0) / 1024.0,
+                m["peak_rss_kb"].as_f64().unwrap_or(0.0) / 1024.0
+            ),
+        );
+    }
+    for (name, z) in &sizes {
+        if z.count > 0 {
+            t.row(
+                format!("frame {name}"),
+                format!(
+                    "avg {:.0} B (min {}, max {}) × {}",
+                    z.total_bytes as f64 / z.count as f64,
+                    z.min_bytes,
+                    z.max_bytes,
+                    z.count
+                ),
+            );
+        }
+    }
+    t.row("load average", report::loadavg())
+        .row("result", a.out.display().to_string());
+    for p in &plots {
+        t.row("plot", p.display().to_string());
+    }
+    println!("{t}");
     Ok(pass)
 }

@@ -6,6 +6,8 @@ use futures_util::{stream, StreamExt};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::report::Progress;
+
 /// Any error, as text: a load test reports and stops, it does not recover.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -73,27 +75,42 @@ impl Server {
         n: usize,
         concurrency: usize,
     ) -> Result<Vec<Account>, Error> {
-        let results: Vec<Result<Account, Error>> = stream::iter(0..n)
-            .map(|i| async move {
-                let name = format!("{prefix}{i}");
-                let b = self
-                    .post(
-                        "/v1/auth/register",
-                        None,
-                        &json!({"username": name, "email": format!("{name}@load.test"),
-                            "password": "Load-test-pass1", "display_name": name}),
-                    )
-                    .await?;
-                Ok(Account {
-                    id: b["user"]["id"].as_str().ok_or("no user id")?.to_string(),
-                    token: b["access_token"].as_str().ok_or("no token")?.to_string(),
-                })
-            })
-            .buffered(concurrency)
-            .collect()
-            .await;
-        results.into_iter().collect()
+        register_on(std::slice::from_ref(self), prefix, n, concurrency, None).await
     }
+}
+
+/// Registers `n` v1 users named `{prefix}{i}`, user i on `servers[i % len]` (nodes share one
+/// database), `concurrency` at a time, advancing `progress` by one per account.
+pub async fn register_on(
+    servers: &[Server],
+    prefix: &str,
+    n: usize,
+    concurrency: usize,
+    progress: Option<&Progress>,
+) -> Result<Vec<Account>, Error> {
+    let results: Vec<Result<Account, Error>> = stream::iter(0..n)
+        .map(|i| async move {
+            let name = format!("{prefix}{i}");
+            let b = servers[i % servers.len()]
+                .post(
+                    "/v1/auth/register",
+                    None,
+                    &json!({"username": name, "email": format!("{name}@load.test"),
+                        "password": "Load-test-pass1", "display_name": name}),
+                )
+                .await?;
+            if let Some(p) = progress {
+                p.inc();
+            }
+            Ok(Account {
+                id: b["user"]["id"].as_str().ok_or("no user id")?.to_string(),
+                token: b["access_token"].as_str().ok_or("no token")?.to_string(),
+            })
+        })
+        .buffered(concurrency)
+        .collect()
+        .await;
+    results.into_iter().collect()
 }
 
 /// A latency summary in milliseconds.

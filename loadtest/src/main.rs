@@ -6,6 +6,8 @@
 
 mod battles;
 mod common;
+mod compare;
+mod report;
 mod sio;
 mod tables;
 
@@ -25,6 +27,10 @@ enum Scenario {
     Tables(tables::Args),
     /// Robot battles over Socket.IO: players queue, play and re-queue; spectators join late.
     Battles(battles::Args),
+    /// Issue 14's side-by-side run: WarRoom's `battles` against bare socketioxide
+    /// (`../shared/bench-ref/side_by_side.py`), each server pinned to cpu0; prints the ratio of
+    /// server CPU per delivered event.
+    Compare(compare::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -37,6 +43,7 @@ fn main() -> std::process::ExitCode {
         match cli.scenario {
             Scenario::Tables(args) => tables::run(args).await,
             Scenario::Battles(args) => battles::run(args).await,
+            Scenario::Compare(args) => compare::run(args).await,
         }
     });
     match result {
