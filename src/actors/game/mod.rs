@@ -45,12 +45,12 @@ pub struct Game {
     /// Offline time before a queued player leaves the queue.
     pub(in crate::actors) queue_grace: Duration,
     /// Live battles. (`http/v2/battles.rs` still reads it; use [`Game::live_battle`].)
-    pub(crate) battles: DashMap<Uuid, Addr<BattleActor>>,
+    pub(in crate::actors) battles: DashMap<Uuid, Addr<BattleActor>>,
     /// user → live battle. (`http/v2/battles.rs` still reads it; use [`Game::battle_of`].)
-    pub(crate) in_battle: DashMap<Uuid, Uuid>,
+    pub(in crate::actors) in_battle: DashMap<Uuid, Uuid>,
     /// user → mode they queue in. (`http/v2/battles.rs` still reads it; use
     /// [`Game::queued_mode`].)
-    pub(crate) queued: DashMap<Uuid, Mode>,
+    pub(in crate::actors) queued: DashMap<Uuid, Mode>,
     /// Connected users' session actors.
     pub(in crate::actors) sessions: DashMap<Uuid, Addr<super::session::Session>>,
     /// Where actors started from non-actix threads (Socket.IO handlers) run.

@@ -69,10 +69,10 @@ pub async fn status(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
 ) -> Result<HttpResponse, V2Error> {
-    if let Some(battle) = state.game.in_battle.get(&me.id).map(|b| *b) {
+    if let Some(battle) = state.game.battle_of(me.id) {
         return Ok(HttpResponse::Ok().json(json!({ "status": "MATCHED", "battle_id": battle })));
     }
-    let Some(mode) = state.game.queued.get(&me.id).map(|m| *m) else {
+    let Some(mode) = state.game.queued_mode(me.id) else {
         return Ok(HttpResponse::Ok().json(json!({ "status": "IDLE" })));
     };
     let mm = state
@@ -225,13 +225,7 @@ pub async fn live(
 ) -> Result<HttpResponse, V2Error> {
     let page = q.parse()?;
     // A stable order (by battle id), so pages do not overlap while the map changes.
-    let mut addrs: Vec<_> = state
-        .game
-        .battles
-        .iter()
-        .map(|e| (*e.key(), e.value().clone()))
-        .collect();
-    addrs.sort_by_key(|(id, _)| *id);
+    let addrs = state.game.live_battles();
     let total = addrs.len() as i64;
     let mut data = Vec::with_capacity(page.limit as usize);
     for (_, a) in addrs

@@ -1,5 +1,5 @@
 //! /v2/economy: rates, deposits, withdrawals, history and balances. Thin: the money moves are
-//! in `src/store/economy.rs`, the arithmetic in `src/domain/economy.rs`.
+//! in `src/store/economy/`, the arithmetic in `src/domain/economy.rs`.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;

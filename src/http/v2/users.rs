@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::actors::leaderboard::{Mode, ProfileChanged, RankOf};
 use crate::auth::credentials::Username;
-use crate::domain::money::format_eldr as eldr_string;
+use crate::domain::money::format_eldr;
 use crate::http::{errors::V2Error, extract::V2Auth, AppState};
 use crate::store::{rfc3339, stats::DEFAULT_RATING, users::UserRecord, StoreError};
 
@@ -60,7 +60,7 @@ async fn me_json(state: &AppState, u: &UserRecord) -> Result<Value, V2Error> {
         "email": u.email,
         "wallet_address": u.wallet_address,
         "gmo_balance": u.gmo_balance,
-        "eldr_balance": eldr_string(eldr),
+        "eldr_balance": format_eldr(eldr),
         "xp": u.xp,
         "level": u.level,
         "avatar_url": u.avatar_url,
