@@ -175,6 +175,8 @@ function live() {
     if (b.battle_id && b.battle_id !== id) return;
     for (const t of b.ticks || []) apply(t);
     status(b.phase === "COUNTDOWN" && state.last === 0 ? "Starting" : "Live");
+    // Joined during the countdown: the server says how long is left.
+    if (b.phase === "COUNTDOWN" && state.last === 0 && b.countdown_ms > 0) countdown(b.countdown_ms);
   });
   s.on("battle:tick", (t) => {
     if (t.battle_id && t.battle_id !== id) return;

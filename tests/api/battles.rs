@@ -519,3 +519,28 @@ async fn a_queued_player_who_disconnects_leaves_the_queue_after_the_grace_period
     }
     assert_eq!(status, "IDLE");
 }
+
+#[tokio::test]
+async fn a_spectator_joining_during_the_countdown_is_told_how_long_is_left() {
+    let app = fast_app().await;
+    let (_, _, a_robot, a, mut a_rx) = player(&app, "countA").await;
+    let (_, _, b_robot, b, _b_rx) = player(&app, "countB").await;
+    let (_, _, _, spec, mut s_rx) = player(&app, "countWatcher").await;
+    for (c, robot) in [(&a, &a_robot), (&b, &b_robot)] {
+        c.emit("queue:join", json!({"mode": "CASUAL", "robot_id": robot}))
+            .await
+            .unwrap();
+    }
+    let battle = next(&mut a_rx, "queue:matched").await["battle_id"].clone();
+    next(&mut a_rx, "battle:starting").await;
+    spec.emit("spectate:join", json!({"battle_id": battle}))
+        .await
+        .unwrap();
+    let batch = next(&mut s_rx, "battle:tick_batch").await;
+    assert_eq!(batch["phase"], "COUNTDOWN");
+    assert_eq!(batch["ticks"], json!([]));
+    let left = batch["countdown_ms"]
+        .as_u64()
+        .expect("countdown_ms during the countdown");
+    assert!(left > 0 && left <= 60_000, "{left}");
+}

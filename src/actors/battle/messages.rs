@@ -36,10 +36,14 @@ impl Handler<JoinRoom> for BattleActor {
         self.sent_from.insert(sid, range.start);
         msg.socket.join(self.room.clone());
         let ticks = &self.ticks[range];
-        let _ = msg.socket.emit(
-            "battle:tick_batch",
-            &json!({ "battle_id": self.id, "ticks": ticks, "phase": self.phase.as_str() }),
-        );
+        let mut batch =
+            json!({ "battle_id": self.id, "ticks": ticks, "phase": self.phase.as_str() });
+        // Joining during the countdown: how long until the first tick (watch pages count it).
+        if let (true, Some(ends)) = (self.ticks.is_empty(), self.countdown_ends) {
+            let left = ends.saturating_duration_since(std::time::Instant::now());
+            batch["countdown_ms"] = json!(left.as_millis() as u64);
+        }
+        let _ = msg.socket.emit("battle:tick_batch", &batch);
     }
 }
 

@@ -73,6 +73,8 @@ pub struct BattleActor {
     ready: [bool; 2],
     start: Option<Instant>,
     countdown: Option<SpawnHandle>,
+    /// When the countdown ends (a spectator joining during it is told how long is left).
+    countdown_ends: Option<std::time::Instant>,
     room: String,
     /// Per joined socket: the index of the first tick it was sent; it has every tick from
     /// there on while it stays in the room (one catch-up per join, never a tick twice).
@@ -105,6 +107,7 @@ impl BattleActor {
             ready: [false; 2],
             start: None,
             countdown: None,
+            countdown_ends: None,
             sent_from: HashMap::new(),
         };
         if let Some(at) = setup.resume_at {
@@ -324,6 +327,7 @@ impl Actor for BattleActor {
             "battle:starting",
             json!({ "battle_id": self.id, "countdown_ms": countdown.as_millis() as u64 }),
         );
+        self.countdown_ends = Some(std::time::Instant::now() + countdown);
         self.countdown = Some(ctx.run_later(countdown, |a, ctx| a.begin(ctx)));
     }
 
