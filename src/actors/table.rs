@@ -27,7 +27,7 @@ pub struct TableDeps {
     /// Writer (the Persister; a recipient so a test can stand in for it).
     pub persister: Recipient<Persist>,
     /// Fan-out.
-    pub hub: Arc<TableHub>,
+    pub(crate) hub: Arc<TableHub>,
     /// `timer_update` period.
     pub timer: Duration,
     /// Told about each tournament battle that reaches `completed` or `cancelled` (set once
@@ -36,14 +36,14 @@ pub struct TableDeps {
     /// Where "now" comes from (the wall clock, or tokio's clock in tests).
     pub time: TimeSource,
     /// The per-battle update quota, asked only for callers allowed to change the battle.
-    pub update_gate: UpdateGate,
+    pub(crate) update_gate: UpdateGate,
 }
 
 /// Counts one change of a battle against its quota: `Err(retry_after_s)` when it is spent.
 ///
 /// Asked after the permission check so that refused callers cannot use up the players' quota.
 #[derive(Clone)]
-pub struct UpdateGate(Arc<dyn Fn(Uuid) -> Result<(), u64> + Send + Sync>);
+pub(crate) struct UpdateGate(Arc<dyn Fn(Uuid) -> Result<(), u64> + Send + Sync>);
 
 impl UpdateGate {
     /// A gate over a quota check.
@@ -60,11 +60,11 @@ impl Default for UpdateGate {
 }
 
 /// See [`TableDeps::finished`].
-pub type FinishedHook = Arc<std::sync::OnceLock<Box<dyn Fn(&TrackerBattle) + Send + Sync>>>;
+pub(crate) type FinishedHook = Arc<std::sync::OnceLock<Box<dyn Fn(&TrackerBattle) + Send + Sync>>>;
 
 /// A change requested over HTTP.
 #[derive(Debug, Clone)]
-pub enum TableCommand {
+pub(crate) enum TableCommand {
     /// PATCH action.
     Act(Action),
     /// POST advance-round.
@@ -83,7 +83,7 @@ pub enum TableCommand {
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
-pub enum TableError {
+pub(crate) enum TableError {
     /// Caller may not change this battle.
     #[error("only the battle's players, its organizer or an admin may change it")]
     Forbidden,
@@ -104,7 +104,7 @@ pub enum TableError {
 /// Apply a command as `user`; replies with the new state after COMMIT.
 #[derive(Message)]
 #[rtype(result = "Result<TrackerBattle, TableError>")]
-pub struct Apply {
+pub(crate) struct Apply {
     /// Caller.
     pub user: AuthUser,
     /// Organizer allowed to manage (tournament battles).
@@ -116,12 +116,12 @@ pub struct Apply {
 /// Current state.
 #[derive(Message)]
 #[rtype(result = "TrackerBattle")]
-pub struct Snapshot;
+pub(crate) struct Snapshot;
 
 /// Save the state now (graceful shutdown); resolves after COMMIT.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Checkpoint;
+pub(crate) struct Checkpoint;
 
 /// The live battle actor.
 pub struct TableActor {
@@ -138,7 +138,7 @@ pub struct TableActor {
 /// traffic (1,000 battles: ~1,000 row rewrites/s, WAL checkpoints every second, PATCH p99 45 ms).
 /// The price: after a crash (not a graceful stop, which checkpoints every battle) up to this
 /// much of a running turn is treated as downtime and not charged.
-pub const CHECKPOINT_PERIOD: Duration = Duration::from_secs(10);
+pub(crate) const CHECKPOINT_PERIOD: Duration = Duration::from_secs(10);
 
 fn event_json(id: Uuid, events: &[TrackerEvent]) -> Vec<Value> {
     events.iter().map(|e| e.to_json(id, rfc3339)).collect()
@@ -447,13 +447,13 @@ impl TableRegistry {
     }
 
     /// Checkpoints every live battle (graceful shutdown: the time up to now is charged).
-    pub async fn checkpoint_all(&self) {
+    pub(crate) async fn checkpoint_all(&self) {
         let addrs: Vec<_> = self.map.iter().map(|e| e.value().clone()).collect();
         futures_util::future::join_all(addrs.iter().map(|a| a.send(Checkpoint))).await;
     }
 
     /// Restores battles in progress after a restart, not charging the downtime to any turn.
-    pub async fn restore(&self) -> Result<usize, StoreError> {
+    pub(crate) async fn restore(&self) -> Result<usize, StoreError> {
         let now = self.deps.time.now_ms();
         let battles = tracker::in_progress(&self.deps.db).await?;
         let n = battles.len();

@@ -9,7 +9,7 @@ use crate::domain::tracker::TrackerBattle;
 
 /// Does this tracker battle exist?
 #[tracing::instrument(skip(db))]
-pub async fn battle_exists(db: &Db, id: Uuid) -> Result<bool, StoreError> {
+pub(crate) async fn battle_exists(db: &Db, id: Uuid) -> Result<bool, StoreError> {
     let row = sqlx::query("SELECT 1 AS one FROM tracker_battles WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&db.pool)
@@ -19,7 +19,7 @@ pub async fn battle_exists(db: &Db, id: Uuid) -> Result<bool, StoreError> {
 
 /// How many completed tracker battles `user` played in (the v1 `total_battles`).
 #[tracing::instrument(skip(db))]
-pub async fn completed_battles_of(db: &Db, user: Uuid) -> Result<i64, StoreError> {
+pub(crate) async fn completed_battles_of(db: &Db, user: Uuid) -> Result<i64, StoreError> {
     let id = user.to_string();
     let row = sqlx::query(
         "SELECT COUNT(*) AS n FROM tracker_battles WHERE status = 'completed' \
@@ -38,7 +38,7 @@ fn state_json(b: &TrackerBattle) -> String {
 
 /// Inserts a new battle.
 #[tracing::instrument(skip_all, fields(battle = %b.id))]
-pub async fn insert_battle(db: &Db, b: &TrackerBattle) -> Result<(), StoreError> {
+pub(crate) async fn insert_battle(db: &Db, b: &TrackerBattle) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO tracker_battles (id, tournament_id, status, player1_id, player2_id, state, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)")
         .bind(b.id.to_string())
         .bind(b.tournament_id.map(|t| t.to_string()))
@@ -55,7 +55,7 @@ pub async fn insert_battle(db: &Db, b: &TrackerBattle) -> Result<(), StoreError>
 }
 
 /// The persister write that saves a battle's state.
-pub fn save_op(b: &TrackerBattle) -> WriteOp {
+pub(crate) fn save_op(b: &TrackerBattle) -> WriteOp {
     WriteOp::Exec {
         sql: "UPDATE tracker_battles SET status = $1, state = $2, updated_at = $3, version = version + 1, \
               p1_counts = $5, p2_counts = $6 WHERE id = $4",
@@ -73,7 +73,7 @@ pub fn save_op(b: &TrackerBattle) -> WriteOp {
 /// Whether the tournament of `battle` has paired a round after the battle's own, which ends
 /// the window to dispute its result. False for casual battles.
 #[tracing::instrument(skip(db))]
-pub async fn next_round_paired(db: &Db, battle: Uuid) -> Result<bool, StoreError> {
+pub(crate) async fn next_round_paired(db: &Db, battle: Uuid) -> Result<bool, StoreError> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS n FROM tournament_pairings later JOIN tournament_pairings mine \
          ON later.tournament_id = mine.tournament_id AND later.round_number > mine.round_number \
@@ -87,7 +87,7 @@ pub async fn next_round_paired(db: &Db, battle: Uuid) -> Result<bool, StoreError
 
 /// Loads one battle.
 #[tracing::instrument(skip(db))]
-pub async fn load_battle(db: &Db, id: Uuid) -> Result<Option<TrackerBattle>, StoreError> {
+pub(crate) async fn load_battle(db: &Db, id: Uuid) -> Result<Option<TrackerBattle>, StoreError> {
     let row = sqlx::query("SELECT state FROM tracker_battles WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&db.pool)
@@ -99,7 +99,7 @@ pub async fn load_battle(db: &Db, id: Uuid) -> Result<Option<TrackerBattle>, Sto
 
 /// Filters for listing.
 #[derive(Debug, Default, Clone)]
-pub struct BattleFilter {
+pub(crate) struct BattleFilter {
     /// Either player.
     pub player_id: Option<Uuid>,
     /// Status.
@@ -110,7 +110,7 @@ pub struct BattleFilter {
 
 /// Lists battles newest first after a `(created_at, id)` cursor.
 #[tracing::instrument(skip(db))]
-pub async fn list_battles(
+pub(crate) async fn list_battles(
     db: &Db,
     f: &BattleFilter,
     after: Option<(i64, String)>,
@@ -150,7 +150,7 @@ pub async fn in_progress(db: &Db) -> Result<Vec<TrackerBattle>, StoreError> {
 }
 
 /// A battle's timeline from the audit log, oldest first.
-pub async fn battle_events(db: &Db, id: Uuid) -> Result<Vec<serde_json::Value>, StoreError> {
+pub(crate) async fn battle_events(db: &Db, id: Uuid) -> Result<Vec<serde_json::Value>, StoreError> {
     let rows = sqlx::query(
         "SELECT at, actor_id, action, details FROM audit_log WHERE target = $1 ORDER BY at, id",
     )

@@ -13,12 +13,12 @@ use super::Phase;
 pub struct ChessClock {
     /// Milliseconds each bank started with (`bank_s` at creation).
     #[serde(default)]
-    pub initial_ms: i64,
+    pub(crate) initial_ms: i64,
     /// Milliseconds left in each player's bank at the start of their current/next turn,
     /// indexed like `players`. The running turn's time is charged when the turn ends.
-    pub bank_ms: [i64; 2],
+    pub(crate) bank_ms: [i64; 2],
     /// Milliseconds each player spent in each phase, indexed like `players`.
-    pub spent_ms: [BTreeMap<Phase, i64>; 2],
+    pub(crate) spent_ms: [BTreeMap<Phase, i64>; 2],
 }
 
 impl ChessClock {
@@ -38,7 +38,7 @@ impl ChessClock {
     }
 
     /// Adds `ms` to `player`'s time in `phase`.
-    pub fn record_phase(&mut self, player: usize, phase: Phase, ms: i64) {
+    pub(crate) fn record_phase(&mut self, player: usize, phase: Phase, ms: i64) {
         if ms <= 0 {
             return;
         }
@@ -49,7 +49,7 @@ impl ChessClock {
     }
 
     /// Charges a finished turn's `used_ms` to `player`'s bank (never below 0).
-    pub fn charge_turn(&mut self, player: usize, used_ms: i64) {
+    pub(crate) fn charge_turn(&mut self, player: usize, used_ms: i64) {
         if let Some(b) = self.bank_ms.get_mut(player) {
             *b = b.saturating_sub(used_ms.max(0)).max(0);
         }

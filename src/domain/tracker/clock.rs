@@ -6,16 +6,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Clock {
     /// Running time before `running_since`.
-    pub used_ms: i64,
+    pub(crate) used_ms: i64,
     /// When the clock last started running; `None` while paused.
-    pub running_since: Option<i64>,
+    pub(crate) running_since: Option<i64>,
     /// When the current turn started.
-    pub turn_started_at: i64,
+    pub(crate) turn_started_at: i64,
     /// A `turn_timeout` was already emitted this turn.
-    pub timeout_emitted: bool,
+    pub(crate) timeout_emitted: bool,
     /// `used` at the last phase boundary, so time per phase can be recorded.
     #[serde(default)]
-    pub phase_mark_ms: i64,
+    pub(crate) phase_mark_ms: i64,
 }
 
 impl Clock {
@@ -31,7 +31,7 @@ impl Clock {
     }
 
     /// A new turn's clock, paused if `prev` was paused.
-    pub fn started_like(prev: &Clock, now_ms: i64) -> Self {
+    pub(crate) fn started_like(prev: &Clock, now_ms: i64) -> Self {
         let mut c = Self::started(now_ms);
         if prev.is_paused() {
             c.running_since = None;
@@ -40,7 +40,7 @@ impl Clock {
     }
 
     /// Paused?
-    pub fn is_paused(&self) -> bool {
+    pub(crate) fn is_paused(&self) -> bool {
         self.running_since.is_none()
     }
 
@@ -54,7 +54,7 @@ impl Clock {
     }
 
     /// Milliseconds left of `limit_ms`, never negative.
-    pub fn remaining_ms(&self, limit_ms: i64, now_ms: i64) -> i64 {
+    pub(crate) fn remaining_ms(&self, limit_ms: i64, now_ms: i64) -> i64 {
         limit_ms.saturating_sub(self.used(now_ms)).max(0)
     }
 
@@ -75,7 +75,7 @@ impl Clock {
 
 impl Clock {
     /// Running time since the last phase boundary; moves the boundary to now.
-    pub fn take_phase_time(&mut self, now_ms: i64) -> i64 {
+    pub(crate) fn take_phase_time(&mut self, now_ms: i64) -> i64 {
         let used = self.used(now_ms);
         let spent = used.saturating_sub(self.phase_mark_ms).max(0);
         self.phase_mark_ms = used;

@@ -50,14 +50,14 @@ impl ConsentAction {
 }
 
 /// Longest dispute reason kept.
-pub const MAX_REASON: usize = 500;
+pub(crate) const MAX_REASON: usize = 500;
 
 /// Who agreed to the battle's result.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Consent {
     /// The player who entered the result (`None` when the organizer or an admin did).
     #[serde(default)]
-    pub entered_by: Option<Uuid>,
+    pub(crate) entered_by: Option<Uuid>,
     /// Players who confirmed it.
     #[serde(default)]
     pub confirmed_by: Vec<Uuid>,
@@ -66,7 +66,7 @@ pub struct Consent {
     pub dispute: Option<Dispute>,
     /// Who resolved the last dispute.
     #[serde(default)]
-    pub resolved_by: Option<Uuid>,
+    pub(crate) resolved_by: Option<Uuid>,
 }
 
 /// A player's objection to a tournament result.
@@ -82,7 +82,7 @@ pub struct Dispute {
 
 impl TrackerBattle {
     /// Records who entered the result just completed: a player confirms their own entry.
-    pub fn result_entered(&mut self, actor: Option<Uuid>) {
+    pub(crate) fn result_entered(&mut self, actor: Option<Uuid>) {
         let player = actor.filter(|a| self.players.iter().any(|p| p.user_id == *a));
         self.consent = Consent {
             entered_by: player,
@@ -93,7 +93,7 @@ impl TrackerBattle {
     }
 
     /// Whether the result counts in player `i`'s record.
-    pub fn counts_for(&self, i: usize) -> bool {
+    pub(crate) fn counts_for(&self, i: usize) -> bool {
         self.status == Status::Completed
             && (self.tournament_id.is_some()
                 || self.consent.confirmed_by.contains(&self.players[i].user_id))
@@ -236,7 +236,7 @@ impl TrackerBattle {
     }
 
     /// The consent fields of the API battle.
-    pub fn consent_json(&self, rfc3339: impl Fn(i64) -> String) -> Value {
+    pub(crate) fn consent_json(&self, rfc3339: impl Fn(i64) -> String) -> Value {
         let done = self.status == Status::Completed;
         json!({
             "result_confirmed": done && self.awaiting_confirmation().is_empty()

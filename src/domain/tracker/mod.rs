@@ -38,7 +38,7 @@ pub use model::*;
 
 /// A battle's list of stratagems used stays bounded: a 40K battle sees a few dozen; free
 /// (0 CP) stratagems would otherwise let one client grow the stored battle without end.
-pub const MAX_STRATAGEMS_PER_PLAYER: usize = 200;
+pub(crate) const MAX_STRATAGEMS_PER_PLAYER: usize = 200;
 
 use uuid::Uuid;
 
@@ -97,7 +97,7 @@ impl TrackerBattle {
     /// [`Self::apply`] on behalf of `actor`: a `use_stratagem` without `player_id` is charged to
     /// the actor when the actor is one of the players (stratagems such as Fire Overwatch are used
     /// in the opponent's turn), otherwise to the player whose turn it is.
-    pub fn apply_as(
+    pub(crate) fn apply_as(
         &mut self,
         action: Action,
         actor: Option<Uuid>,
@@ -319,14 +319,14 @@ impl TrackerBattle {
 
     /// Both players have played their turn in the last round; only `complete` (or `cancel`)
     /// is left.
-    pub fn final_turn_played(&self) -> bool {
+    pub(crate) fn final_turn_played(&self) -> bool {
         self.status == Status::InProgress
             && self.current_round >= self.max_rounds
             && self.turn.played_in_round >= 2
     }
 
     /// `POST /advance-round`: next round, first player's turn, bounded by `max_rounds`.
-    pub fn advance_round(&mut self, now_ms: i64) -> Result<Vec<TrackerEvent>, TrackerError> {
+    pub(crate) fn advance_round(&mut self, now_ms: i64) -> Result<Vec<TrackerEvent>, TrackerError> {
         self.require(self.status == Status::InProgress, "advance the round")?;
         if self.current_round >= self.max_rounds {
             return Err(TrackerError::InvalidState(format!(

@@ -74,7 +74,7 @@ impl Phase {
 }
 
 /// The spec's full phase list.
-pub const ALL_PHASES: [Phase; 7] = [
+pub(crate) const ALL_PHASES: [Phase; 7] = [
     Phase::Command,
     Phase::Movement,
     Phase::Psychic,
@@ -84,7 +84,7 @@ pub const ALL_PHASES: [Phase; 7] = [
     Phase::Morale,
 ];
 /// 10th edition: no psychic and no morale phase.
-pub const TENTH_PHASES: [Phase; 5] = [
+pub(crate) const TENTH_PHASES: [Phase; 5] = [
     Phase::Command,
     Phase::Movement,
     Phase::Shooting,
@@ -102,9 +102,9 @@ pub struct Scores {
     /// Secondary objectives.
     pub secondary: i64,
     /// Linchpin.
-    pub linchpin: i64,
+    pub(crate) linchpin: i64,
     /// Challenge.
-    pub challenge: i64,
+    pub(crate) challenge: i64,
 }
 
 /// A partial score update.
@@ -118,9 +118,9 @@ pub struct ScoresPatch {
     /// Secondary.
     pub secondary: Option<i64>,
     /// Linchpin.
-    pub linchpin: Option<i64>,
+    pub(crate) linchpin: Option<i64>,
     /// Challenge.
-    pub challenge: Option<i64>,
+    pub(crate) challenge: Option<i64>,
 }
 
 impl Scores {
@@ -190,7 +190,7 @@ pub struct Turn {
     /// Index into `phases`.
     pub phase: usize,
     /// Turns completed this round (0 or 1).
-    pub played_in_round: u8,
+    pub(crate) played_in_round: u8,
 }
 
 /// A tracked battle.
@@ -207,19 +207,19 @@ pub struct TrackerBattle {
     /// Mission JSON as given.
     pub mission: Value,
     /// Round (0 before start).
-    pub current_round: u32,
+    pub(crate) current_round: u32,
     /// Round bound.
     pub max_rounds: u32,
     /// Seconds per turn.
     pub turn_time_limit: u32,
     /// Phases used by this battle.
-    pub phases: Vec<Phase>,
+    pub(crate) phases: Vec<Phase>,
     /// Current turn.
     pub turn: Turn,
     /// Turn clock.
     pub clock: Clock,
     /// End the turn automatically on timeout (default no).
-    pub auto_end_turn_on_timeout: bool,
+    pub(crate) auto_end_turn_on_timeout: bool,
     /// The two players.
     pub players: [PlayerState; 2],
     /// Winner once completed (None = draw).
@@ -232,10 +232,10 @@ pub struct TrackerBattle {
     pub completed_at: Option<i64>,
     /// Chess-clock mode (extension): per-player time banks instead of a per-turn limit.
     #[serde(default)]
-    pub chess_clock: Option<ChessClock>,
+    pub(crate) chess_clock: Option<ChessClock>,
     /// Last time a server held this battle live (checkpointed), for restart recovery.
     #[serde(default)]
-    pub alive_at: i64,
+    pub(crate) alive_at: i64,
     /// Who agreed to the result (see `consent`).
     #[serde(default)]
     pub consent: super::Consent,
@@ -315,9 +315,9 @@ pub struct NewBattle {
     /// Seconds per turn (60..=14400, default 1800).
     pub turn_time_limit: u32,
     /// 10th-edition phase subset.
-    pub tenth_edition: bool,
+    pub(crate) tenth_edition: bool,
     /// End the turn on timeout.
-    pub auto_end_turn_on_timeout: bool,
+    pub(crate) auto_end_turn_on_timeout: bool,
 }
 
 impl TrackerBattle {
@@ -361,7 +361,7 @@ impl TrackerBattle {
     }
 
     /// The spec's Battle Model, with a live `time_remaining`.
-    pub fn to_api(&self, now_ms: i64, rfc3339: impl Fn(i64) -> String) -> Value {
+    pub(crate) fn to_api(&self, now_ms: i64, rfc3339: impl Fn(i64) -> String) -> Value {
         let current_turn = if self.status == Status::InProgress {
             json!({
                 "player_id": self.current_player_id(),

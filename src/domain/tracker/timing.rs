@@ -23,7 +23,7 @@ impl TrackerBattle {
     }
 
     /// A `timer_update` event for now.
-    pub fn timer_event(&self, now_ms: i64) -> TrackerEvent {
+    pub(crate) fn timer_event(&self, now_ms: i64) -> TrackerEvent {
         TrackerEvent::TimerUpdate {
             current_turn: self.turn_view(now_ms),
             banks: self.banks_s(now_ms),
@@ -32,12 +32,12 @@ impl TrackerBattle {
     }
 
     /// The user whose turn it is (`None` only for corrupt stored data).
-    pub fn current_player_id(&self) -> Option<Uuid> {
+    pub(crate) fn current_player_id(&self) -> Option<Uuid> {
         self.players.get(self.turn.player).map(|p| p.user_id)
     }
 
     /// The current phase (`None` only for corrupt stored data).
-    pub fn current_phase(&self) -> Option<Phase> {
+    pub(crate) fn current_phase(&self) -> Option<Phase> {
         self.phases.get(self.turn.phase).copied()
     }
 
@@ -53,7 +53,7 @@ impl TrackerBattle {
     /// Seconds left in the current turn (never negative; in chess-clock mode, the bank).
     /// Rounded up, as countdowns are: a tick that lands a few ms late still shows the second
     /// it belongs to, and 0 means the time is really out.
-    pub fn time_remaining_s(&self, now_ms: i64) -> i64 {
+    pub(crate) fn time_remaining_s(&self, now_ms: i64) -> i64 {
         if self.chess_clock.is_some() {
             return ceil_s(self.live_bank_ms(self.turn.player, now_ms));
         }
@@ -75,7 +75,7 @@ impl TrackerBattle {
     }
 
     /// Chess-clock mode: each player's live bank in seconds, by user id.
-    pub fn banks_s(&self, now_ms: i64) -> Option<BTreeMap<Uuid, i64>> {
+    pub(crate) fn banks_s(&self, now_ms: i64) -> Option<BTreeMap<Uuid, i64>> {
         self.chess_clock.as_ref()?;
         Some(
             self.players
@@ -89,7 +89,7 @@ impl TrackerBattle {
     /// The battle JSON's `clock` object: `{"mode":"turn"}`, or in chess-clock mode the starting
     /// bank, each player's live bank and the time booked to each phase (booked at every phase
     /// change and turn end).
-    pub fn clock_json(&self, now_ms: i64) -> Value {
+    pub(crate) fn clock_json(&self, now_ms: i64) -> Value {
         let Some(c) = &self.chess_clock else {
             return json!({"mode": "turn"});
         };
@@ -116,7 +116,7 @@ impl TrackerBattle {
     }
 
     /// Enables chess-clock mode with `bank_s` seconds per player (only before `start`).
-    pub fn with_chess_clock(mut self, bank_s: u32) -> Self {
+    pub(crate) fn with_chess_clock(mut self, bank_s: u32) -> Self {
         if self.status == Status::Setup {
             self.chess_clock = Some(ChessClock::new(bank_s));
         }
@@ -144,7 +144,7 @@ impl TrackerBattle {
 
     /// Once per turn, when its time runs out: a `turn_timeout` (and, if the battle says so, the
     /// turn ends by itself).
-    pub fn check_timeout(&mut self, now_ms: i64) -> Vec<TrackerEvent> {
+    pub(crate) fn check_timeout(&mut self, now_ms: i64) -> Vec<TrackerEvent> {
         if self.status != Status::InProgress || self.clock.timeout_emitted || self.clock.is_paused()
         {
             return Vec::new();
@@ -170,7 +170,7 @@ impl TrackerBattle {
     }
 
     /// After a restart: the downtime does not count against the turn.
-    pub fn resume_after_restart(&mut self, down_since_ms: i64, now_ms: i64) {
+    pub(crate) fn resume_after_restart(&mut self, down_since_ms: i64, now_ms: i64) {
         if self.status == Status::InProgress && !self.clock.is_paused() {
             self.clock.pause(down_since_ms.min(now_ms));
             self.clock.resume(now_ms);

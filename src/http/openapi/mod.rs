@@ -61,7 +61,7 @@ impl Modify for Bearer {
     components(schemas(errors::V1ErrorBody, errors::V1ErrorDetail, errors::V2ErrorBody)),
     modifiers(&Bearer, &ServerContract)
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 /// The served document: the derived description with the request-body rules of
 /// [`bodies`] applied.

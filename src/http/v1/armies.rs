@@ -19,7 +19,7 @@ use crate::store::{armies::Army, now_ms};
 /// a client may `PUT` back what it got from `GET`; any other unknown field is refused.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ArmyReq {
+pub(crate) struct ArmyReq {
     #[serde(default, rename = "id")]
     #[schema(value_type = Option<String>, read_only)]
     _id: Option<IgnoredAny>,
@@ -135,7 +135,7 @@ pub(crate) async fn create(
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct ListQuery {
+pub struct ListQuery {
     owner_id: Option<Uuid>,
     // Not `#[serde(flatten)]`: flattening turns every query value into a string.
     limit: Option<u32>,

@@ -52,7 +52,7 @@ pub struct LogoutReq {
 
 /// The v1 user model.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct V1User {
+pub(crate) struct V1User {
     id: String,
     username: String,
     email: String,
@@ -91,7 +91,7 @@ pub struct ProfileResp {
 
 /// Token response (login, register, refresh).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TokenResp {
+pub(crate) struct TokenResp {
     access_token: String,
     refresh_token: String,
     token_type: &'static str,

@@ -164,7 +164,7 @@ pub async fn replace(
 
 /// Soft delete (ARCHIVED).
 #[utoipa::path(delete, path = "/v2/algorithms/{id}", responses((status = 204), (status = 404)))]
-pub async fn archive(
+pub(crate) async fn archive(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
     path: web::Path<Uuid>,
@@ -179,7 +179,7 @@ pub async fn archive(
 
 /// Optional body of `validate`: a tree to check instead of the stored one, and a robot.
 #[derive(Debug, Deserialize, Default, ToSchema)]
-pub struct ValidateReq {
+pub(crate) struct ValidateReq {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     rule_tree: Option<Value>,
@@ -235,7 +235,7 @@ pub async fn activate(
 }
 
 /// 400 `ALGORITHM_INVALID` with the validator's messages.
-pub fn algorithm_invalid(errors: &[String]) -> V2Error {
+pub(crate) fn algorithm_invalid(errors: &[String]) -> V2Error {
     V2Error::BadRequest {
         code: "ALGORITHM_INVALID",
         message: format!("rule tree failed validation: {}", errors.join("; ")),

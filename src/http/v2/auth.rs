@@ -15,7 +15,7 @@ use crate::http::{errors::V2Error, AppState};
 use crate::store::users::UserRecord;
 
 /// Name of the refresh cookie.
-pub const REFRESH_COOKIE: &str = "refresh_token";
+pub(crate) const REFRESH_COOKIE: &str = "refresh_token";
 
 /// Registration body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -34,7 +34,7 @@ pub struct LoginReq {
 
 /// The short user in auth responses.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct V2AuthUser {
+pub(crate) struct V2AuthUser {
     id: String,
     username: String,
     level: i64,
@@ -43,7 +43,7 @@ pub struct V2AuthUser {
 
 /// Register/login response.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AuthResp {
+pub(crate) struct AuthResp {
     user: V2AuthUser,
     access_token: String,
     expires_in: i64,
@@ -51,7 +51,7 @@ pub struct AuthResp {
 
 /// Refresh response.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RefreshResp {
+pub(crate) struct RefreshResp {
     access_token: String,
     expires_in: i64,
 }

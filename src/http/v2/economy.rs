@@ -40,7 +40,7 @@ impl From<AmountError> for V2Error {
 }
 
 /// The caller's linked wallet, or 400 `WALLET_NOT_LINKED`.
-pub async fn require_wallet(state: &AppState, user: Uuid) -> Result<String, V2Error> {
+pub(crate) async fn require_wallet(state: &AppState, user: Uuid) -> Result<String, V2Error> {
     state
         .db
         .wallet_of(user)

@@ -20,7 +20,7 @@ use crate::http::AppState;
 
 /// A guest token.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct GuestResp {
+pub(crate) struct GuestResp {
     /// Bearer token (role `guest`).
     access_token: String,
     /// Always `Bearer`.

@@ -18,7 +18,7 @@ use crate::sim::catalog::Element;
 use crate::store::rfc3339;
 
 /// Neighbours either side on `/leaderboard/me` (the spec: ±5).
-pub const RADIUS: usize = 5;
+pub(crate) const RADIUS: usize = 5;
 /// Reads wait this long on the actor; a refresh (a full reload) longer.
 const READ_WAIT: Duration = Duration::from_secs(2);
 const REFRESH_WAIT: Duration = Duration::from_secs(60);

@@ -105,7 +105,7 @@ pub async fn mint(
 
 /// `GET /pilots/{id}`: public detail with ERC-721 `metadata`.
 #[utoipa::path(get, path = "/v2/pilots/{id}", responses((status = 200), (status = 404)))]
-pub async fn detail(
+pub(crate) async fn detail(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, V2Error> {

@@ -192,7 +192,7 @@ pub struct PatchRobotReq {
 
 mod double_option {
     use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Option<String>>, D::Error> {
         Ok(Some(Option::<String>::deserialize(d)?))

@@ -22,7 +22,7 @@ const ACTOR_WAIT: Duration = Duration::from_secs(2);
 /// `PATCH /users/me` body. Unknown fields are refused so a typo is not silently ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ProfilePatch {
+pub(crate) struct ProfilePatch {
     username: Option<String>,
     avatar_url: Option<String>,
 }
@@ -88,7 +88,7 @@ pub async fn me(state: web::Data<AppState>, V2Auth(me): V2Auth) -> Result<HttpRe
 #[utoipa::path(patch, path = "/v2/users/me", request_body = ProfilePatch,
     responses((status = 200), (status = 400), (status = 401), (status = 409)))]
 #[tracing::instrument(skip_all, fields(user = %me.id))]
-pub async fn patch_me(
+pub(crate) async fn patch_me(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
     body: crate::http::extract::Json<ProfilePatch>,

@@ -16,7 +16,7 @@ use crate::store::wallet::{LinkError, WALLET_MESSAGE_TTL_MS};
 use crate::store::{now_ms, rfc3339};
 
 /// Prefix of every accepted message.
-pub const PREFIX: &str = "ROBOWAR_CONNECT_";
+pub(crate) const PREFIX: &str = "ROBOWAR_CONNECT_";
 
 /// `POST /auth/wallet/connect` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -27,7 +27,7 @@ pub struct ConnectReq {
 }
 
 /// Splits a message into (timestamp seconds, optional nonce).
-pub fn parse_message(message: &str) -> Option<(i64, Option<&str>)> {
+pub(crate) fn parse_message(message: &str) -> Option<(i64, Option<&str>)> {
     let rest = message.strip_prefix(PREFIX)?;
     let (ts, nonce) = match rest.split_once('_') {
         Some((t, n)) => (t, Some(n)),

@@ -119,7 +119,7 @@ pub async fn withdraw(
 
 /// Create the next round (battles with distinct tables) and start its clocks.
 #[utoipa::path(post, path = "/v1/tournaments/{id}/generate-pairings", responses((status = 201), (status = 403), (status = 409)), security(("bearer" = [])))]
-pub async fn generate_pairings(
+pub(crate) async fn generate_pairings(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
     id: web::Path<Uuid>,
