@@ -77,6 +77,18 @@ fn ledger_check(dir: &std::path::Path) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `GET base+path` with a bearer token, as JSON.
+async fn get_json(http: &reqwest::Client, base: &str, path: &str, token: &str) -> Value {
+    http.get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn withdraw(
     http: &reqwest::Client,
     base: &str,
@@ -119,15 +131,7 @@ async fn kill9_during_a_burst_of_idempotent_withdrawals_loses_and_repeats_nothin
             break k;
         }
     };
-    let n: Value = http
-        .get(format!("{}/v2/auth/wallet/nonce", node.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let n = get_json(&http, &node.base, "/v2/auth/wallet/nonce", &token).await;
     let message = n["message"].as_str().unwrap().to_string();
     let address = eip191::address_hex(&eip191::address_of(key.verifying_key()));
     let r = http
@@ -198,24 +202,10 @@ async fn kill9_during_a_burst_of_idempotent_withdrawals_loses_and_repeats_nothin
         let (_, again) = withdraw(&http, &node.base, &token, k).await.unwrap();
         assert_eq!(again["log_id"], b["log_id"]);
     }
-    let txs: Value = http
-        .get(format!(
-            "{}/v2/economy/transactions?type=WITHDRAW&limit=100",
-            node.base
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let rows = txs["data"]
-        .as_array()
-        .or(txs["transactions"].as_array())
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(rows.len(), N, "one withdrawal per key: {txs}");
+    let path = "/v2/economy/transactions?type=WITHDRAW&limit=100";
+    let txs = get_json(&http, &node.base, path, &token).await;
+    assert_eq!(txs["total"], N, "one withdrawal per key: {txs}");
+    assert_eq!(txs["data"].as_array().unwrap().len(), N);
     drop(node);
     let (ok, out) = ledger_check(dir.path());
     assert!(ok, "{out}");
@@ -301,28 +291,12 @@ async fn kill9_during_a_tracker_battle_keeps_every_acknowledged_change_and_the_c
         let r = patch(node.base.clone(), t1.clone(), body).await;
         assert_eq!(r.status(), 200);
     }
-    let before: Value = http
-        .get(format!("{}/v1/battles/{id}", node.base))
-        .bearer_auth(&t2)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before = get_json(&http, &node.base, &format!("/v1/battles/{id}"), &t2).await;
     node.kill9();
     // The table stays down a while: that time is nobody's turn.
     std::thread::sleep(std::time::Duration::from_secs(3));
     let node = Node::start(dir.path());
-    let after: Value = http
-        .get(format!("{}/v1/battles/{id}", node.base))
-        .bearer_auth(&t2)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after = get_json(&http, &node.base, &format!("/v1/battles/{id}"), &t2).await;
     let (b, a) = (&before["battle"], &after["battle"]);
     assert_eq!(a["status"], "in_progress");
     // Every acknowledged change survived the crash.

@@ -160,7 +160,7 @@ pub async fn login(
     if let Some(u) = &user {
         if let Some(until) = state.db().locked_until(u.id, now).await? {
             return Err(AccountError::Locked {
-                retry_after: ((until - now + 999) / 1000).max(1) as u64,
+                retry_after: seconds_until(until, now),
             });
         }
     }
@@ -205,7 +205,7 @@ pub async fn login(
             }
             return Err(match locked {
                 Some(until) => AccountError::Locked {
-                    retry_after: ((until - now + 999) / 1000).max(1) as u64,
+                    retry_after: seconds_until(until, now),
                 },
                 None => AccountError::BadCredentials,
             });
@@ -217,6 +217,11 @@ pub async fn login(
     }
     let refresh = state.db().issue_refresh(user.id).await?;
     Ok((user, refresh))
+}
+
+/// Whole seconds from `now` to `until` (unix ms), rounded up, at least 1: a `Retry-After`.
+fn seconds_until(until: i64, now: i64) -> u64 {
+    ((until - now + 999) / 1000).max(1) as u64
 }
 
 /// Rotates a refresh token; returns the user (fresh from the store) and the new refresh token.

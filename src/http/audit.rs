@@ -15,7 +15,16 @@ use serde_json::json;
 
 use crate::actors::persister::Persist;
 use crate::http::{extract::bearer, AppState};
-use crate::store::audit::audit_op;
+use crate::store::{audit::audit_op, batch::WriteOp};
+
+/// Writes one audit row through the Persister. Best effort: a failed audit write is logged, it
+/// does not undo (or fail) the action that already happened. The one audit writer of `http`.
+pub(crate) async fn record(state: &AppState, op: WriteOp) {
+    match state.persister.send(Persist(vec![op])).await {
+        Ok(Ok(())) => {}
+        other => tracing::warn!(?other, "audit write failed"),
+    }
+}
 
 /// Middleware: audits `auth.bad_token` for a 401 answered to a request with a bearer token.
 pub(crate) async fn bad_tokens(
@@ -35,10 +44,7 @@ pub(crate) async fn bad_tokens(
                 ip.as_deref(),
                 &json!({ "method": res.request().method().as_str() }),
             );
-            match state.persister.send(Persist(vec![op])).await {
-                Ok(Ok(())) => {}
-                other => tracing::warn!(?other, "audit write failed"),
-            }
+            record(state, op).await;
         }
     }
     Ok(res)

@@ -8,7 +8,6 @@ use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::actors::persister::Persist;
 use crate::http::{
     errors::V2Error,
     extract::V2Admin,
@@ -30,10 +29,7 @@ pub async fn audit(
 ) {
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     let op = audit_op(Some(actor), action, Some(target), ip.as_deref(), &details);
-    match state.persister.send(Persist(vec![op])).await {
-        Ok(Ok(())) => {}
-        other => tracing::warn!(?other, action, "audit write failed"),
-    }
+    crate::http::audit::record(state, op).await;
 }
 
 /// `GET /admin/users` query.

@@ -5,7 +5,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::actors::persister::Persist;
 use crate::auth::{AuthUser, Role};
 use crate::domain::tracker::{NewBattle, TrackerBattle};
 use crate::http::{errors::V1Error, AppState};
@@ -202,9 +201,6 @@ pub(crate) async fn create_battle(
         &json!({ "players": battle.players.iter().map(|p| p.user_id).collect::<Vec<_>>(),
                  "tournament_id": battle.tournament_id }),
     );
-    match state.persister.send(Persist(vec![op])).await {
-        Ok(Ok(())) => {}
-        other => tracing::warn!(?other, "audit write failed"),
-    }
+    crate::http::audit::record(state, op).await;
     Ok(battle)
 }

@@ -4,7 +4,6 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::not_found;
-use crate::actors::persister::Persist;
 use crate::actors::table::{Apply, TableCommand};
 use crate::auth::{AuthUser, Role};
 use crate::domain::tournament::{current_standings, Entry, Rules};
@@ -81,9 +80,7 @@ pub(super) async fn full_view(state: &AppState, t: &Tournament) -> Result<Value,
 
 pub(super) async fn audit(state: &AppState, me: &AuthUser, action: &str, id: Uuid, details: Value) {
     let op = audit_op(Some(me.id), action, Some(&id.to_string()), None, &details);
-    if let Err(e) = state.persister.send(Persist(vec![op])).await {
-        tracing::warn!(error = %e, "tournament audit not queued");
-    }
+    crate::http::audit::record(state, op).await;
 }
 
 pub(super) async fn load(state: &AppState, id: Uuid) -> Result<Tournament, V1Error> {
