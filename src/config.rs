@@ -62,6 +62,9 @@ pub struct Config {
     pub database: DatabaseTarget,
     /// `REDIS_URL`: multi-node mode when set.
     pub redis_url: Option<String>,
+    /// Multi-node settings (`REDIS_URL`, `WARROOM_REDIS_PREFIX`, `WARROOM_NODE_ID`,
+    /// `WARROOM_LEASE_MS`); `None` without `REDIS_URL`.
+    pub cluster: Option<crate::cluster::ClusterSettings>,
     /// HMAC secret for JWTs; generated once into the data dir when unset.
     pub jwt_secret: Option<String>,
     /// Robot battle tick interval.
@@ -262,6 +265,16 @@ impl Config {
             data_dir,
             database,
             redis_url: get("REDIS_URL"),
+            cluster: match get("REDIS_URL") {
+                None => None,
+                Some(url) => Some(crate::cluster::ClusterSettings {
+                    url,
+                    prefix: get("WARROOM_REDIS_PREFIX").unwrap_or_else(|| "warroom".into()),
+                    node_id: get("WARROOM_NODE_ID")
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].into()),
+                    lease_ttl: ms("WARROOM_LEASE_MS", 5000)?,
+                }),
+            },
             jwt_secret,
             tick: ms("WARROOM_TICK_MS", 750)?,
             countdown: ms("WARROOM_COUNTDOWN_MS", 3000)?,

@@ -32,6 +32,20 @@ pub(crate) struct Metrics {
     pub tick_lateness: Histogram,
     /// Players waiting per matchmaking mode.
     pub(crate) queue_size: IntGaugeVec,
+    /// Multi-node: `node_info{node}` is 1 for this node's id.
+    pub(crate) node_info: IntGaugeVec,
+    /// Multi-node: leases this node holds.
+    pub(crate) leases_held: IntGauge,
+    /// Multi-node: leases this node lost (not renewed in time or taken over).
+    pub(crate) leases_lost: prometheus::IntCounter,
+    /// Multi-node: work this node took over from a node that died or left, by kind.
+    pub(crate) lease_takeovers: IntCounterVec,
+    /// Multi-node: Redis round trip (PING), seconds.
+    pub(crate) redis_rtt: Histogram,
+    /// Multi-node: requests forwarded to another node, by kind.
+    pub(crate) forwarded: IntCounterVec,
+    /// Multi-node: Socket.IO adapter and Redis fan-out errors.
+    pub(crate) adapter_errors: prometheus::IntCounter,
 }
 
 fn buckets() -> Vec<f64> {
@@ -88,8 +102,37 @@ impl Metrics {
         let queue_size =
             IntGaugeVec::new(Opts::new("queue_size", "Players in matchmaking"), &["mode"])
                 .expect("metric");
+        let node_info =
+            IntGaugeVec::new(Opts::new("node_info", "This node's id"), &["node"]).expect("metric");
+        let leases_held = IntGauge::new("leases_held", "Leases this node holds").expect("metric");
+        let leases_lost =
+            prometheus::IntCounter::new("leases_lost_total", "Leases lost").expect("metric");
+        let lease_takeovers = IntCounterVec::new(
+            Opts::new("lease_takeovers_total", "Work taken over from another node"),
+            &["kind"],
+        )
+        .expect("metric");
+        let redis_rtt = Histogram::with_opts(
+            HistogramOpts::new("redis_rtt_seconds", "Redis round trip").buckets(buckets()),
+        )
+        .expect("metric");
+        let forwarded = IntCounterVec::new(
+            Opts::new("forwarded_total", "Requests forwarded to the owner node"),
+            &["kind"],
+        )
+        .expect("metric");
+        let adapter_errors =
+            prometheus::IntCounter::new("adapter_errors_total", "Cross-node fan-out errors")
+                .expect("metric");
         for c in [
-            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(node_info.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(leases_held.clone()),
+            Box::new(leases_lost.clone()),
+            Box::new(lease_takeovers.clone()),
+            Box::new(redis_rtt.clone()),
+            Box::new(forwarded.clone()),
+            Box::new(adapter_errors.clone()),
+            Box::new(http_requests.clone()),
             Box::new(http_latency.clone()),
             Box::new(connections.clone()),
             Box::new(actors.clone()),
@@ -116,6 +159,13 @@ impl Metrics {
             live_battles,
             tick_lateness,
             queue_size,
+            node_info,
+            leases_held,
+            leases_lost,
+            lease_takeovers,
+            redis_rtt,
+            forwarded,
+            adapter_errors,
         }
     }
 

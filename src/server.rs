@@ -40,6 +40,12 @@ pub enum StartError {
     /// The chain adapter could not start.
     #[error(transparent)]
     Chain(#[from] crate::chain::ChainError),
+    /// Redis could not be reached (multi-node mode).
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+    /// The settings cannot work together.
+    #[error("{0}")]
+    Settings(&'static str),
 }
 
 /// How long a connection whose response went out before its request body was read (a 413)
@@ -114,6 +120,19 @@ pub async fn open_db(config: &Config) -> Result<Db, StartError> {
 
 /// Builds shared state and starts the actors. Call inside an actix System.
 pub async fn build_state(config: Config) -> Result<AppState, StartError> {
+    let cluster = match &config.cluster {
+        None => None,
+        Some(settings) => {
+            if !matches!(config.database, crate::store::DatabaseTarget::Postgres(_)) {
+                return Err(StartError::Settings(
+                    "REDIS_URL needs DATABASE_URL=postgres://…: several nodes cannot share a SQLite file",
+                ));
+            }
+            let c = crate::cluster::Cluster::connect(settings.clone()).await?;
+            tracing::info!(node = c.node_id(), "multi-node mode: joined the cluster");
+            Some(c)
+        }
+    };
     let db = open_db(&config).await?;
     if config.redis_url.is_none() {
         // One node: reservations left in progress belong to a process that is gone.
@@ -235,6 +254,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         limits,
         sio,
         hub,
+        cluster,
     })
 }
 

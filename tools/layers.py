@@ -9,7 +9,7 @@ Layers, top to bottom; an import may point to its own layer or any layer below:
                                            transports read it, actors get narrow settings
   3  actors                                live state
   4  economy, auth                         use cases
-  5  store, chain                          IO
+  5  store, chain, cluster                 IO
   6  domain, sim, metrics, telemetry       pure rules; leaf utilities that import nothing
 
 Also fails when a circle of imports spans two top-level folders. Test-only files (`tests.rs`,
@@ -28,7 +28,7 @@ LAYERS = [
     {"config"},
     {"actors"},
     {"economy", "auth"},
-    {"store", "chain"},
+    {"store", "chain", "cluster"},
     {"domain", "sim", "metrics", "telemetry"},
 ]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}

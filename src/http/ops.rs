@@ -12,14 +12,26 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Ready: the database answers.
+/// Ready: the database answers, and Redis too in multi-node mode.
 #[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.db.ping().await {
-        HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok" }))
+    let db = state.db.ping().await;
+    let redis = match &state.cluster {
+        None => None,
+        Some(c) => Some(c.ping().await.is_ok()),
+    };
+    let word = |ok: bool| if ok { "ok" } else { "unreachable" };
+    let mut body = json!({ "database": word(db) });
+    if let (Some(ok), Some(c)) = (redis, &state.cluster) {
+        body["redis"] = word(ok).into();
+        body["node"] = c.node_id().into();
+    }
+    if db && redis.unwrap_or(true) {
+        body["status"] = "ready".into();
+        HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable()
-            .json(json!({ "status": "not_ready", "database": "unreachable" }))
+        body["status"] = "not_ready".into();
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }
 
