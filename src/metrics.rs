@@ -45,6 +45,7 @@ pub(crate) struct Metrics {
     /// Multi-node: requests forwarded to another node, by kind.
     pub(crate) forwarded: IntCounterVec,
     /// Multi-node: Socket.IO adapter and Redis fan-out errors.
+    #[allow(dead_code)] // counted by the Socket.IO adapter and the /v1/ws fan-out
     pub(crate) adapter_errors: prometheus::IntCounter,
 }
 

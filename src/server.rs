@@ -195,7 +195,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         }),
     };
     let finished = deps.finished.clone();
-    let tables = TableRegistry::new(deps, actix::Arbiter::current());
+    let tables = TableRegistry::new(deps, actix::Arbiter::current(), cluster.clone());
     let boards = crate::actors::leaderboard::load(&db, config.season).await?;
     let leaderboard = crate::actors::leaderboard::Leaderboard::new(
         db.clone(),
@@ -217,6 +217,9 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     let _ = finished.set(tournaments.finished_hook());
     tournaments.restore().await?;
     let restored = tables.restore().await?;
+    if let Some(c) = &cluster {
+        tables.spawn_takeovers(c.leases.ttl() / 2);
+    }
     if restored > 0 {
         tracing::info!(
             restored,
@@ -233,11 +236,22 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
             season: config.season,
             queue_grace: config.queue_grace,
         },
+        cluster.clone(),
     );
     let _ = game_cell.set(game.clone());
-    let resumed = game.resume().await?;
-    if resumed > 0 {
-        tracing::info!(resumed, "robot battles resumed");
+    match &cluster {
+        // One node: every unfinished battle is this node's.
+        None => {
+            let resumed = game.resume().await?;
+            if resumed > 0 {
+                tracing::info!(resumed, "robot battles resumed");
+            }
+        }
+        // Several: a battle is resumed by whichever node claims its expired lease first.
+        Some(c) => game.spawn_takeovers(c.leases.ttl() / 2),
+    }
+    if let Some(c) = &cluster {
+        c.rpc.set_handler(forwarded_handler(tables.clone()));
     }
     Ok(AppState {
         leaderboard,
@@ -256,6 +270,19 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         hub,
         cluster,
     })
+}
+
+/// What this node does with requests other nodes forward to it (it owns the work).
+fn forwarded_handler(tables: Arc<TableRegistry>) -> crate::cluster::rpc::Handler {
+    Arc::new(
+        move |kind: String, body: serde_json::Value| match kind.as_str() {
+            "table" => tables.serve_forwarded(body),
+            other => {
+                let m = format!("unknown forwarded request {other}");
+                Box::pin(async move { Err(m) })
+            }
+        },
+    )
 }
 
 /// Serves until SIGTERM/SIGINT or `stop`. Sends the bound address on `ready`.

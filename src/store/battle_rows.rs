@@ -19,7 +19,22 @@ impl Db {
         Ok(row.as_ref().map(BattleRow::from_row).transpose()?)
     }
 
-    /// Battles not yet finished (restart recovery).
+    /// Ids of the battles not finished yet (the multi-node takeover sweep).
+    #[tracing::instrument(skip(self))]
+    pub(crate) async fn unfinished_robot_battle_ids(&self) -> Result<Vec<Uuid>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM robot_battles WHERE status IN ('COUNTDOWN', 'IN_PROGRESS') ORDER BY created_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id,)| Uuid::parse_str(&id).ok())
+            .collect())
+    }
+
+    /// Every battle not finished yet, oldest first (resumed after a restart).
+    #[tracing::instrument(skip(self))]
     pub(crate) async fn unfinished_robot_battles(&self) -> Result<Vec<BattleRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLS} FROM robot_battles WHERE status IN ('COUNTDOWN', 'IN_PROGRESS') ORDER BY created_at"

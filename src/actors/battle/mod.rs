@@ -336,5 +336,7 @@ impl Actor for BattleActor {
     }
 }
 
+mod fence;
 mod messages;
+pub use fence::Fenced;
 pub use messages::{Emote, JoinRoom, LiveSummary, Ready};

@@ -22,6 +22,7 @@ use crate::sim::rules;
 use crate::store::robot_battles::{CreateError, NewRobotBattle, SideRecord};
 use crate::store::{Db, StoreError};
 
+mod owner;
 mod queue;
 mod request;
 pub use queue::{enqueue, leave_queue};
@@ -59,6 +60,8 @@ pub struct Game {
     /// matches land at once they queue here instead of timing out on the connection pool.
     pub(in crate::actors) writes: tokio::sync::Semaphore,
     matchmakers: OnceLock<(Addr<Matchmaker>, Addr<Matchmaker>)>,
+    /// Multi-node: this node's claims on live battles.
+    pub(in crate::actors) owner: owner::Owner,
 }
 
 /// Concurrent write transactions the game runs (below the smaller pool, SQLite's 8).
@@ -87,6 +90,7 @@ impl Game {
         sio: Arc<dyn Rooms>,
         persister: Addr<Persister>,
         config: GameSettings,
+        cluster: Option<Arc<crate::cluster::Cluster>>,
     ) -> Arc<Game> {
         let game = Arc::new(Game {
             db,
@@ -103,6 +107,7 @@ impl Game {
             arbiter: actix::Arbiter::current(),
             writes: tokio::sync::Semaphore::new(WRITE_SLOTS),
             matchmakers: OnceLock::new(),
+            owner: owner::Owner::new(cluster),
         });
         let ranked = Matchmaker::launch(Mode::Ranked, game.clone());
         let casual = Matchmaker::launch(Mode::Casual, game.clone());
@@ -306,10 +311,15 @@ impl Game {
                 .join_now(format!("user:{}", t.user), format!("battle:{id}"))
                 .await;
         }
+        // Multi-node: the creating node runs the battle (a fresh id, so the claim succeeds
+        // unless Redis is down; then the takeover sweep of some node starts it).
+        let mine = self.claim(id).await;
         // Register the actor before anyone hears of the battle, so an immediate
         // `battle:ready` finds it. Its `started` (and `battle:starting`) runs on a later poll,
         // after the `queue:matched` below: nothing awaits in between.
-        self.launch(BattleSetup::new(id, new, None));
+        if mine {
+            self.launch(BattleSetup::new(id, new, None));
+        }
         for (me, them) in [(&a, &b), (&b, &a)] {
             self.sio.to_user(me.user,
                 "queue:matched",
@@ -349,6 +359,7 @@ impl Game {
     /// Unregisters a finished battle.
     pub fn finished(&self, id: Uuid, players: (Uuid, Uuid)) {
         self.battles.remove(&id);
+        self.release(id);
         for p in [players.0, players.1] {
             self.in_battle.remove_if(&p, |_, b| *b == id);
         }
@@ -370,8 +381,18 @@ impl Game {
 
     /// Resumes unfinished battles after a restart; voids those from another engine version.
     pub async fn resume(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let rows = self.db.unfinished_robot_battles().await?;
+        self.resume_rows(rows).await
+    }
+
+    /// Resumes these unfinished battles here (restart, or a multi-node takeover); voids those
+    /// from another engine version.
+    pub(crate) async fn resume_rows(
+        self: &Arc<Self>,
+        rows: Vec<crate::store::battle_rows::BattleRow>,
+    ) -> Result<usize, StoreError> {
         let mut resumed = 0;
-        for row in self.db.unfinished_robot_battles().await? {
+        for row in rows {
             let inputs: Option<BattleInputs> = serde_json::from_str(&row.inputs).ok();
             match inputs {
                 Some(inputs) if row.engine_version == i64::from(crate::sim::ENGINE_VERSION) => {

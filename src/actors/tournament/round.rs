@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{TournamentDeps, TournamentError};
 use crate::actors::persister::Persist;
-use crate::actors::table::{Apply, TableCommand};
+use crate::actors::table::TableCommand;
 use crate::auth::{AuthUser, Role};
 use crate::domain::tournament::{plan_next, Entry, Plan, PlanError, TournamentStatus};
 use crate::domain::tracker::{Action, NewBattle, TrackerBattle};
@@ -202,17 +202,9 @@ pub(super) async fn start_tables(deps: &TournamentDeps, battles: &[Uuid], organi
     let starts = battles.iter().map(|&b| {
         let tables = deps.tables.clone();
         async move {
-            let Ok(Some(addr)) = tables.get(b).await else {
-                return;
-            };
-            let msg = Apply {
-                user,
-                organizer: Some(organizer),
-                cmd: TableCommand::Act(Action::Start),
-            };
-            let err = match addr.send(msg).await {
-                Ok(Ok(_)) => return,
-                Ok(Err(e)) => e.to_string(),
+            let cmd = TableCommand::Act(Action::Start);
+            let err = match tables.apply(b, user, Some(organizer), cmd).await {
+                Ok(_) => return,
                 Err(e) => e.to_string(),
             };
             tracing::warn!(battle = %b, error = %err, "tournament table not started");

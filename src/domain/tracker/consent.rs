@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{invalid, Complete, ScoresPatch, Status, TrackerBattle, TrackerError, TrackerEvent};
 
 /// The PATCH actions about a completed result (the server checks who may send each).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ConsentAction {
     /// A player agrees to the result.

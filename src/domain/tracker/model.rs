@@ -108,7 +108,7 @@ pub struct Scores {
 }
 
 /// A partial score update.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScoresPatch {
     /// New total; when given, `primary` absorbs the difference (documented rule).
@@ -242,7 +242,7 @@ pub struct TrackerBattle {
 }
 
 /// A PATCH action.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Update one player's scores.
@@ -289,7 +289,7 @@ pub enum Action {
 }
 
 /// `POST /complete` body.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Complete {
     /// Winner; computed from VP when absent.
     #[serde(default)]

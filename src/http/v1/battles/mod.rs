@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::actors::table::{Apply, Snapshot, TableCommand, TableError};
+use crate::actors::table::{TableCommand, TableError};
 use crate::domain::tracker::{
     Action, Complete, ConsentAction, Status, TrackerBattle, TrackerError,
 };
@@ -35,6 +35,11 @@ impl From<TableError> for V1Error {
             TableError::Persist(m) => V1Error::Unavailable(format!("battle not saved: {m}")),
             TableError::Unavailable => V1Error::Unavailable(e.to_string()),
             TableError::RateLimited(retry_after) => V1Error::RateLimited { retry_after },
+            TableError::NotFound => V1Error::NotFound {
+                code: "BATTLE_NOT_FOUND",
+                message: "The specified battle could not be found".into(),
+                details: json!({}),
+            },
         }
     }
 }
@@ -72,15 +77,10 @@ pub(crate) async fn get(
     _me: V1Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, V1Error> {
-    let addr = state
-        .tables
-        .get(*id)
-        .await?
-        .ok_or_else(|| battle_not_found(*id))?;
-    let b = addr
-        .send(Snapshot)
-        .await
-        .map_err(|_| V1Error::Unavailable("battle actor unavailable".into()))?;
+    let b = state.tables.snapshot(*id).await.map_err(|e| match e {
+        TableError::NotFound => battle_not_found(*id),
+        e => e.into(),
+    })?;
     Ok(HttpResponse::Ok().json(render(&b)))
 }
 
@@ -163,21 +163,16 @@ async fn command(
     id: Uuid,
     cmd: TableCommand,
 ) -> Result<HttpResponse, V1Error> {
-    let addr = state
-        .tables
-        .get(id)
-        .await?
-        .ok_or_else(|| battle_not_found(id))?;
     // The organizer of the battle's tournament may manage it (issue 5's permission point).
     let organizer = state.db.battle_organizer(id).await?;
-    let b = addr
-        .send(Apply {
-            user: me,
-            organizer,
-            cmd,
-        })
+    let b = state
+        .tables
+        .apply(id, me, organizer, cmd)
         .await
-        .map_err(|_| V1Error::Unavailable("battle actor unavailable".into()))??;
+        .map_err(|e| match e {
+            TableError::NotFound => battle_not_found(id),
+            e => e.into(),
+        })?;
     Ok(HttpResponse::Ok().json(render(&b)))
 }
 

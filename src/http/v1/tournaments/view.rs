@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::not_found;
-use crate::actors::table::{Apply, TableCommand};
+use crate::actors::table::TableCommand;
 use crate::auth::{AuthUser, Role};
 use crate::domain::tournament::{current_standings, Entry, Rules};
 use crate::domain::tracker::Action;
@@ -133,16 +133,8 @@ pub(super) async fn cancel_battles(state: &AppState, t: &Tournament) -> Result<(
         if p.past.result != crate::domain::tournament::GameResult::Pending {
             continue;
         }
-        if let Some(addr) = state.tables.get(b).await? {
-            let cmd = TableCommand::Act(Action::Cancel);
-            let _ = addr
-                .send(Apply {
-                    user,
-                    organizer: Some(t.organizer_id),
-                    cmd,
-                })
-                .await;
-        }
+        let cmd = TableCommand::Act(Action::Cancel);
+        let _ = state.tables.apply(b, user, Some(t.organizer_id), cmd).await;
     }
     Ok(())
 }

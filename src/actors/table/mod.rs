@@ -17,7 +17,7 @@ use crate::domain::tracker::{
     Action, Complete, ConsentAction, Status, TrackerBattle, TrackerError, TrackerEvent,
 };
 use crate::metrics::METRICS;
-use crate::store::{audit::audit_op, rfc3339, tracker, Db, StoreError};
+use crate::store::{audit::audit_op, rfc3339, tracker, Db};
 
 /// What an actor needs from the process.
 #[derive(Clone)]
@@ -62,8 +62,8 @@ impl Default for UpdateGate {
 /// See [`TableDeps::finished`].
 pub(crate) type FinishedHook = Arc<std::sync::OnceLock<Box<dyn Fn(&TrackerBattle) + Send + Sync>>>;
 
-/// A change requested over HTTP.
-#[derive(Debug, Clone)]
+/// A change requested over HTTP (it travels to the owner node as JSON in multi-node mode).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) enum TableCommand {
     /// PATCH action.
     Act(Action),
@@ -99,6 +99,9 @@ pub(crate) enum TableError {
     /// The battle's update quota is spent; retry after this many seconds.
     #[error("too many updates for this battle")]
     RateLimited(u64),
+    /// No such battle.
+    #[error("battle not found")]
+    NotFound,
 }
 
 /// Apply a command as `user`; replies with the new state after COMMIT.
@@ -127,7 +130,7 @@ pub(crate) struct Checkpoint;
 pub struct TableActor {
     battle: TrackerBattle,
     deps: TableDeps,
-    registry: Arc<DashMap<Uuid, Addr<TableActor>>>,
+    registry: Arc<Slots>,
     /// The `timer_update` interval, re-anchored whenever the clock starts running.
     ticker: Option<SpawnHandle>,
     ticks_since_checkpoint: u32,
@@ -145,11 +148,7 @@ fn event_json(id: Uuid, events: &[TrackerEvent]) -> Vec<Value> {
 }
 
 impl TableActor {
-    fn new(
-        battle: TrackerBattle,
-        deps: TableDeps,
-        registry: Arc<DashMap<Uuid, Addr<TableActor>>>,
-    ) -> Self {
+    fn new(battle: TrackerBattle, deps: TableDeps, registry: Arc<Slots>) -> Self {
         Self {
             battle,
             deps,
@@ -248,7 +247,9 @@ impl Actor for TableActor {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         METRICS.actors.with_label_values(&["table"]).dec();
-        self.registry.remove(&self.battle.id);
+        self.registry.map.remove(&self.battle.id);
+        // Multi-node: the battle leaves this node with its actor, and its lease with it.
+        self.registry.leases.remove(&self.battle.id);
     }
 }
 
@@ -400,68 +401,14 @@ impl Handler<Apply> for TableActor {
 }
 
 #[cfg(test)]
-#[path = "table_tests.rs"]
 mod tests;
 
-/// Maps battle ids to live actors, starting them on demand in the System arbiter.
-pub struct TableRegistry {
-    map: Arc<DashMap<Uuid, Addr<TableActor>>>,
-    arbiter: ArbiterHandle,
-    deps: TableDeps,
-}
+mod route;
+pub use route::TableRegistry;
 
-impl TableRegistry {
-    /// A registry whose actors run on `arbiter`.
-    pub fn new(deps: TableDeps, arbiter: ArbiterHandle) -> Arc<Self> {
-        Arc::new(Self {
-            map: Arc::new(DashMap::new()),
-            arbiter,
-            deps,
-        })
-    }
-
-    fn start(&self, battle: TrackerBattle) -> Addr<TableActor> {
-        let id = battle.id;
-        let deps = self.deps.clone();
-        let registry = self.map.clone();
-        self.map
-            .entry(id)
-            .or_insert_with(|| {
-                TableActor::start_in_arbiter(&self.arbiter, move |_| {
-                    TableActor::new(battle, deps, registry)
-                })
-            })
-            .clone()
-    }
-
-    /// The live actor of a battle, loading it if needed; `None` if the battle does not exist.
-    pub async fn get(&self, id: Uuid) -> Result<Option<Addr<TableActor>>, StoreError> {
-        if let Some(a) = self.map.get(&id) {
-            if a.connected() {
-                return Ok(Some(a.clone()));
-            }
-        }
-        Ok(tracker::load_battle(&self.deps.db, id)
-            .await?
-            .map(|b| self.start(b)))
-    }
-
-    /// Checkpoints every live battle (graceful shutdown: the time up to now is charged).
-    pub(crate) async fn checkpoint_all(&self) {
-        let addrs: Vec<_> = self.map.iter().map(|e| e.value().clone()).collect();
-        futures_util::future::join_all(addrs.iter().map(|a| a.send(Checkpoint))).await;
-    }
-
-    /// Restores battles in progress after a restart, not charging the downtime to any turn.
-    pub(crate) async fn restore(&self) -> Result<usize, StoreError> {
-        let now = self.deps.time.now_ms();
-        let battles = tracker::in_progress(&self.deps.db).await?;
-        let n = battles.len();
-        for mut b in battles {
-            let since = b.alive_at.max(b.updated_at);
-            b.resume_after_restart(since, now);
-            self.start(b);
-        }
-        Ok(n)
-    }
+/// The live actors of this node and, in multi-node mode, the leases that make them its own.
+#[derive(Default)]
+pub(crate) struct Slots {
+    map: DashMap<Uuid, Addr<TableActor>>,
+    leases: DashMap<Uuid, crate::cluster::LeaseGuard>,
 }

@@ -10,7 +10,6 @@ use std::sync::{
 use std::time::Duration;
 
 use actix::prelude::*;
-use dashmap::DashMap;
 use serde_json::{json, Value};
 use tokio::{sync::broadcast, time::Instant};
 use uuid::Uuid;
@@ -105,7 +104,7 @@ fn table(auto_end_turn_on_timeout: bool) -> Table {
         finished: Default::default(),
         update_gate: Default::default(),
     };
-    let addr = TableActor::new(battle, deps, Arc::new(DashMap::new())).start();
+    let addr = TableActor::new(battle, deps, Arc::new(super::Slots::default())).start();
     Table {
         addr,
         rx,

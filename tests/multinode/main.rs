@@ -1,0 +1,6 @@
+//! Multi-node suite: real `warroom serve` processes sharing one Postgres database and one
+//! Redis, with real HTTP, Socket.IO and WebSocket clients. `kill -9` of an owner loses nothing.
+
+mod harness;
+mod robots;
+mod tracker;
