@@ -211,11 +211,15 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
             hub: hub.clone(),
             sio: sio.clone(),
             tables: tables.clone(),
+            clocks: crate::actors::tournament::ClockLeases::new(cluster.clone()),
         },
         actix::Arbiter::current(),
     );
     let _ = finished.set(tournaments.finished_hook());
     tournaments.restore().await?;
+    if let Some(c) = &cluster {
+        tournaments.spawn_takeovers(c.leases.ttl() / 2);
+    }
     let restored = tables.restore().await?;
     if let Some(c) = &cluster {
         tables.spawn_takeovers(c.leases.ttl() / 2);
@@ -251,7 +255,9 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         Some(c) => game.spawn_takeovers(c.leases.ttl() / 2),
     }
     if let Some(c) = &cluster {
-        c.rpc.set_handler(forwarded_handler(tables.clone()));
+        c.rpc
+            .set_handler(forwarded_handler(tables.clone(), game.clone()));
+        game.spawn_matcher_leases(c.leases.ttl() / 3);
     }
     Ok(AppState {
         leaderboard,
@@ -273,10 +279,14 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
 }
 
 /// What this node does with requests other nodes forward to it (it owns the work).
-fn forwarded_handler(tables: Arc<TableRegistry>) -> crate::cluster::rpc::Handler {
+fn forwarded_handler(
+    tables: Arc<TableRegistry>,
+    game: Arc<crate::actors::game::Game>,
+) -> crate::cluster::rpc::Handler {
     Arc::new(
         move |kind: String, body: serde_json::Value| match kind.as_str() {
             "table" => tables.serve_forwarded(body),
+            "queue" => game.serve_queue(body),
             other => {
                 let m = format!("unknown forwarded request {other}");
                 Box::pin(async move { Err(m) })

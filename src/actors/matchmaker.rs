@@ -75,6 +75,36 @@ impl Ticket {
         }
     }
 
+    /// The ticket as JSON, for the cluster's ticket store and forwarding (waiting time kept
+    /// as milliseconds: `Instant`s mean nothing on another node).
+    pub(crate) fn to_wire(&self) -> serde_json::Value {
+        json!({
+            "queue_id": self.queue_id, "user": self.user, "mode": self.mode.as_str(),
+            "rating": self.rating, "wager": self.wager, "fighter": self.fighter,
+            "algorithm": self.algorithm, "snapshot": self.snapshot,
+            "waited_ms": self.since.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// A ticket read back from [`Ticket::to_wire`].
+    pub(crate) fn from_wire(v: &serde_json::Value) -> Option<Ticket> {
+        let waited = Duration::from_millis(v["waited_ms"].as_u64().unwrap_or(0));
+        Some(Ticket {
+            queue_id: serde_json::from_value(v["queue_id"].clone()).ok()?,
+            user: serde_json::from_value(v["user"].clone()).ok()?,
+            mode: Mode::parse(v["mode"].as_str()?)?,
+            rating: v["rating"].as_f64()?,
+            wager: v["wager"].as_i64()?,
+            fighter: serde_json::from_value(v["fighter"].clone()).ok()?,
+            algorithm: serde_json::from_value(v["algorithm"].clone()).ok()?,
+            snapshot: v["snapshot"].clone(),
+            since: Instant::now()
+                .checked_sub(waited)
+                .unwrap_or_else(Instant::now),
+            last_sent: None,
+        })
+    }
+
     /// This ticket's window after waiting `waited`.
     pub(crate) fn range(&self, now: Instant) -> u32 {
         let steps = (now.saturating_duration_since(self.since).as_millis()
@@ -214,6 +244,7 @@ impl Matchmaker {
                     .map(|p| matched[p].1.clone());
                 if let (Some(a), Some(b)) = (a, b) {
                     for t in [&a, &b] {
+                        self.game.unmirror_ticket(self.mode, t.user);
                         self.recent_waits
                             .push_back(now.saturating_duration_since(t.since));
                         self.follow(t.user, false);
@@ -285,6 +316,7 @@ impl Handler<Join> for Matchmaker {
             estimated_wait_s: self.estimate(),
         };
         self.follow(t.user, true);
+        self.game.mirror_ticket(&t);
         self.tickets.push(t);
         self.pass(ctx);
         Ok(ack)
@@ -299,6 +331,7 @@ impl Handler<Requeue> for Matchmaker {
         let mut t = msg.0;
         t.last_sent = None;
         self.follow(t.user, true);
+        self.game.mirror_ticket(&t);
         self.tickets.push(t);
     }
 }
@@ -312,6 +345,7 @@ impl Handler<Leave> for Matchmaker {
         self.tickets.retain(|t| t.user != msg.0);
         let left = self.tickets.len() != before;
         if left {
+            self.game.unmirror_ticket(self.mode, msg.0);
             self.follow(msg.0, false);
             self.game.queued.remove(&msg.0);
             METRICS
@@ -336,6 +370,44 @@ impl Handler<Status> for Matchmaker {
                 waited_s: now.saturating_duration_since(t.since).as_secs(),
             }
         })
+    }
+}
+
+/// Multi-node: this node became the mode's matcher; these tickets were waiting in Redis.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Adopt(pub Vec<Ticket>);
+
+impl Handler<Adopt> for Matchmaker {
+    type Result = ();
+
+    fn handle(&mut self, msg: Adopt, _: &mut Context<Self>) {
+        for t in msg.0 {
+            if self.tickets.iter().any(|x| x.user == t.user) {
+                continue;
+            }
+            self.game.queued.insert(t.user, self.mode);
+            self.follow(t.user, true);
+            self.tickets.push(t);
+        }
+        self.tickets.sort_by_key(|t| t.since);
+    }
+}
+
+/// Multi-node: this node is no longer the mode's matcher; its tickets stay in Redis for the
+/// node that is.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Drain;
+
+impl Handler<Drain> for Matchmaker {
+    type Result = ();
+
+    fn handle(&mut self, _: Drain, _: &mut Context<Self>) {
+        for t in self.tickets.drain(..) {
+            self.game.queued.remove(&t.user);
+        }
+        self.last_size = None;
     }
 }
 

@@ -33,6 +33,22 @@ impl Db {
             .collect())
     }
 
+    /// The live battle `user` plays in, if any (multi-node: it may run on another node).
+    #[tracing::instrument(skip(self))]
+    pub(crate) async fn live_robot_battle_of(
+        &self,
+        user: Uuid,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM robot_battles WHERE status IN ('COUNTDOWN', 'IN_PROGRESS') \
+             AND (p1_id = $1 OR p2_id = $1) LIMIT 1",
+        )
+        .bind(user.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(id,)| Uuid::parse_str(&id).ok()))
+    }
+
     /// Every battle not finished yet, oldest first (resumed after a restart).
     #[tracing::instrument(skip(self))]
     pub(crate) async fn unfinished_robot_battles(&self) -> Result<Vec<BattleRow>, StoreError> {

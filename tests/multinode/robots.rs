@@ -1,1 +1,287 @@
-//! placeholder
+//! Robot battles across nodes: players queued on different nodes are matched with each other,
+//! the battle runs on one owner node, and `kill -9` of that owner loses nothing: another node
+//! takes it over, a client reconnecting there with `since_tick` gets exactly the ticks it
+//! missed, and the battle settles once.
+
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use rust_socketio::asynchronous::{Client, ClientBuilder};
+use rust_socketio::{Payload, TransportType};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::harness::{get, register_v2, TestCluster, REDIS};
+
+type Rx = mpsc::UnboundedReceiver<(String, Value)>;
+
+const EVENTS: &[&str] = &[
+    "pong",
+    "error",
+    "queue:joined",
+    "queue:matched",
+    "battle:starting",
+    "battle:tick",
+    "battle:tick_batch",
+    "battle:ended",
+];
+
+async fn connect(base: &str, token: &str) -> (Client, Rx) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut b = ClientBuilder::new(format!("{base}/v2/ws/?token={token}"))
+        .transport_type(TransportType::Websocket);
+    for ev in EVENTS {
+        let tx = tx.clone();
+        let name = ev.to_string();
+        b = b.on(*ev, move |payload, _| {
+            let tx = tx.clone();
+            let name = name.clone();
+            async move {
+                let v = match payload {
+                    Payload::Text(mut v) => v.pop().unwrap_or(Value::Null),
+                    _ => Value::Null,
+                };
+                if name == "error" && v.is_string() {
+                    return; // the client's own transport hiccups
+                }
+                let _ = tx.send((name, v));
+            }
+            .boxed()
+        });
+    }
+    let c = b.connect().await.expect("socket.io connect");
+    let mut rx = rx;
+    // Connected and served: the first pong.
+    for _ in 0..50 {
+        if c.emit("ping", json!({})).await.is_ok() {
+            if let Ok(Some((n, _))) =
+                tokio::time::timeout(Duration::from_millis(300), rx.recv()).await
+            {
+                if n == "pong" {
+                    return (c, rx);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no pong from {base}");
+}
+
+async fn next(rx: &mut Rx, name: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some((n, v))) if n == name => return v,
+            Ok(Some(_)) => continue,
+            _ => panic!("no {name} event"),
+        }
+    }
+}
+
+async fn first_robot(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let (_, mine) = get(http, base, "/v2/users/me/robots", token).await;
+    mine["data"][0]["user_robot_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn battle_owner(prefix: &str, id: &str) -> Option<String> {
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let v: Option<String> = redis::cmd("GET")
+        .arg(format!("{prefix}:lease:battle:{id}"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    v.and_then(|v| v.rsplit_once(':').map(|(n, _)| n.to_string()))
+}
+
+/// Tick numbers of ticks and batches until `battle:ended`.
+async fn ticks_until_end(rx: &mut Rx, into: &mut Vec<u64>) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some((n, v))) if n == "battle:tick" => into.push(v["tick"].as_u64().unwrap()),
+            Ok(Some((n, v))) if n == "battle:tick_batch" => into.extend(
+                v["ticks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["tick"].as_u64().unwrap()),
+            ),
+            Ok(Some((n, v))) if n == "battle:ended" => return v,
+            Ok(Some((n, v))) if n == "error" => panic!("error event: {v}"),
+            Ok(Some(_)) => continue,
+            _ => panic!("battle did not end; ticks so far {into:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn players_on_two_nodes_meet_and_their_battle_survives_kill9_of_its_owner() {
+    let Some(mut cluster) = TestCluster::new("robot failover").await else {
+        return;
+    };
+    cluster.env.push(("WARROOM_TICK_MS".into(), "400".into()));
+    let a = cluster.node("a");
+    let b = cluster.node("b");
+    let http = reqwest::Client::new();
+    let (u1, t1) = register_v2(&http, &a.base, "mnr1").await;
+    let (_u2, t2) = register_v2(&http, &b.base, "mnr2").await;
+    let (r1, r2) = (
+        first_robot(&http, &a.base, &t1).await,
+        first_robot(&http, &b.base, &t2).await,
+    );
+    let (c1, mut rx1) = connect(&a.base, &t1).await;
+    let (c2, mut rx2) = connect(&b.base, &t2).await;
+    // Each queues on its own node; the one matcher of the cluster pairs them.
+    c1.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r1}))
+        .await
+        .unwrap();
+    let joined = next(&mut rx1, "queue:joined").await;
+    assert_eq!(joined["mode"], "CASUAL");
+    c2.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r2}))
+        .await
+        .unwrap();
+    let m1 = next(&mut rx1, "queue:matched").await;
+    let m2 = next(&mut rx2, "queue:matched").await;
+    let id = m1["battle_id"].as_str().unwrap().to_string();
+    assert_eq!(m2["battle_id"], m1["battle_id"], "matched with each other");
+    // The queue answers the same on both nodes.
+    for (base, t) in [(&a.base, &t1), (&b.base, &t2)] {
+        let (_, st) = get(&http, base, "/v2/battles/queue/status", t).await;
+        assert_eq!(st["status"], "MATCHED", "{st}");
+        assert_eq!(st["battle_id"], m1["battle_id"]);
+    }
+    for c in [&c1, &c2] {
+        c.emit("battle:ready", json!({"battle_id": id}))
+            .await
+            .unwrap();
+    }
+    // A few live ticks reach the players on both nodes.
+    let mut seen1 = Vec::new();
+    let mut seen2 = Vec::new();
+    while seen2.len() < 3 {
+        let v = next(&mut rx2, "battle:tick").await;
+        seen2.push(v["tick"].as_u64().unwrap());
+    }
+    while let Ok((n, v)) = rx1.try_recv() {
+        if n == "battle:tick" {
+            seen1.push(v["tick"].as_u64().unwrap());
+        }
+    }
+    let owner = battle_owner(&cluster.prefix, &id)
+        .await
+        .expect("battle has an owner");
+    let (dead, alive, dead_client, alive_client, mut alive_rx, mut alive_seen, dead_token) =
+        if owner == "a" {
+            (a, b, c1, c2, rx2, seen2, t1.clone())
+        } else {
+            (b, a, c2, c1, rx1, seen1, t2.clone())
+        };
+    let last_before = *alive_seen.last().unwrap_or(&0);
+    dead.kill9();
+    let killed_at = std::time::Instant::now();
+    drop(dead_client);
+    // The player whose node died reconnects to the survivor and asks for what it missed.
+    let (c3, mut rx3) = connect(&alive.base, &dead_token).await;
+    c3.emit("battle:join", json!({"battle_id": id, "since_tick": 0}))
+        .await
+        .unwrap();
+    let mut got3: Vec<u64> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left.min(Duration::from_millis(500)), rx3.recv()).await {
+            Ok(Some((n, v))) if n == "battle:tick_batch" => {
+                got3.extend(
+                    v["ticks"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|t| t["tick"].as_u64().unwrap()),
+                );
+                break;
+            }
+            Ok(Some((n, _))) if n == "error" => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                c3.emit("battle:join", json!({"battle_id": id, "since_tick": 0}))
+                    .await
+                    .unwrap();
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("client gone"),
+            Err(_) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no takeover within 15 s"
+                );
+                c3.emit("battle:join", json!({"battle_id": id, "since_tick": 0}))
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    let took = killed_at.elapsed();
+    assert_eq!(
+        battle_owner(&cluster.prefix, &id).await.as_deref(),
+        Some(alive.name.as_str())
+    );
+    let end3 = ticks_until_end(&mut rx3, &mut got3).await;
+    // Exactly every tick, once, in order: the batch, then live ticks.
+    let total = end3["total_ticks"].as_u64().unwrap();
+    assert_eq!(
+        got3,
+        (1..=total).collect::<Vec<_>>(),
+        "reconnected player's ticks"
+    );
+    // The player that stayed on the survivor saw a gap; `since_tick` fills it.
+    alive_client
+        .emit(
+            "battle:join",
+            json!({"battle_id": id, "since_tick": last_before}),
+        )
+        .await
+        .unwrap();
+    let end2 = ticks_until_end(&mut alive_rx, &mut alive_seen).await;
+    alive_seen.sort_unstable();
+    alive_seen.dedup();
+    assert_eq!(
+        alive_seen,
+        (1..=total).collect::<Vec<_>>(),
+        "surviving player's ticks"
+    );
+    assert_eq!(end2["winner_id"], end3["winner_id"]);
+    // Settled exactly once: one completed battle, one result per player.
+    let (_, row) = get(&http, &alive.base, &format!("/v2/battles/{id}"), &t1).await;
+    assert_eq!(row["status"], "COMPLETED", "{row}");
+    let (_, hist) = get(
+        &http,
+        &alive.base,
+        &format!("/v2/battles?user_id={u1}"),
+        &t1,
+    )
+    .await;
+    let completed = hist["data"]
+        .as_array()
+        .map(|d| d.iter().filter(|b| b["status"] == "COMPLETED").count())
+        .unwrap_or(0);
+    assert_eq!(completed, 1, "{hist}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["ledger", "check"])
+        .env("DATABASE_URL", &cluster.db_url)
+        .env_remove("REDIS_URL")
+        .env("WARROOM_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("robot battle takeover after kill -9: {took:?} (ticks 1..={total})");
+}

@@ -22,9 +22,11 @@ use crate::sim::rules;
 use crate::store::robot_battles::{CreateError, NewRobotBattle, SideRecord};
 use crate::store::{Db, StoreError};
 
+mod matcher;
 mod owner;
 mod queue;
 mod request;
+pub(crate) use matcher::QueueView;
 pub use queue::{enqueue, leave_queue};
 pub use request::{GameError, Mode, QueueRequest};
 
@@ -62,6 +64,8 @@ pub struct Game {
     matchmakers: OnceLock<(Addr<Matchmaker>, Addr<Matchmaker>)>,
     /// Multi-node: this node's claims on live battles.
     pub(in crate::actors) owner: owner::Owner,
+    /// Multi-node: which modes' matchers this node runs, and the ticket store.
+    matchers: matcher::Matchers,
 }
 
 /// Concurrent write transactions the game runs (below the smaller pool, SQLite's 8).
@@ -107,6 +111,7 @@ impl Game {
             arbiter: actix::Arbiter::current(),
             writes: tokio::sync::Semaphore::new(WRITE_SLOTS),
             matchmakers: OnceLock::new(),
+            matchers: matcher::Matchers::new(cluster.as_ref()),
             owner: owner::Owner::new(cluster),
         });
         let ranked = Matchmaker::launch(Mode::Ranked, game.clone());
@@ -159,6 +164,10 @@ impl Game {
     #[tracing::instrument(skip(self, req))]
     pub async fn ticket(&self, user: Uuid, req: &QueueRequest) -> Result<Ticket, GameError> {
         if self.in_battle.contains_key(&user) {
+            return Err(GameError::BattleInProgress);
+        }
+        // Several nodes: the battle may run on another one.
+        if self.owner.cluster().is_some() && self.db.live_robot_battle_of(user).await?.is_some() {
             return Err(GameError::BattleInProgress);
         }
         if self.queued.contains_key(&user) {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::{Game, GameError, QueueRequest};
-use crate::actors::matchmaker::{Join, Leave};
 
 /// Validates and enqueues; shared by `queue:join` and `POST /battles/queue`.
 pub async fn enqueue(
@@ -16,18 +15,23 @@ pub async fn enqueue(
     req: &QueueRequest,
 ) -> Result<(Uuid, u64), GameError> {
     let ticket = game.ticket(user, req).await?;
-    let mm = game.matchmaker(req.mode).ok_or(GameError::Busy)?;
-    let ack = mm.send(Join(ticket)).await.map_err(|_| GameError::Busy)??;
+    let ack = game.join_matcher(ticket).await?;
     Ok((ack.queue_id, ack.estimated_wait_s))
 }
 
 /// Leaves whichever queue the user is in; true if they were queued.
 pub async fn leave_queue(game: &Arc<Game>, user: Uuid) -> bool {
-    let Some(mode) = game.queued_mode(user) else {
-        return false;
-    };
-    match game.matchmaker(mode) {
-        Some(mm) => mm.send(Leave(user)).await.unwrap_or(false),
-        None => false,
+    if let Some(mode) = game.queued_mode(user) {
+        return game.leave_matcher(mode, user).await;
     }
+    // Several nodes: the ticket is kept by the mode's matcher, maybe on another node.
+    let mut left = false;
+    if game.owner.cluster().is_some() {
+        for mode in [super::Mode::Ranked, super::Mode::Casual] {
+            if !game.holds_matcher(mode) {
+                left |= game.leave_matcher(mode, user).await;
+            }
+        }
+    }
+    left
 }

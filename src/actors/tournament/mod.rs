@@ -21,7 +21,10 @@ use crate::auth::AuthUser;
 use crate::domain::tracker::TrackerBattle;
 use crate::store::{now_ms, rfc3339, Db, StoreError};
 
+mod clock;
 mod round;
+
+pub use clock::ClockLeases;
 
 use round::{announce, audit, generate, record, start_tables};
 
@@ -38,6 +41,8 @@ pub struct TournamentDeps {
     pub sio: Arc<dyn Rooms>,
     /// Live battles.
     pub tables: Arc<TableRegistry>,
+    /// Which round clocks run on this node (multi-node).
+    pub clocks: Arc<ClockLeases>,
 }
 
 /// Why a tournament command failed.
@@ -131,6 +136,9 @@ impl TournamentActor {
             act.clock = None;
             ctx.spawn(
                 async move {
+                    if !deps.clocks.first_to_announce(id, round).await {
+                        return;
+                    }
                     let now = now_ms();
                     let ev = json!({"type": "round_time_up", "tournament_id": id, "round": round,
                         "timestamp": rfc3339(now)});
@@ -169,13 +177,19 @@ impl Handler<GenerateRound> for TournamentActor {
                 let ev = json!({"type": "round_started", "tournament_id": id, "round": round,
                     "ends_at": rfc3339(ends), "timestamp": rfc3339(started)});
                 announce(&deps, id, &battles, ev).await;
-                Ok::<_, TournamentError>((view, battles, secs))
+                let mine = deps.clocks.claim(id).await;
+                Ok::<_, TournamentError>((view, battles, secs, mine))
             }
             .into_actor(self)
             .map(move |r, act, ctx| {
-                let (view, battles, secs) = r?;
+                let (view, battles, secs, mine) = r?;
                 let round = view["round_number"].as_u64().unwrap_or(0) as u32;
-                act.arm_clock(ctx, round, battles, Duration::from_secs(u64::from(secs)));
+                if mine {
+                    act.arm_clock(ctx, round, battles, Duration::from_secs(u64::from(secs)));
+                } else if let Some((_, h)) = act.clock.take() {
+                    // Another node runs this tournament's clock (it re-arms from `ends_at`).
+                    ctx.cancel_future(h);
+                }
                 Ok(view)
             }),
         ))
@@ -210,12 +224,20 @@ impl Handler<BattleFinished> for TournamentActor {
 impl Handler<Rearm> for TournamentActor {
     type Result = AtomicResponse<Self, ()>;
     fn handle(&mut self, _: Rearm, _: &mut Self::Context) -> Self::Result {
+        if self.clock.is_some() {
+            return AtomicResponse::new(Box::pin(fut::ready(())));
+        }
         let db = self.deps.db.clone();
+        let clocks = self.deps.clocks.clone();
         let id = self.id;
         AtomicResponse::new(Box::pin(
             async move {
                 let round = db.rounds(id).await.ok()?.into_iter().next_back()?;
                 if round.completed_at.is_some() {
+                    clocks.release(id);
+                    return None;
+                }
+                if !clocks.claim(id).await {
                     return None;
                 }
                 let ends = round.ends_at?;
@@ -300,7 +322,23 @@ impl TournamentRegistry {
         })
     }
 
-    /// Re-arms round clocks of active tournaments after a restart.
+    /// Multi-node: every `period`, re-arms the round clocks whose node is gone.
+    pub(crate) fn spawn_takeovers(self: &Arc<Self>, period: Duration) {
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(period);
+            loop {
+                t.tick().await;
+                let Some(me) = me.upgrade() else { return };
+                if let Err(e) = me.restore().await {
+                    tracing::warn!(error = %e, "tournament clock sweep failed");
+                }
+            }
+        });
+    }
+
+    /// Re-arms round clocks of active tournaments after a restart (in multi-node mode, those
+    /// whose clock lease this node gets).
     pub(crate) async fn restore(&self) -> Result<usize, StoreError> {
         let ids = self.deps.db.active_tournament_ids().await?;
         for id in &ids {

@@ -9,7 +9,6 @@ use uuid::Uuid;
 use crate::actors::battle::LiveSummary;
 use crate::actors::game::{enqueue, leave_queue};
 use crate::actors::game::{GameError, QueueRequest};
-use crate::actors::matchmaker::Status;
 use crate::http::{
     errors::V2Error,
     extract::V2Auth,
@@ -69,27 +68,21 @@ pub async fn status(
     state: web::Data<AppState>,
     V2Auth(me): V2Auth,
 ) -> Result<HttpResponse, V2Error> {
-    if let Some(battle) = state.game.battle_of(me.id) {
-        return Ok(HttpResponse::Ok().json(json!({ "status": "MATCHED", "battle_id": battle })));
-    }
-    let Some(mode) = state.game.queued_mode(me.id) else {
-        return Ok(HttpResponse::Ok().json(json!({ "status": "IDLE" })));
+    use crate::actors::game::QueueView;
+    let body = match state.game.queue_view(me.id).await? {
+        QueueView::Matched(battle) => json!({ "status": "MATCHED", "battle_id": battle }),
+        QueueView::Waiting {
+            mode,
+            position,
+            rating_range,
+            waited_s,
+        } => json!({
+            "status": "WAITING", "mode": mode.as_str(), "position": position,
+            "rating_range": rating_range, "waited_s": waited_s,
+        }),
+        QueueView::Idle => json!({ "status": "IDLE" }),
     };
-    let mm = state
-        .game
-        .matchmaker(mode)
-        .ok_or_else(|| V2Error::Unavailable("matchmaker".into()))?;
-    match mm
-        .send(Status(me.id))
-        .await
-        .map_err(|_| V2Error::Unavailable("matchmaker busy".into()))?
-    {
-        Some(s) => Ok(HttpResponse::Ok().json(json!({
-            "status": "WAITING", "mode": mode.as_str(), "position": s.position,
-            "rating_range": s.rating_range, "waited_s": s.waited_s,
-        }))),
-        None => Ok(HttpResponse::Ok().json(json!({ "status": "IDLE" }))),
-    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 fn battle_id(s: &str) -> Result<Uuid, V2Error> {
