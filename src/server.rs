@@ -258,6 +258,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         c.rpc
             .set_handler(forwarded_handler(tables.clone(), game.clone()));
         game.spawn_matcher_leases(c.leases.ttl() / 3);
+        game.spawn_live_snapshots(Duration::from_secs(1));
     }
     Ok(AppState {
         leaderboard,
@@ -381,6 +382,12 @@ pub async fn run(
     })
     .await;
     let _ = tokio::time::timeout(shutdown_timeout, state.tables.checkpoint_all()).await;
+    if let Some(c) = &state.cluster {
+        // Checkpointed first, so the node that takes a table over resumes from now.
+        let _ = tokio::time::timeout(shutdown_timeout, state.persister.send(Flush)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), c.hand_over()).await;
+        tracing::info!("leases handed over to the other nodes");
+    }
     match tokio::time::timeout(shutdown_timeout, state.persister.send(Flush)).await {
         Ok(Ok(Ok(()))) => tracing::info!("persister flushed"),
         other => tracing::error!(?other, "persister flush failed"),

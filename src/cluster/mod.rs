@@ -59,6 +59,8 @@ pub struct Cluster {
     pub pubsub: Arc<pubsub::PubSub>,
     /// Requests forwarded between nodes.
     pub rpc: Arc<rpc::Rpc>,
+    /// Woken when another node hands its work over (graceful shutdown).
+    handovers: Arc<tokio::sync::Notify>,
 }
 
 impl Cluster {
@@ -70,6 +72,17 @@ impl Cluster {
         let pubsub = pubsub::PubSub::connect(&settings.url).await?;
         let rpc =
             rpc::Rpc::start(conn.clone(), &settings.prefix, &settings.node_id, &pubsub).await?;
+        let handovers = Arc::new(tokio::sync::Notify::new());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        pubsub
+            .subscribe(&format!("{}:handover", settings.prefix), tx)
+            .await?;
+        let wake = handovers.clone();
+        tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                wake.notify_waiters();
+            }
+        });
         crate::metrics::METRICS
             .node_info
             .with_label_values(&[&settings.node_id])
@@ -81,6 +94,7 @@ impl Cluster {
             leases,
             pubsub,
             rpc,
+            handovers,
         }))
     }
 
@@ -112,6 +126,31 @@ impl Cluster {
     /// The client, for dedicated connections (pub/sub, the Socket.IO adapter).
     pub fn client(&self) -> &redis::Client {
         &self.client
+    }
+
+    /// Resolves when some node announces a hand-over (its leases are free to claim now).
+    pub fn handover(&self) -> impl std::future::Future<Output = ()> + '_ {
+        self.handovers.notified()
+    }
+
+    /// Waits for the next tick of a sweep, or less when a node hands its work over.
+    pub async fn next_sweep(&self, t: &mut tokio::time::Interval) {
+        tokio::select! {
+            _ = t.tick() => {}
+            _ = self.handover() => {}
+        }
+    }
+
+    /// Graceful shutdown: lets every lease go and tells the other nodes to claim the work now
+    /// instead of at their next sweep.
+    pub async fn hand_over(&self) {
+        self.leases.release_all().await;
+        let mut c = self.conn();
+        let _: Result<i64, _> = redis::cmd("PUBLISH")
+            .arg(self.key("handover"))
+            .arg(self.node_id())
+            .query_async(&mut c)
+            .await;
     }
 
     /// One PING: Redis is reachable; the round trip is recorded in the metrics.

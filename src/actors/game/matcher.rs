@@ -297,7 +297,7 @@ impl Game {
             let mut t = tokio::time::interval(period);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                t.tick().await;
+                c.next_sweep(&mut t).await;
                 let Some(game) = game.upgrade() else { return };
                 for mode in [Mode::Ranked, Mode::Casual] {
                     if game.holds_matcher(mode) {

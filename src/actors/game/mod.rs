@@ -22,6 +22,7 @@ use crate::sim::rules;
 use crate::store::robot_battles::{CreateError, NewRobotBattle, SideRecord};
 use crate::store::{Db, StoreError};
 
+mod live;
 mod matcher;
 mod owner;
 mod queue;

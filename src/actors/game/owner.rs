@@ -124,12 +124,15 @@ impl Game {
     /// Every `period`, claims the unfinished battles no live node holds (their owner died or
     /// left) and resumes them here.
     pub(crate) fn spawn_takeovers(self: &Arc<Self>, period: Duration) {
+        let Some(c) = self.owner.cluster().cloned() else {
+            return;
+        };
         let game = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut t = tokio::time::interval(period);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                t.tick().await;
+                c.next_sweep(&mut t).await;
                 let Some(game) = game.upgrade() else { return };
                 let Ok(ids) = game.db.unfinished_robot_battle_ids().await else {
                     continue;

@@ -299,12 +299,15 @@ impl TableRegistry {
     /// Multi-node: every `period`, claims the battles in progress whose owner is gone and
     /// restarts their clocks here.
     pub(crate) fn spawn_takeovers(self: &Arc<Self>, period: Duration) {
+        let Some(c) = self.cluster.clone() else {
+            return;
+        };
         let me = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut t = tokio::time::interval(period);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                t.tick().await;
+                c.next_sweep(&mut t).await;
                 let Some(me) = me.upgrade() else { return };
                 match me.restore().await {
                     Ok(0) => {}

@@ -29,6 +29,11 @@ impl ClockLeases {
         })
     }
 
+    /// The cluster link, in multi-node mode.
+    pub(crate) fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
+    }
+
     /// True when tournament `id`'s clock is this node's to run.
     pub(crate) async fn claim(&self, id: Uuid) -> bool {
         let Some(c) = &self.cluster else {

@@ -324,11 +324,14 @@ impl TournamentRegistry {
 
     /// Multi-node: every `period`, re-arms the round clocks whose node is gone.
     pub(crate) fn spawn_takeovers(self: &Arc<Self>, period: Duration) {
+        let Some(c) = self.deps.clocks.cluster().cloned() else {
+            return;
+        };
         let me = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut t = tokio::time::interval(period);
             loop {
-                t.tick().await;
+                c.next_sweep(&mut t).await;
                 let Some(me) = me.upgrade() else { return };
                 if let Err(e) = me.restore().await {
                     tracing::warn!(error = %e, "tournament clock sweep failed");

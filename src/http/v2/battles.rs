@@ -6,7 +6,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::actors::battle::LiveSummary;
 use crate::actors::game::{enqueue, leave_queue};
 use crate::actors::game::{GameError, QueueRequest};
 use crate::http::{
@@ -217,19 +216,11 @@ pub async fn live(
     q: web::Query<V2PageQuery>,
 ) -> Result<HttpResponse, V2Error> {
     let page = q.parse()?;
-    // A stable order (by battle id), so pages do not overlap while the map changes.
-    let addrs = state.game.live_battles();
-    let total = addrs.len() as i64;
-    let mut data = Vec::with_capacity(page.limit as usize);
-    for (_, a) in addrs
-        .into_iter()
-        .skip(page.offset as usize)
-        .take(page.limit as usize)
-    {
-        if let Ok(v) = a.send(LiveSummary).await {
-            data.push(v);
-        }
-    }
+    // A stable order (by battle id), so pages do not overlap while battles come and go.
+    let (data, total) = state
+        .game
+        .live_page(page.offset as usize, page.limit as usize)
+        .await?;
     Ok(HttpResponse::Ok().json(v2_page(data, total, page)))
 }
 
