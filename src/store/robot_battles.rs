@@ -1,7 +1,9 @@
-//! Robot battles: creation with wager escrow, checkpoints, settlement, queries.
+//! Robot battles: creation with wager escrow, the start instant, settlement, queries.
 //!
 //! Creation and settlement are money moves, each one SQL transaction. The inputs stored at
-//! creation (`inputs`, `engine_version`) are all a replay needs.
+//! creation (`inputs`, `engine_version`) are all a replay needs; with `started_at` they are all
+//! a restart needs too (the battle re-simulates to the tick the wall clock says), so a live
+//! battle writes nothing per tick.
 
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -90,15 +92,14 @@ pub struct Settled {
     pub ratings: (f64, f64),
 }
 
-/// The per-tick checkpoint of a live battle (a restart resumes from it), for the Persister to
-/// group-commit. It only moves a battle still in progress.
-pub(crate) fn checkpoint_op(id: Uuid, tick: u32) -> WriteOp {
+/// The first tick's instant (unix ms), for the Persister to group-commit: with the stored
+/// inputs it fixes every later tick. Guarded on COUNTDOWN so a late commit can never reopen a
+/// battle already settled.
+pub(crate) fn started_op(id: Uuid, at: i64) -> WriteOp {
     WriteOp::Exec {
-        sql: "UPDATE robot_battles SET current_tick = $1 WHERE id = $2 AND status = 'IN_PROGRESS'",
-        args: vec![
-            SqlValue::I64(i64::from(tick)),
-            SqlValue::Text(id.to_string()),
-        ],
+        sql: "UPDATE robot_battles SET status = 'IN_PROGRESS', started_at = $1 \
+              WHERE id = $2 AND status = 'COUNTDOWN'",
+        args: vec![SqlValue::I64(at), SqlValue::Text(id.to_string())],
     }
 }
 
@@ -145,23 +146,6 @@ impl Db {
             }
         }
         tx.commit().await.map_err(StoreError::from_sqlx)?;
-        Ok(())
-    }
-
-    /// Marks the first tick's time.
-    pub(crate) async fn mark_robot_battle_started(
-        &self,
-        id: Uuid,
-        at: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE robot_battles SET status = 'IN_PROGRESS', started_at = $1 WHERE id = $2",
-        )
-        .bind(at)
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use crate::sim::ai;
 use crate::sim::battle::{BattleInputs, Fighter, DEFAULT_MAX_TICKS};
 use crate::sim::catalog::Biome;
 use crate::sim::rules;
-use crate::store::robot_battles::{CreateError, NewRobotBattle, SideRecord};
+use crate::store::robot_battles::{BattleRow, CreateError, NewRobotBattle, SideRecord};
 use crate::store::{Db, StoreError};
 
 mod queue;
@@ -372,42 +372,65 @@ impl Game {
     pub async fn resume(self: &Arc<Self>) -> Result<usize, StoreError> {
         let mut resumed = 0;
         for row in self.db.unfinished_robot_battles().await? {
-            let inputs: Option<BattleInputs> = serde_json::from_str(&row.inputs).ok();
-            match inputs {
-                Some(inputs) if row.engine_version == i64::from(crate::sim::ENGINE_VERSION) => {
-                    for p in [row.p1, row.p2] {
-                        self.in_battle.insert(p, row.id);
-                    }
-                    let new = NewRobotBattle {
-                        id: row.id,
-                        mode: row.mode.clone(),
-                        season: row.season,
-                        p1: SideRecord {
-                            user: row.p1,
-                            algorithm: row.algorithms.0,
-                            snapshot: row.snapshots.0.clone(),
-                        },
-                        p2: SideRecord {
-                            user: row.p2,
-                            algorithm: row.algorithms.1,
-                            snapshot: row.snapshots.1.clone(),
-                        },
-                        inputs,
-                        wager: row.wager,
-                    };
-                    let at =
-                        (row.status == "IN_PROGRESS").then_some(row.current_tick.max(0) as u32);
-                    self.launch(BattleSetup::new(row.id, new, at));
-                    resumed += 1;
-                }
-                _ => {
-                    tracing::warn!(battle = %row.id, "engine version changed: battle voided, wagers refunded");
-                    self.db
-                        .void_robot_battle(row.id, (row.p1, row.p2), row.wager)
-                        .await?;
-                }
-            }
+            resumed += usize::from(self.resume_battle(row).await?);
         }
         Ok(resumed)
+    }
+
+    /// Loads one unfinished battle by id and resumes it here (a node taking over a battle
+    /// whose owner died). False when it is finished, unknown, voided or already live here.
+    pub async fn resume_one(self: &Arc<Self>, id: Uuid) -> Result<bool, StoreError> {
+        match self.db.unfinished_robot_battle(id).await? {
+            Some(row) => self.resume_battle(row).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Launches one stored unfinished battle, fast-forwarded by wall clock from its
+    /// `started_at` (a battle still in its countdown starts its countdown again). A battle from
+    /// another engine version cannot be re-simulated: it is voided and both wagers refunded.
+    /// True when launched.
+    pub(crate) async fn resume_battle(
+        self: &Arc<Self>,
+        row: BattleRow,
+    ) -> Result<bool, StoreError> {
+        if self.battles.contains_key(&row.id) {
+            return Ok(false);
+        }
+        let inputs: Option<BattleInputs> = serde_json::from_str(&row.inputs).ok();
+        let inputs = match inputs {
+            Some(i) if row.engine_version == i64::from(crate::sim::ENGINE_VERSION) => i,
+            _ => {
+                tracing::warn!(battle = %row.id, "engine version changed: battle voided, wagers refunded");
+                self.db
+                    .void_robot_battle(row.id, (row.p1, row.p2), row.wager)
+                    .await?;
+                return Ok(false);
+            }
+        };
+        for p in [row.p1, row.p2] {
+            self.in_battle.insert(p, row.id);
+        }
+        let new = NewRobotBattle {
+            id: row.id,
+            mode: row.mode,
+            season: row.season,
+            p1: SideRecord {
+                user: row.p1,
+                algorithm: row.algorithms.0,
+                snapshot: row.snapshots.0,
+            },
+            p2: SideRecord {
+                user: row.p2,
+                algorithm: row.algorithms.1,
+                snapshot: row.snapshots.1,
+            },
+            inputs,
+            wager: row.wager,
+        };
+        // A battle marked IN_PROGRESS always has its start; without one it counts down anew.
+        let started = row.started_at.filter(|_| row.status == "IN_PROGRESS");
+        self.launch(BattleSetup::new(row.id, new, started));
+        Ok(true)
     }
 }
