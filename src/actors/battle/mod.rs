@@ -21,11 +21,11 @@ use socketioxide::socket::Sid;
 use uuid::Uuid;
 
 use super::game::Game;
-use crate::actors::persister::Persist;
+use crate::actors::persister::{Persist, PersistError};
 use crate::metrics::METRICS;
 use crate::sim::battle::{Battle, LiveTick, TickEvent, Winner};
 use crate::store::now_ms;
-use crate::store::robot_battles::{self, NewRobotBattle, Settled};
+use crate::store::robot_battles::{self, Finished, NewRobotBattle, Settled};
 
 const MAILBOX: usize = 1024;
 
@@ -266,34 +266,34 @@ impl BattleActor {
         };
         let result = outcome.winner;
         let game = self.game.clone();
-        let (id, mode, season, wager) = (
-            self.id,
-            self.record.mode.clone(),
-            self.record.season,
-            self.record.wager,
-        );
-        let algorithms = (self.record.p1.algorithm, self.record.p2.algorithm);
         let players = self.players();
-        let hash = self.engine.log_hash();
-        let total = outcome.total_ticks;
+        let finished = Finished {
+            id: self.id,
+            mode: self.record.mode.clone(),
+            season: self.record.season,
+            users: players,
+            algorithms: (self.record.p1.algorithm, self.record.p2.algorithm),
+            wager: self.record.wager,
+            result,
+            total_ticks: outcome.total_ticks,
+            log_hash: self.engine.log_hash(),
+        };
+        let (id, total) = (self.id, outcome.total_ticks);
         let room = self.room.clone();
         ctx.wait(
             async move {
-                // Settlement is money: retry a failed transaction a few times before giving up
-                // (the battle then stays IN_PROGRESS and is replayed on the next start).
+                // Settlement is money: one unit in the Persister's group commit. Retry a failed
+                // write a few times before giving up (the battle then stays IN_PROGRESS and is
+                // replayed on the next start).
                 let mut settled = None;
                 for attempt in 0..3u32 {
-                    let gate = game.writes.acquire().await;
-                    let r = game
-                        .db
-                        .settle_robot_battle(
-                            id, &mode, season, players, algorithms, wager, result, total, &hash,
-                        )
-                        .await;
-                    drop(gate);
-                    match r {
+                    match settle(&game, &finished).await {
                         Ok(s) => {
                             settled = Some(s);
+                            break;
+                        }
+                        Err(SettleError::Refused(r)) => {
+                            tracing::warn!(battle = %id, refusal = %r, "settlement refused");
                             break;
                         }
                         Err(e) => {
@@ -311,6 +311,31 @@ impl BattleActor {
             .into_actor(self)
             .map(|_, _, ctx| ctx.stop()),
         );
+    }
+}
+
+/// Why a settlement did not commit.
+#[derive(Debug, thiserror::Error)]
+enum SettleError {
+    /// Reading the ratings failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The write failed (retried).
+    #[error("{0}")]
+    Persist(PersistError),
+    /// A guard refused it (already settled): retrying cannot help.
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+/// Builds the settlement unit and waits for its COMMIT.
+async fn settle(game: &Game, f: &Finished) -> Result<Settled, SettleError> {
+    let (ops, settled) = game.db.settlement(f).await?;
+    match game.persister.send(Persist(ops)).await {
+        Ok(Ok(())) => Ok(settled),
+        Ok(Err(PersistError::Refused(r))) => Err(SettleError::Refused(r)),
+        Ok(Err(e)) => Err(SettleError::Persist(e)),
+        Err(_) => Err(SettleError::Persist(PersistError::Closed)),
     }
 }
 

@@ -12,14 +12,14 @@ use uuid::Uuid;
 
 use super::battle::{BattleActor, BattleSetup};
 use super::matchmaker::{Matchmaker, Ticket};
-use crate::actors::persister::Persister;
+use crate::actors::persister::{Persist, PersistError, Persister};
 use crate::actors::rooms::Rooms;
 use crate::metrics::METRICS;
 use crate::sim::ai;
 use crate::sim::battle::{BattleInputs, Fighter, DEFAULT_MAX_TICKS};
 use crate::sim::catalog::Biome;
 use crate::sim::rules;
-use crate::store::robot_battles::{BattleRow, CreateError, NewRobotBattle, SideRecord};
+use crate::store::robot_battles::{self, BattleRow, NewRobotBattle, SideRecord};
 use crate::store::{Db, StoreError};
 
 mod queue;
@@ -34,7 +34,7 @@ pub struct Game {
     pub(in crate::actors) db: Db,
     /// Socket.IO rooms.
     pub(in crate::actors) sio: Arc<dyn Rooms>,
-    /// Persister for checkpoints.
+    /// The Persister: battle creation, start instants and settlements group-commit there.
     pub(in crate::actors) persister: Addr<Persister>,
     /// Tick interval.
     pub(in crate::actors) tick: Duration,
@@ -55,14 +55,8 @@ pub struct Game {
     pub(in crate::actors) sessions: DashMap<Uuid, Addr<super::session::Session>>,
     /// Where actors started from non-actix threads (Socket.IO handlers) run.
     pub(in crate::actors) arbiter: actix::ArbiterHandle,
-    /// Gate on the game's write transactions (battle creation, settlement). When a thousand
-    /// matches land at once they queue here instead of timing out on the connection pool.
-    pub(in crate::actors) writes: tokio::sync::Semaphore,
     matchmakers: OnceLock<(Addr<Matchmaker>, Addr<Matchmaker>)>,
 }
-
-/// Concurrent write transactions the game runs (below the smaller pool, SQLite's 8).
-const WRITE_SLOTS: usize = 4;
 
 /// The game's timing and season, taken from the configuration by the composition root.
 #[derive(Debug, Clone, Copy)]
@@ -101,7 +95,6 @@ impl Game {
             queued: DashMap::new(),
             sessions: DashMap::new(),
             arbiter: actix::Arbiter::current(),
-            writes: tokio::sync::Semaphore::new(WRITE_SLOTS),
             matchmakers: OnceLock::new(),
         });
         let ranked = Matchmaker::launch(Mode::Ranked, game.clone());
@@ -266,13 +259,20 @@ impl Game {
             },
             wager,
         };
-        let created = {
-            let _gate = self.writes.acquire().await;
-            self.db.create_robot_battle(&new).await
+        // One unit in the Persister's next group commit: the battle row and both escrows
+        // together, or nothing (a thousand matches at once share a handful of COMMITs).
+        let ops = robot_battles::create_ops(&new, crate::store::now_ms());
+        let created = match self.persister.send(Persist(ops)).await {
+            Ok(r) => r,
+            Err(_) => Err(PersistError::Closed),
         };
-        match created {
-            Ok(()) => {}
-            Err(CreateError::Insufficient(poor)) => {
+        let poor = match &created {
+            Err(PersistError::Refused(r)) => robot_battles::poor_player(&new, r),
+            _ => None,
+        };
+        match (created, poor) {
+            (Ok(()), _) => {}
+            (Err(_), Some(poor)) => {
                 let (gone, stays) = if poor == a.user { (a, b) } else { (b, a) };
                 self.queued.remove(&gone.user);
                 self.sio.to_user(gone.user,
@@ -284,8 +284,8 @@ impl Game {
                 }
                 return;
             }
-            Err(CreateError::Store(e)) => {
-                // Nobody paid anything (the transaction rolled back): both go back in line.
+            (Err(e), None) => {
+                // Nobody paid anything (the unit rolled back): both go back in line.
                 tracing::error!(error = %e, "could not store a new battle; tickets re-queued");
                 if let Some(mm) = self.matchmaker(a.mode) {
                     for t in [a, b] {
