@@ -349,7 +349,12 @@ async fn register_v2(http: &reqwest::Client, base: &str, name: &str) -> (String,
 }
 
 /// The live summary of `battle` on this node, if it is running here.
-async fn live_summary(http: &reqwest::Client, base: &str, token: &str, battle: &str) -> Option<Value> {
+async fn live_summary(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    battle: &str,
+) -> Option<Value> {
     let live = get_json(http, base, "/v2/battles/live?limit=100", token).await;
     live["data"]
         .as_array()
@@ -410,7 +415,11 @@ async fn kill9_during_a_robot_battle_resumes_it_at_its_wall_clock_tick() {
     };
     let row = get_json(&http, &node.base, &format!("/v2/battles/{battle}"), &a_tok).await;
     assert_eq!(row["status"], "IN_PROGRESS", "{row}");
-    let started = unix_ms(row["started_at"].as_str().expect("the start instant is stored"));
+    let started = unix_ms(
+        row["started_at"]
+            .as_str()
+            .expect("the start instant is stored"),
+    );
     node.kill9();
     // Down for several ticks.
     std::thread::sleep(std::time::Duration::from_millis(6 * TICK_MS as u64));
@@ -429,7 +438,10 @@ async fn kill9_during_a_robot_battle_resumes_it_at_its_wall_clock_tick() {
                 tick >= lo.min(99) - 1 && tick <= hi + 1,
                 "tick {tick}, due between {lo} and {hi} (was {tick_before} at the kill)"
             );
-            assert!(tick as u64 > tick_before + 3, "the downtime's ticks are played");
+            assert!(
+                tick as u64 > tick_before + 3,
+                "the downtime's ticks are played"
+            );
         }
         None => {
             // Its end passed while the server was down: settled at once on restart.
@@ -444,7 +456,10 @@ async fn kill9_during_a_robot_battle_resumes_it_at_its_wall_clock_tick() {
         if rec["status"] == "COMPLETED" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "battle never ended: {rec}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "battle never ended: {rec}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let r = http

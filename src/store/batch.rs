@@ -100,14 +100,14 @@ pub(crate) async fn write_units(
     let mut out = Vec::with_capacity(units.len());
     let mut i = 0;
     while i < units.len() {
-        if units[i].iter().any(|op| matches!(op, WriteOp::Guard { .. })) {
+        if is_guarded(units[i]) {
             out.push(guarded_unit(&mut tx, units[i]).await?);
             i += 1;
             continue;
         }
         // A run of plain units: their inserts coalesce across callers.
         let mut j = i;
-        while j < units.len() && !units[j].iter().any(|op| matches!(op, WriteOp::Guard { .. })) {
+        while j < units.len() && !is_guarded(units[j]) {
             j += 1;
         }
         let ops: Vec<&WriteOp> = units[i..j].iter().flat_map(|u| u.iter()).collect();
@@ -121,12 +121,19 @@ pub(crate) async fn write_units(
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
+fn is_guarded(unit: &[WriteOp]) -> bool {
+    unit.iter().any(|op| matches!(op, WriteOp::Guard { .. }))
+}
+
 /// One guarded unit inside its savepoint: released when every guard holds, rolled back to it
 /// (and refused) at the first that does not.
 async fn guarded_unit(tx: &mut Tx, unit: &[WriteOp]) -> Result<Result<(), WriteError>, WriteError> {
     let err = |e: sqlx::Error| WriteError::Failed(e.to_string());
     let plain = |sql: &'static str| sqlx::query(sql);
-    plain("SAVEPOINT unit").execute(&mut **tx).await.map_err(err)?;
+    plain("SAVEPOINT unit")
+        .execute(&mut **tx)
+        .await
+        .map_err(err)?;
     for op in unit {
         let refused = match op {
             WriteOp::Guard { sql, args, refusal } => {

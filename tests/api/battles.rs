@@ -288,7 +288,10 @@ async fn ranked_battle_end_to_end_with_wager_replay_and_spectator() {
         // Live ticks carry the spec's names once; the replay keeps its own p1/p2 shape.
         assert_eq!(live["p1_state"], re["p1"]);
         assert_eq!(live["p2_state"], re["p2"]);
-        assert!(live.get("p1").is_none() && live.get("p2").is_none(), "{live}");
+        assert!(
+            live.get("p1").is_none() && live.get("p2").is_none(),
+            "{live}"
+        );
         assert_eq!(live["lcg_state"], re["lcg_state"]);
         assert_eq!(live["biome_event"], re["biome_event"]);
     }
@@ -464,7 +467,10 @@ async fn a_battle_in_progress_resumes_after_a_restart() {
         let k = t["tick"].as_i64().unwrap();
         let expected = first + (k - 1) * TICK_MS as i64;
         let off = t["ts"].as_i64().unwrap() - expected;
-        assert!(off.abs() <= 2 * TICK_MS as i64, "tick {k} is {off} ms off its due instant");
+        assert!(
+            off.abs() <= 2 * TICK_MS as i64,
+            "tick {k} is {off} ms off its due instant"
+        );
     }
     // The resumed battle is the same battle: its replay verifies against the stored hash.
     let rep = app

@@ -144,7 +144,9 @@ impl BattleActor {
     /// tick at `started_at` (stamped with the instant each was due), so the battle goes on as
     /// if the server had never stopped. A battle whose end passed meanwhile is over here.
     fn catch_up(&mut self, started_at: i64, now: i64) {
-        let tick_ms = i64::try_from(self.game.tick.as_millis()).unwrap_or(i64::MAX).max(1);
+        let tick_ms = i64::try_from(self.game.tick.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1);
         let elapsed = (now - started_at).max(0);
         let due = u32::try_from(elapsed / tick_ms).unwrap_or(u32::MAX);
         while self.engine.tick() < due {
