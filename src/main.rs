@@ -35,19 +35,13 @@ fn simulate(file: &std::path::Path, summary: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// argon2 allocates 19 MiB per hash. glibc's adaptive mmap threshold would move those blocks
-/// into per-thread heaps after the first free, where they stay: 200 sign-ups left 2.6 GB
-/// resident. A fixed threshold keeps big blocks on mmap, returned to the OS when freed.
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; called once before other threads start.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
-}
+/// mimalloc: glibc malloc/free were ≈ 12 % of the server's CPU on the tick path
+/// (docs/PERFORMANCE.md). It also returns argon2's 19 MiB blocks to the OS, which glibc's
+/// per-thread heaps did not without tuning.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    tune_allocator();
     let cli = Cli::parse();
     let config = match Config::load() {
         Ok(c) => c,

@@ -342,6 +342,9 @@ pub async fn run(
         .listen("warroom", listener, move || {
             let hook_state = hook.clone();
             HttpService::build()
+                // Small frames (ticks, acks) must not wait for the peer's delayed ACK (Nagle):
+                // without it p99 latency jumps to ~40 ms. Upgraded sockets keep the flag.
+                .tcp_nodelay(true)
                 .client_request_timeout(Duration::from_secs(10))
                 .client_disconnect_timeout(LINGER)
                 .upgrade(fn_service(

@@ -15,7 +15,12 @@ struct Node {
 
 impl Node {
     fn start(dir: &std::path::Path) -> Node {
+        Node::start_with(dir, &[])
+    }
+
+    fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
+            .envs(env.iter().copied())
             .current_dir(dir)
             .env("WARROOM_DATA_DIR", dir)
             .env("WARROOM_BIND", "127.0.0.1:0")
@@ -321,4 +326,150 @@ async fn kill9_during_a_tracker_battle_keeps_every_acknowledged_change_and_the_c
     let r = patch(node.base.clone(), t1.clone(), json!({"action": "end_turn"})).await;
     assert_eq!(r.status(), 200);
     drop(node);
+}
+
+async fn register_v2(http: &reqwest::Client, base: &str, name: &str) -> (String, String) {
+    let r = http
+        .post(format!("{base}/v2/auth/register"))
+        .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": "Secret-pass1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let token = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mine = get_json(http, base, "/v2/users/me/robots", &token).await;
+    let robot = mine["data"][0]["user_robot_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (token, robot)
+}
+
+/// The live summary of `battle` on this node, if it is running here.
+async fn live_summary(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    battle: &str,
+) -> Option<Value> {
+    let live = get_json(http, base, "/v2/battles/live?limit=100", token).await;
+    live["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == battle)
+        .cloned()
+}
+
+fn unix_ms(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .timestamp_millis()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_during_a_robot_battle_resumes_it_at_its_wall_clock_tick() {
+    // Nothing is written per tick: the restart finds the battle where the wall clock says it
+    // is (its start instant and inputs are all that is stored), not where the crash left it.
+    const TICK_MS: i64 = 300;
+    let env = [("WARROOM_TICK_MS", "300"), ("WARROOM_COUNTDOWN_MS", "100")];
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start_with(dir.path(), &env);
+    let http = reqwest::Client::new();
+    let (a_tok, a_robot) = register_v2(&http, &node.base, "crashA").await;
+    let (b_tok, b_robot) = register_v2(&http, &node.base, "crashB").await;
+    for (tok, robot) in [(&a_tok, &a_robot), (&b_tok, &b_robot)] {
+        let r = http
+            .post(format!("{}/v2/battles/queue", node.base))
+            .bearer_auth(tok)
+            .json(&json!({"mode": "CASUAL", "robot_id": robot, "gmo_wager": 50}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+    }
+    // Matched, counted down, a few ticks in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let (battle, tick_before) = loop {
+        assert!(std::time::Instant::now() < deadline, "no battle got going");
+        let st = get_json(&http, &node.base, "/v2/battles/queue/status", &a_tok).await;
+        if let Some(id) = st["battle_id"].as_str() {
+            if let Some(b) = live_summary(&http, &node.base, &a_tok, id).await {
+                let tick = b["tick"].as_u64().unwrap();
+                if tick >= 2 {
+                    break (id.to_string(), tick);
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let row = get_json(&http, &node.base, &format!("/v2/battles/{battle}"), &a_tok).await;
+    assert_eq!(row["status"], "IN_PROGRESS", "{row}");
+    let started = unix_ms(
+        row["started_at"]
+            .as_str()
+            .expect("the start instant is stored"),
+    );
+    node.kill9();
+    // Down for several ticks.
+    std::thread::sleep(std::time::Duration::from_millis(6 * TICK_MS as u64));
+    let node = Node::start_with(dir.path(), &env);
+    // `started_at` reads back in whole seconds: the real start is up to 1 s later.
+    let due = |at: i64| (at - started) / TICK_MS;
+    let lo = due(now_ms() - 1000);
+    let after = live_summary(&http, &node.base, &a_tok, &battle).await;
+    let hi = due(now_ms());
+    let rec = get_json(&http, &node.base, &format!("/v2/battles/{battle}"), &a_tok).await;
+    match after {
+        Some(b) => {
+            // Resumed by wall clock: the downtime's ticks were played at once.
+            let tick = b["tick"].as_i64().unwrap();
+            assert!(
+                tick >= lo.min(99) - 1 && tick <= hi + 1,
+                "tick {tick}, due between {lo} and {hi} (was {tick_before} at the kill)"
+            );
+            assert!(
+                tick as u64 > tick_before + 3,
+                "the downtime's ticks are played"
+            );
+        }
+        None => {
+            // Its end passed while the server was down: settled at once on restart.
+            assert_eq!(rec["status"], "COMPLETED", "{rec}");
+            assert!(rec["total_ticks"].as_i64().unwrap() <= hi);
+        }
+    }
+    // Either way the battle ends, settles once, and its replay verifies against the hash.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let rec = get_json(&http, &node.base, &format!("/v2/battles/{battle}"), &a_tok).await;
+        if rec["status"] == "COMPLETED" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "battle never ended: {rec}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let r = http
+        .get(format!("{}/v2/battles/{battle}/replay", node.base))
+        .bearer_auth(&a_tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    drop(node);
+    let (ok, out) = ledger_check(dir.path());
+    assert!(ok, "{out}");
 }

@@ -4,6 +4,10 @@
 //! so nothing acknowledged is lost. Writes arriving while a commit is in flight wait for it and
 //! then go together in the next transaction: batching grows with load, latency stays bounded by
 //! `max_wait` when idle.
+//!
+//! Each `Persist` is one atomic unit. Money moves (battle creation with its escrow, settlement)
+//! carry guards: a unit whose guard fails is rolled back alone and refused, the others in the
+//! batch commit (see `store::batch`).
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +15,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::metrics::METRICS;
-use crate::store::batch::{write_batch, WriteError};
+use crate::store::batch::{write_units, WriteError};
 pub use crate::store::batch::{SqlValue, WriteOp};
 use crate::store::Db;
 
@@ -27,6 +31,9 @@ pub enum PersistError {
     /// A write had a shape error (wrong value count).
     #[error("bad write: {0}")]
     Bad(String),
+    /// A guard of the unit did not hold (e.g. a balance too low); nothing of it was written.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 impl From<WriteError> for PersistError {
@@ -34,6 +41,7 @@ impl From<WriteError> for PersistError {
         match e {
             WriteError::Failed(m) => PersistError::Failed(m),
             WriteError::Bad(m) => PersistError::Bad(m),
+            WriteError::Refused(m) => PersistError::Refused(m),
         }
     }
 }
@@ -108,33 +116,36 @@ impl Persister {
         let db = self.db.clone();
         let fut = async move {
             let oldest = batch.iter().map(|p| p.since).min();
-            let ops: Vec<&WriteOp> = batch.iter().flat_map(|p| p.ops.iter()).collect();
-            let mut result = Err(PersistError::Closed);
+            let units: Vec<&[WriteOp]> = batch.iter().map(|p| p.ops.as_slice()).collect();
+            let mut result = Err(WriteError::Failed("not tried".into()));
             for attempt in 0..3u32 {
-                result = write_batch(&db, &ops).await.map_err(PersistError::from);
+                result = write_units(&db, &units).await;
                 if result.is_ok() {
                     break;
                 }
                 METRICS.persist_failures.with_label_values(&["batch"]).inc();
                 tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
             }
-            if result.is_ok() {
+            if let Ok(outcomes) = result {
                 METRICS.persist_batch_rows.observe(rows as f64);
                 if let Some(t) = oldest {
                     METRICS
                         .persist_commit_seconds
                         .observe(t.elapsed().as_secs_f64());
                 }
-                for p in batch {
-                    let _ = p.reply.send(Ok(()));
+                for (p, r) in batch.into_iter().zip(outcomes) {
+                    let _ = p.reply.send(r.map_err(PersistError::from));
                 }
             } else {
                 // Isolate the bad write: commit each caller alone so one poisoned row fails
                 // only its own caller.
                 for p in batch {
-                    let ops: Vec<&WriteOp> = p.ops.iter().collect();
-                    let r = write_batch(&db, &ops).await.map_err(PersistError::from);
-                    if r.is_err() {
+                    let r = match write_units(&db, &[p.ops.as_slice()]).await {
+                        Ok(mut one) => one.pop().unwrap_or(Ok(())),
+                        Err(e) => Err(e),
+                    }
+                    .map_err(PersistError::from);
+                    if matches!(r, Err(PersistError::Failed(_) | PersistError::Bad(_))) {
                         METRICS
                             .persist_failures
                             .with_label_values(&["caller"])

@@ -5,6 +5,7 @@
 //! Redis adapter, pub/sub per battle) goes behind these handles.
 
 use futures_util::future::BoxFuture;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use socketioxide::socket::Sid;
 use uuid::Uuid;
@@ -14,6 +15,12 @@ pub trait Rooms: Send + Sync {
     /// Emits `event` with `data` to every socket in `room`, except sockets in `except` rooms.
     /// Events leave in the order the actor produced them.
     fn to_room(&self, room: String, except: Vec<String>, event: &'static str, data: Value);
+    /// [`Rooms::to_room`] with JSON serialised once by the caller (a live tick goes to every
+    /// socket of its room as the same bytes). The default re-parses it; transports override.
+    fn to_room_raw(&self, room: String, event: &'static str, data: Box<RawValue>) {
+        let v = serde_json::from_str(data.get()).unwrap_or(Value::Null);
+        self.to_room(room, Vec::new(), event, v);
+    }
     /// Emits to one user's private room `user:{id}`.
     fn to_user(&self, user: Uuid, event: &'static str, data: Value) {
         self.to_room(format!("user:{user}"), Vec::new(), event, data);

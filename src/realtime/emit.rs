@@ -5,7 +5,6 @@
 use std::task::Context;
 
 use futures_util::{task::noop_waker_ref, FutureExt};
-use serde_json::Value;
 use socketioxide::SocketIo;
 
 /// Emits `event` with `data` to every socket in `room`, except sockets in `except` rooms.
@@ -14,7 +13,7 @@ pub(crate) fn to_room(
     room: String,
     except: Vec<String>,
     event: &'static str,
-    data: Value,
+    data: impl serde::Serialize + Send + 'static,
 ) {
     let io = io.clone();
     let mut fut = Box::pin(async move {

@@ -55,6 +55,15 @@ impl Rooms for LocalSio {
         super::emit::to_room(&self.io, room, except, event, data);
     }
 
+    fn to_room_raw(
+        &self,
+        room: String,
+        event: &'static str,
+        data: Box<serde_json::value::RawValue>,
+    ) {
+        super::emit::to_room(&self.io, room, Vec::new(), event, data);
+    }
+
     fn join_room(&self, from: String, to: String) {
         super::emit::join_room(&self.io, from, to);
     }

@@ -1,6 +1,11 @@
 //! Write batches: the typed writes the Persister commits (`WriteOp`) and the one function that
 //! commits a batch in a transaction, coalescing same-shape inserts into multi-row INSERTs.
-//! Store modules build `WriteOp`s; `actors::persister` groups them and calls [`write_batch`].
+//! Store modules build `WriteOp`s; `actors::persister` groups them and calls [`write_units`].
+//!
+//! A caller's writes are one unit. A unit with a [`WriteOp::Guard`] (a money move: escrow,
+//! settlement) runs inside its own SAVEPOINT, so a guard that does not hold rolls back that
+//! unit alone and the rest of the batch still commits: many battles share one COMMIT (one
+//! fsync) and each stays all-or-nothing.
 
 use super::Db;
 
@@ -9,6 +14,8 @@ use super::Db;
 pub enum SqlValue {
     /// BIGINT.
     I64(i64),
+    /// DOUBLE PRECISION / REAL (ratings).
+    F64(f64),
     /// TEXT.
     Text(String),
     /// NULL.
@@ -55,6 +62,16 @@ pub enum WriteOp {
         /// Bound arguments.
         args: Vec<SqlValue>,
     },
+    /// A statement that must change exactly one row (a conditional balance update, a status
+    /// transition). When it changes none, its unit is rolled back and refused with `refusal`.
+    Guard {
+        /// SQL text (a constant, never input).
+        sql: &'static str,
+        /// Bound arguments.
+        args: Vec<SqlValue>,
+        /// What the caller is told (see [`WriteError::Refused`]).
+        refusal: String,
+    },
 }
 
 /// Why a batch was not written.
@@ -66,21 +83,114 @@ pub(crate) enum WriteError {
     /// A write had a shape error (wrong value count).
     #[error("bad write: {0}")]
     Bad(String),
+    /// A guard of this unit did not hold; nothing of the unit was written.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
-/// Writes `ops` in one transaction, coalescing runs of same-shape inserts.
-pub(crate) async fn write_batch(db: &Db, ops: &[&WriteOp]) -> Result<(), WriteError> {
+/// Commits `units` in one transaction and returns each unit's outcome: `Refused` for a unit
+/// whose guard did not hold (rolled back to its savepoint), `Ok` for the rest. `Err` when the
+/// transaction as a whole failed (nothing was written).
+pub(crate) async fn write_units(
+    db: &Db,
+    units: &[&[WriteOp]],
+) -> Result<Vec<Result<(), WriteError>>, WriteError> {
     let err = |e: sqlx::Error| WriteError::Failed(e.to_string());
     let mut tx = db.pool.begin().await.map_err(err)?;
+    let mut out = Vec::with_capacity(units.len());
+    let mut i = 0;
+    while i < units.len() {
+        if is_guarded(units[i]) {
+            out.push(guarded_unit(&mut tx, units[i]).await?);
+            i += 1;
+            continue;
+        }
+        // A run of plain units: their inserts coalesce across callers.
+        let mut j = i;
+        while j < units.len() && !is_guarded(units[j]) {
+            j += 1;
+        }
+        let ops: Vec<&WriteOp> = units[i..j].iter().flat_map(|u| u.iter()).collect();
+        write_ops(&mut tx, &ops).await?;
+        out.extend((i..j).map(|_| Ok(())));
+        i = j;
+    }
+    tx.commit().await.map_err(err)?;
+    Ok(out)
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+fn is_guarded(unit: &[WriteOp]) -> bool {
+    unit.iter().any(|op| matches!(op, WriteOp::Guard { .. }))
+}
+
+/// One guarded unit inside its savepoint: released when every guard holds, rolled back to it
+/// (and refused) at the first that does not.
+async fn guarded_unit(tx: &mut Tx, unit: &[WriteOp]) -> Result<Result<(), WriteError>, WriteError> {
+    let err = |e: sqlx::Error| WriteError::Failed(e.to_string());
+    let plain = |sql: &'static str| sqlx::query(sql);
+    plain("SAVEPOINT unit")
+        .execute(&mut **tx)
+        .await
+        .map_err(err)?;
+    for op in unit {
+        let refused = match op {
+            WriteOp::Guard { sql, args, refusal } => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(*sql));
+                for a in args {
+                    q = bind(q, a);
+                }
+                let n = q.execute(&mut **tx).await.map_err(err)?.rows_affected();
+                (n != 1).then(|| refusal.clone())
+            }
+            other => {
+                write_ops(tx, &[other]).await?;
+                None
+            }
+        };
+        if let Some(r) = refused {
+            plain("ROLLBACK TO SAVEPOINT unit")
+                .execute(&mut **tx)
+                .await
+                .map_err(err)?;
+            plain("RELEASE SAVEPOINT unit")
+                .execute(&mut **tx)
+                .await
+                .map_err(err)?;
+            return Ok(Err(WriteError::Refused(r)));
+        }
+    }
+    plain("RELEASE SAVEPOINT unit")
+        .execute(&mut **tx)
+        .await
+        .map_err(err)?;
+    Ok(Ok(()))
+}
+
+/// The statements of `ops`, in order, inside `tx`, coalescing runs of same-shape inserts. A
+/// guard that does not hold fails the call with [`WriteError::Refused`].
+async fn write_ops(tx: &mut Tx, ops: &[&WriteOp]) -> Result<(), WriteError> {
+    let err = |e: sqlx::Error| WriteError::Failed(e.to_string());
     let mut i = 0;
     while i < ops.len() {
         match ops[i] {
+            WriteOp::Guard { sql, args, refusal } => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(*sql));
+                for a in args {
+                    q = bind(q, a);
+                }
+                if q.execute(&mut **tx).await.map_err(err)?.rows_affected() != 1 {
+                    return Err(WriteError::Refused(refusal.clone()));
+                }
+                i += 1;
+            }
             WriteOp::Exec { sql, args } => {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(*sql));
                 for a in args {
                     q = bind(q, a);
                 }
-                q.execute(&mut *tx).await.map_err(err)?;
+                q.execute(&mut **tx).await.map_err(err)?;
                 i += 1;
             }
             WriteOp::Insert { table, columns, .. } => {
@@ -108,12 +218,12 @@ pub(crate) async fn write_batch(db: &Db, ops: &[&WriteOp]) -> Result<(), WriteEr
                         }
                     }
                 }
-                q.execute(&mut *tx).await.map_err(err)?;
+                q.execute(&mut **tx).await.map_err(err)?;
                 i = j;
             }
         }
     }
-    tx.commit().await.map_err(err)
+    Ok(())
 }
 
 /// Rows per INSERT statement, largest first. The cap keeps bound parameters under SQLite's and
@@ -147,6 +257,7 @@ fn bind<'q>(
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     match v {
         SqlValue::I64(i) => q.bind(*i),
+        SqlValue::F64(f) => q.bind(*f),
         SqlValue::Text(s) => q.bind(s.as_str()),
         SqlValue::Null => q.bind(Option::<String>::None),
     }

@@ -49,8 +49,18 @@ impl Db {
         Ok(row.and_then(|(id,)| Uuid::parse_str(&id).ok()))
     }
 
-    /// Every battle not finished yet, oldest first (resumed after a restart).
-    #[tracing::instrument(skip(self))]
+    /// One battle if it is not yet finished (resuming it on this node).
+    pub(crate) async fn unfinished_robot_battle(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<BattleRow>, StoreError> {
+        Ok(self
+            .robot_battle(id)
+            .await?
+            .filter(|b| matches!(b.status.as_str(), "COUNTDOWN" | "IN_PROGRESS")))
+    }
+
+    /// Battles not yet finished (restart recovery).
     pub(crate) async fn unfinished_robot_battles(&self) -> Result<Vec<BattleRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLS} FROM robot_battles WHERE status IN ('COUNTDOWN', 'IN_PROGRESS') ORDER BY created_at"
@@ -147,8 +157,8 @@ pub struct BattleRow {
     pub wager: i64,
     /// Stored log hash (when finished).
     pub log_hash: Option<String>,
-    /// Last checkpointed tick.
-    pub(crate) current_tick: i64,
+    /// The first tick's instant, unix ms (None before the countdown ended).
+    pub(crate) started_at: Option<i64>,
     /// Full row as API JSON.
     pub json: Value,
 }
@@ -204,7 +214,7 @@ impl BattleRow {
             engine_version: r.try_get("engine_version")?,
             wager,
             log_hash: r.try_get("log_hash")?,
-            current_tick: r.try_get("current_tick")?,
+            started_at: r.try_get("started_at")?,
             json,
         })
     }

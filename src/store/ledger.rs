@@ -212,6 +212,71 @@ pub async fn post(
     Ok(ids)
 }
 
+/// The writes of [`post`] as Persister ops, for a unit that group-commits with others: the two
+/// balance updates are guards (an overdraft refuses the unit with the account's name) and the
+/// transfer row follows.
+pub(crate) fn transfer_ops(t: &Transfer, now: i64) -> Vec<super::batch::WriteOp> {
+    use super::batch::{SqlValue, WriteOp};
+    let adjust = |account: Account, delta: i64| {
+        let (sql, args) = match account {
+            Account::User(id) => (
+                match t.currency {
+                    Currency::Gmo => {
+                        "UPDATE users SET gmo_balance = gmo_balance + $1 \
+                         WHERE id = $2 AND gmo_balance + $1 >= 0"
+                    }
+                    Currency::Eldr => {
+                        "UPDATE users SET eldr_balance = eldr_balance + $1 \
+                         WHERE id = $2 AND eldr_balance + $1 >= 0"
+                    }
+                },
+                vec![SqlValue::I64(delta), SqlValue::Text(id.to_string())],
+            ),
+            Account::System(s) => (
+                "UPDATE system_accounts SET balance = balance + $1 \
+                 WHERE id = $2 AND currency = $3 AND (may_go_negative = 1 OR balance + $1 >= 0)",
+                vec![
+                    SqlValue::I64(delta),
+                    s.id().into(),
+                    t.currency.code().into(),
+                ],
+            ),
+        };
+        WriteOp::Guard {
+            sql,
+            args,
+            refusal: account.name(),
+        }
+    };
+    vec![
+        adjust(t.from, -t.amount),
+        adjust(t.to, t.amount),
+        WriteOp::Insert {
+            table: "ledger_transfers",
+            columns: &[
+                "id",
+                "kind",
+                "currency",
+                "amount",
+                "debit_account",
+                "credit_account",
+                "reference",
+                "created_at",
+            ],
+            values: vec![
+                SqlValue::Text(Uuid::new_v4().to_string()),
+                t.kind.code().into(),
+                t.currency.code().into(),
+                SqlValue::I64(t.amount),
+                SqlValue::Text(t.from.name()),
+                SqlValue::Text(t.to.name()),
+                t.reference.clone().into(),
+                SqlValue::I64(now),
+            ],
+        },
+    ]
+}
+
 /// Adds `delta` to an account, refusing to take a guarded account below zero.
 async fn adjust(
     tx: &mut Transaction<'static, Any>,

@@ -1,7 +1,9 @@
-//! Robot battles: creation with wager escrow, checkpoints, settlement, queries.
+//! Robot battles: creation with wager escrow, the start instant, settlement, queries.
 //!
 //! Creation and settlement are money moves, each one SQL transaction. The inputs stored at
-//! creation (`inputs`, `engine_version`) are all a replay needs.
+//! creation (`inputs`, `engine_version`) are all a replay needs; with `started_at` they are all
+//! a restart needs too (the battle re-simulates to the tick the wall clock says), so a live
+//! battle writes nothing per tick.
 
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -9,27 +11,27 @@ use uuid::Uuid;
 
 use super::batch::{SqlValue, WriteOp};
 pub use super::battle_rows::{BattleFilter, BattleRow};
-use super::ledger::{self, Account, Currency, LedgerError, SystemAccount, Transfer, TransferKind};
+use super::ledger::{self, Account, Currency, SystemAccount, Transfer, TransferKind};
 use super::{now_ms, Db, StoreError};
 use crate::domain::settlement::{
-    level_for, payout, rate, Rating, Winner, XP_DRAW, XP_LOSS, XP_WIN,
+    payout, rate, Rating, Winner, XP_DRAW, XP_LOSS, XP_PER_LEVEL, XP_WIN,
 };
 use crate::sim::battle::BattleInputs;
 
 /// One side of a battle at creation.
 #[derive(Debug, Clone)]
-pub(crate) struct SideRecord {
+pub struct SideRecord {
     /// Player.
     pub user: Uuid,
     /// The algorithm played (None: built-in default).
-    pub(crate) algorithm: Option<Uuid>,
+    pub algorithm: Option<Uuid>,
     /// `{id, username, robot, pilot}` as shown in `GET /battles/:id`.
-    pub(crate) snapshot: Value,
+    pub snapshot: Value,
 }
 
 /// A battle about to start.
 #[derive(Debug, Clone)]
-pub(crate) struct NewRobotBattle {
+pub struct NewRobotBattle {
     /// Id.
     pub id: Uuid,
     /// RANKED or CASUAL.
@@ -44,17 +46,6 @@ pub(crate) struct NewRobotBattle {
     pub inputs: BattleInputs,
     /// Each player's stake.
     pub wager: i64,
-}
-
-/// Why a battle could not be created.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum CreateError {
-    /// This player could not cover the wager.
-    #[error("insufficient GMO for the wager")]
-    Insufficient(Uuid),
-    /// Storage.
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 fn escrow(user: Uuid, amount: i64, battle: Uuid) -> Transfer {
@@ -90,212 +81,186 @@ pub struct Settled {
     pub ratings: (f64, f64),
 }
 
-/// The per-tick checkpoint of a live battle (a restart resumes from it), for the Persister to
-/// group-commit. It only moves a battle still in progress.
-pub(crate) fn checkpoint_op(id: Uuid, tick: u32) -> WriteOp {
+/// The first tick's instant (unix ms), for the Persister to group-commit: with the stored
+/// inputs it fixes every later tick. Guarded on COUNTDOWN so a late commit can never reopen a
+/// battle already settled.
+pub(crate) fn started_op(id: Uuid, at: i64) -> WriteOp {
     WriteOp::Exec {
-        sql: "UPDATE robot_battles SET current_tick = $1 WHERE id = $2 AND status = 'IN_PROGRESS'",
-        args: vec![
-            SqlValue::I64(i64::from(tick)),
-            SqlValue::Text(id.to_string()),
-        ],
+        sql: "UPDATE robot_battles SET status = 'IN_PROGRESS', started_at = $1 \
+              WHERE id = $2 AND status = 'COUNTDOWN'",
+        args: vec![SqlValue::I64(at), SqlValue::Text(id.to_string())],
     }
 }
 
-impl Db {
-    /// Stores the battle and escrows both wagers, in one transaction.
-    #[tracing::instrument(skip(self, b), fields(battle = %b.id))]
-    pub(crate) async fn create_robot_battle(&self, b: &NewRobotBattle) -> Result<(), CreateError> {
-        let now = now_ms();
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO robot_battles (id, mode, status, biome, season, p1_id, p2_id, p1_snapshot, \
-             p2_snapshot, p1_algorithm_id, p2_algorithm_id, inputs, engine_version, lcg_seed, \
-             gmo_wager, created_at) VALUES ($1, $2, 'COUNTDOWN', $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15)",
-        )
-        .bind(b.id.to_string())
-        .bind(b.mode.clone())
-        .bind(b.inputs.biome.as_str())
-        .bind(b.season)
-        .bind(b.p1.user.to_string())
-        .bind(b.p2.user.to_string())
-        .bind(b.p1.snapshot.to_string())
-        .bind(b.p2.snapshot.to_string())
-        .bind(b.p1.algorithm.map(|u| u.to_string()))
-        .bind(b.p2.algorithm.map(|u| u.to_string()))
-        .bind(serde_json::to_string(&b.inputs).unwrap_or_default())
-        .bind(i64::from(crate::sim::ENGINE_VERSION))
-        .bind(b.inputs.seed as i64)
-        .bind(b.wager)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        if b.wager > 0 {
-            for side in [&b.p1, &b.p2] {
-                match ledger::post(&mut tx, &[escrow(side.user, b.wager, b.id)]).await {
-                    Ok(_) => {}
-                    Err(LedgerError::Insufficient(_)) => {
-                        return Err(CreateError::Insufficient(side.user))
-                    }
-                    Err(LedgerError::BadAmount) => {}
-                    Err(LedgerError::Store(s)) => return Err(s.into()),
-                }
-            }
+/// The writes that store a new battle and escrow both wagers: one Persister unit, so many
+/// battles share a COMMIT and each is all-or-nothing. A player who cannot cover the wager
+/// refuses the unit; [`poor_player`] says who.
+pub fn create_ops(b: &NewRobotBattle, now: i64) -> Vec<WriteOp> {
+    let mut ops = vec![WriteOp::Exec {
+        sql: "INSERT INTO robot_battles (id, mode, status, biome, season, p1_id, p2_id, \
+              p1_snapshot, p2_snapshot, p1_algorithm_id, p2_algorithm_id, inputs, \
+              engine_version, lcg_seed, gmo_wager, created_at) VALUES ($1, $2, 'COUNTDOWN', $3, \
+              $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        args: vec![
+            SqlValue::Text(b.id.to_string()),
+            b.mode.as_str().into(),
+            b.inputs.biome.as_str().into(),
+            SqlValue::I64(b.season),
+            SqlValue::Text(b.p1.user.to_string()),
+            SqlValue::Text(b.p2.user.to_string()),
+            SqlValue::Text(b.p1.snapshot.to_string()),
+            SqlValue::Text(b.p2.snapshot.to_string()),
+            b.p1.algorithm.map(|u| u.to_string()).into(),
+            b.p2.algorithm.map(|u| u.to_string()).into(),
+            SqlValue::Text(serde_json::to_string(&b.inputs).unwrap_or_default()),
+            SqlValue::I64(i64::from(crate::sim::ENGINE_VERSION)),
+            SqlValue::I64(b.inputs.seed as i64),
+            SqlValue::I64(b.wager),
+            SqlValue::I64(now),
+        ],
+    }];
+    if b.wager > 0 {
+        for side in [&b.p1, &b.p2] {
+            ops.extend(ledger::transfer_ops(&escrow(side.user, b.wager, b.id), now));
         }
-        tx.commit().await.map_err(StoreError::from_sqlx)?;
-        Ok(())
     }
+    ops
+}
 
-    /// Marks the first tick's time.
-    pub(crate) async fn mark_robot_battle_started(
-        &self,
-        id: Uuid,
-        at: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE robot_battles SET status = 'IN_PROGRESS', started_at = $1 WHERE id = $2",
-        )
-        .bind(at)
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        Ok(())
-    }
+/// The player of `b` named by a refusal of its [`create_ops`] unit (could not cover the wager).
+pub(crate) fn poor_player(b: &NewRobotBattle, refusal: &str) -> Option<Uuid> {
+    [b.p1.user, b.p2.user]
+        .into_iter()
+        .find(|u| refusal == Account::User(*u).name())
+}
 
-    /// Settles a finished battle in one transaction: battle row, payout, ratings, xp,
-    /// algorithm stats.
-    #[tracing::instrument(skip(self))]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn settle_robot_battle(
-        &self,
-        id: Uuid,
-        mode: &str,
-        season: i64,
-        users: (Uuid, Uuid),
-        algorithms: (Option<Uuid>, Option<Uuid>),
-        wager: i64,
-        result: Winner,
-        total_ticks: u32,
-        log_hash: &str,
-    ) -> Result<Settled, StoreError> {
+/// A finished battle, as the actor hands it over for settlement.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Battle id.
+    pub id: Uuid,
+    /// RANKED or CASUAL.
+    pub mode: String,
+    /// Season.
+    pub season: i64,
+    /// Players.
+    pub users: (Uuid, Uuid),
+    /// Algorithms played (None: built-in default).
+    pub algorithms: (Option<Uuid>, Option<Uuid>),
+    /// Each player's stake.
+    pub wager: i64,
+    /// Who won.
+    pub result: Winner,
+    /// Ticks played.
+    pub total_ticks: u32,
+    /// Hash of the tick log.
+    pub log_hash: String,
+}
+
+/// Refusal of a settlement unit whose battle was already settled (or voided).
+pub(crate) const ALREADY_SETTLED: &str = "battle already settled";
+
+impl Db {
+    /// Builds the settlement of a finished battle as one Persister unit: battle row (guarded on
+    /// its status, so a battle is settled exactly once), payout, ratings, xp and algorithm
+    /// stats. Only the two ratings are read here; a player is in one battle at a time, so
+    /// nothing else writes them before this unit commits.
+    #[tracing::instrument(skip(self, f), fields(battle = %f.id))]
+    pub async fn settlement(&self, f: &Finished) -> Result<(Vec<WriteOp>, Settled), StoreError> {
         let now = now_ms();
-        let (p1, p2) = users;
-        let pay = payout(wager, result);
-        let mut tx = self.begin().await?;
+        let (id, (p1, p2), result) = (f.id, f.users, f.result);
+        let pay = payout(f.wager, result);
         let winner = match result {
             Winner::P1 => Some(p1),
             Winner::P2 => Some(p2),
             Winner::Draw => None,
         };
-        // Guarded on the status so a battle is settled exactly once.
-        let done = sqlx::query(
-            "UPDATE robot_battles SET status = 'COMPLETED', winner_id = $1, is_draw = $2, \
-             total_ticks = $3, current_tick = $3, log_hash = $4, gmo_winner_gain = $5, \
-             completed_at = $6 WHERE id = $7 AND status IN ('COUNTDOWN', 'IN_PROGRESS')",
-        )
-        .bind(winner.map(|w| w.to_string()))
-        .bind(i64::from(result == Winner::Draw))
-        .bind(i64::from(total_ticks))
-        .bind(log_hash)
-        .bind(winner.map(|_| pay.to_p1.max(pay.to_p2)))
-        .bind(now)
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?
-        .rows_affected();
-        if done != 1 {
-            return Err(StoreError::Conflict("battle already settled".into()));
-        }
-        let mut transfers = Vec::new();
-        let refund_kind = if result == Winner::Draw {
-            TransferKind::Refund
-        } else {
-            TransferKind::Payout
-        };
-        if pay.to_p1 > 0 {
-            transfers.push(from_escrow(refund_kind, Account::User(p1), pay.to_p1, id));
-        }
-        if pay.to_p2 > 0 {
-            transfers.push(from_escrow(refund_kind, Account::User(p2), pay.to_p2, id));
-        }
-        if pay.fee > 0 {
-            transfers.push(from_escrow(
-                TransferKind::Fee,
-                Account::System(SystemAccount::Fees),
-                pay.fee,
-                id,
-            ));
-        }
-        ledger::post(&mut tx, &transfers).await?;
+        let r1 = self.rating(p1, f.season, &f.mode).await?;
+        let r2 = self.rating(p2, f.season, &f.mode).await?;
         // Ratings: RANKED moves them; CASUAL only counts the record.
-        let r1 = load_rating(&mut tx, p1, season, mode).await?;
-        let r2 = load_rating(&mut tx, p2, season, mode).await?;
-        let (n1, n2) = if mode == "RANKED" {
+        let (n1, n2) = if f.mode == "RANKED" {
             rate(r1, r2, result)
         } else {
             (r1, r2)
         };
-        let (o1, o2) = match result {
-            Winner::P1 => ((1, 0, 0), (0, 1, 0)),
-            Winner::P2 => ((0, 1, 0), (1, 0, 0)),
-            Winner::Draw => ((0, 0, 1), (0, 0, 1)),
-        };
-        save_rating(&mut tx, p1, season, mode, n1, o1, now).await?;
-        save_rating(&mut tx, p2, season, mode, n2, o2, now).await?;
-        for (user, (w, l, _)) in [(p1, o1), (p2, o2)] {
-            let xp = if w == 1 {
-                XP_WIN
-            } else if l == 1 {
-                XP_LOSS
-            } else {
-                XP_DRAW
-            };
-            let row = sqlx::query("SELECT xp FROM users WHERE id = $1")
-                .bind(user.to_string())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-            let total: i64 = row.try_get::<i64, _>("xp").map_err(StoreError::from_sqlx)? + xp;
-            sqlx::query("UPDATE users SET xp = $1, level = $2, updated_at = $3 WHERE id = $4")
-                .bind(total)
-                .bind(level_for(total))
-                .bind(now)
-                .bind(user.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-        }
-        for (alg, won) in [(algorithms.0, o1.0), (algorithms.1, o2.0)] {
-            if let Some(a) = alg {
-                sqlx::query("UPDATE algorithms SET times_used = times_used + 1, wins = wins + $1 WHERE id = $2")
-                    .bind(won)
-                    .bind(a.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::from_sqlx)?;
-            }
-        }
         let settled = Settled {
-            p1: (pay.p1_delta(wager), n1.rating - r1.rating),
-            p2: (pay.p2_delta(wager), n2.rating - r2.rating),
+            p1: (pay.p1_delta(f.wager), n1.rating - r1.rating),
+            p2: (pay.p2_delta(f.wager), n2.rating - r2.rating),
             ratings: (n1.rating, n2.rating),
         };
         let result_json = json!({
             "p1": {"gmo_delta": settled.p1.0, "rating_delta": settled.p1.1, "rating": n1.rating},
             "p2": {"gmo_delta": settled.p2.0, "rating_delta": settled.p2.1, "rating": n2.rating},
         });
-        sqlx::query("UPDATE robot_battles SET result = $1 WHERE id = $2")
-            .bind(result_json.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        tx.commit().await.map_err(StoreError::from_sqlx)?;
-        Ok(settled)
+        let mut ops = vec![WriteOp::Guard {
+            sql: "UPDATE robot_battles SET status = 'COMPLETED', winner_id = $1, is_draw = $2, \
+                  total_ticks = $3, current_tick = $3, log_hash = $4, gmo_winner_gain = $5, \
+                  completed_at = $6, result = $7 \
+                  WHERE id = $8 AND status IN ('COUNTDOWN', 'IN_PROGRESS')",
+            args: vec![
+                winner.map(|w| w.to_string()).into(),
+                SqlValue::I64(i64::from(result == Winner::Draw)),
+                SqlValue::I64(i64::from(f.total_ticks)),
+                f.log_hash.as_str().into(),
+                winner.map(|_| pay.to_p1.max(pay.to_p2)).into(),
+                SqlValue::I64(now),
+                SqlValue::Text(result_json.to_string()),
+                SqlValue::Text(id.to_string()),
+            ],
+            refusal: ALREADY_SETTLED.into(),
+        }];
+        let kind = if result == Winner::Draw {
+            TransferKind::Refund
+        } else {
+            TransferKind::Payout
+        };
+        let mut transfers = Vec::new();
+        for (user, amount) in [(p1, pay.to_p1), (p2, pay.to_p2)] {
+            if amount > 0 {
+                transfers.push(from_escrow(kind, Account::User(user), amount, id));
+            }
+        }
+        if pay.fee > 0 {
+            let fees = Account::System(SystemAccount::Fees);
+            transfers.push(from_escrow(TransferKind::Fee, fees, pay.fee, id));
+        }
+        for t in &transfers {
+            ops.extend(ledger::transfer_ops(t, now));
+        }
+        let (o1, o2) = match result {
+            Winner::P1 => ((1, 0, 0), (0, 1, 0)),
+            Winner::P2 => ((0, 1, 0), (1, 0, 0)),
+            Winner::Draw => ((0, 0, 1), (0, 0, 1)),
+        };
+        for (user, r, o) in [(p1, n1, o1), (p2, n2, o2)] {
+            ops.push(rating_op(user, f.season, &f.mode, r, o, now));
+            let xp = match o {
+                (1, _, _) => XP_WIN,
+                (_, 1, _) => XP_LOSS,
+                _ => XP_DRAW,
+            };
+            ops.push(WriteOp::Exec {
+                // `level_for` in SQL: 1 + xp / XP_PER_LEVEL.
+                sql: "UPDATE users SET xp = xp + $1, level = 1 + (xp + $1) / $2, updated_at = $3 \
+                      WHERE id = $4",
+                args: vec![
+                    SqlValue::I64(xp),
+                    SqlValue::I64(XP_PER_LEVEL),
+                    SqlValue::I64(now),
+                    SqlValue::Text(user.to_string()),
+                ],
+            });
+        }
+        for (alg, won) in [(f.algorithms.0, o1.0), (f.algorithms.1, o2.0)] {
+            if let Some(a) = alg {
+                ops.push(WriteOp::Exec {
+                    sql: "UPDATE algorithms SET times_used = times_used + 1, wins = wins + $1 \
+                          WHERE id = $2",
+                    args: vec![SqlValue::I64(won), SqlValue::Text(a.to_string())],
+                });
+            }
+        }
+        Ok((ops, settled))
     }
 
     /// Voids an unfinished battle and refunds both wagers (engine version changed).
@@ -328,63 +293,62 @@ impl Db {
     }
 }
 
-async fn load_rating(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    user: Uuid,
-    season: i64,
-    mode: &str,
-) -> Result<Rating, StoreError> {
-    let row = sqlx::query(
-        "SELECT rating, deviation, volatility FROM ratings WHERE user_id = $1 AND season = $2 AND mode = $3",
-    )
-    .bind(user.to_string())
-    .bind(season)
-    .bind(mode)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    Ok(match row {
-        Some(r) => Rating {
-            rating: r.try_get("rating").map_err(StoreError::from_sqlx)?,
-            deviation: r.try_get("deviation").map_err(StoreError::from_sqlx)?,
-            volatility: r.try_get("volatility").map_err(StoreError::from_sqlx)?,
-        },
-        None => Rating::default(),
-    })
+impl Db {
+    /// A user's full rating in a season and mode (the default when unrated).
+    async fn rating(&self, user: Uuid, season: i64, mode: &str) -> Result<Rating, StoreError> {
+        let row = sqlx::query(
+            "SELECT rating, deviation, volatility FROM ratings \
+             WHERE user_id = $1 AND season = $2 AND mode = $3",
+        )
+        .bind(user.to_string())
+        .bind(season)
+        .bind(mode)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(match row {
+            Some(r) => Rating {
+                rating: r.try_get("rating").map_err(StoreError::from_sqlx)?,
+                deviation: r.try_get("deviation").map_err(StoreError::from_sqlx)?,
+                volatility: r.try_get("volatility").map_err(StoreError::from_sqlx)?,
+            },
+            None => Rating::default(),
+        })
+    }
 }
 
-async fn save_rating(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+/// Upserts a rating with one more win, loss or draw.
+fn rating_op(
     user: Uuid,
     season: i64,
     mode: &str,
     r: Rating,
     (w, l, d): (i64, i64, i64),
     now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO ratings (user_id, season, mode, rating, deviation, volatility, peak_rating, \
-         wins, losses, draws, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $4, $7, $8, $9, $10) \
-         ON CONFLICT (user_id, season, mode) DO UPDATE SET rating = excluded.rating, \
-         deviation = excluded.deviation, volatility = excluded.volatility, \
-         peak_rating = CASE WHEN excluded.rating > ratings.peak_rating THEN excluded.rating ELSE ratings.peak_rating END, \
-         wins = ratings.wins + excluded.wins, losses = ratings.losses + excluded.losses, \
-         draws = ratings.draws + excluded.draws, updated_at = excluded.updated_at",
-    )
-    .bind(user.to_string())
-    .bind(season)
-    .bind(mode)
-    .bind(r.rating)
-    .bind(r.deviation)
-    .bind(r.volatility)
-    .bind(w)
-    .bind(l)
-    .bind(d)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    Ok(())
+) -> WriteOp {
+    WriteOp::Exec {
+        sql: "INSERT INTO ratings (user_id, season, mode, rating, deviation, volatility, \
+              peak_rating, wins, losses, draws, updated_at) \
+              VALUES ($1, $2, $3, $4, $5, $6, $4, $7, $8, $9, $10) \
+              ON CONFLICT (user_id, season, mode) DO UPDATE SET rating = excluded.rating, \
+              deviation = excluded.deviation, volatility = excluded.volatility, \
+              peak_rating = CASE WHEN excluded.rating > ratings.peak_rating \
+              THEN excluded.rating ELSE ratings.peak_rating END, \
+              wins = ratings.wins + excluded.wins, losses = ratings.losses + excluded.losses, \
+              draws = ratings.draws + excluded.draws, updated_at = excluded.updated_at",
+        args: vec![
+            SqlValue::Text(user.to_string()),
+            SqlValue::I64(season),
+            mode.into(),
+            SqlValue::F64(r.rating),
+            SqlValue::F64(r.deviation),
+            SqlValue::F64(r.volatility),
+            SqlValue::I64(w),
+            SqlValue::I64(l),
+            SqlValue::I64(d),
+            SqlValue::I64(now),
+        ],
+    }
 }
 
 impl Db {

@@ -1,6 +1,8 @@
 //! Messages a battle actor answers: joins (with catch-up), ready, emotes, live summary.
 
 use actix::prelude::*;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use socketioxide::extract::SocketRef;
 use uuid::Uuid;
@@ -35,16 +37,32 @@ impl Handler<JoinRoom> for BattleActor {
         };
         self.sent_from.insert(sid, range.start);
         msg.socket.join(self.room.clone());
-        let ticks = &self.ticks[range];
-        let mut batch =
-            json!({ "battle_id": self.id, "ticks": ticks, "phase": self.phase.as_str() });
         // Joining during the countdown: how long until the first tick (watch pages count it).
-        if let (true, Some(ends)) = (self.ticks.is_empty(), self.countdown_ends) {
-            let left = ends.saturating_duration_since(std::time::Instant::now());
-            batch["countdown_ms"] = json!(left.as_millis() as u64);
-        }
+        let countdown_ms = match (self.ticks.is_empty(), self.countdown_ends) {
+            (true, Some(ends)) => {
+                let left = ends.saturating_duration_since(std::time::Instant::now());
+                Some(left.as_millis() as u64)
+            }
+            _ => None,
+        };
+        let batch = TickBatch {
+            battle_id: self.id,
+            ticks: &self.ticks[range],
+            phase: self.phase.as_str(),
+            countdown_ms,
+        };
         let _ = msg.socket.emit("battle:tick_batch", &batch);
     }
+}
+
+/// `battle:tick_batch`: the stored ticks' bytes as they are, one `battle_id` for them all.
+#[derive(Serialize)]
+struct TickBatch<'a> {
+    battle_id: Uuid,
+    ticks: &'a [Box<RawValue>],
+    phase: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    countdown_ms: Option<u64>,
 }
 
 /// `battle:ready` from a player.

@@ -4,22 +4,28 @@
 //!
 //! Ticks are scheduled against the battle's start instant (tick n is due at
 //! `start + n * tick`), never "one interval after the last one", so delays do not add up.
+//!
+//! Nothing is written per tick: a battle is a pure function of its stored inputs and its start
+//! instant (`started_at`, written through the Persister when the first tick is scheduled).
+//! After a restart the actor re-simulates every tick the wall clock says is due and carries on.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
+use serde_json::value::{to_raw_value, RawValue};
 use socketioxide::socket::Sid;
 use uuid::Uuid;
 
 use super::game::Game;
-use crate::actors::persister::Persist;
+use crate::actors::persister::{Persist, PersistError};
 use crate::metrics::METRICS;
-use crate::sim::battle::{Battle, TickEvent, Winner};
+use crate::sim::battle::{Battle, LiveTick, TickEvent, Winner};
 use crate::store::now_ms;
-use crate::store::robot_battles::{self, NewRobotBattle, Settled};
+use crate::store::robot_battles::{self, Finished, NewRobotBattle, Settled};
 
 const MAILBOX: usize = 1024;
 
@@ -29,19 +35,27 @@ pub(crate) struct BattleSetup {
     pub id: Uuid,
     /// Stored record.
     pub record: NewRobotBattle,
-    /// Some(tick) when resuming a battle that had started.
-    pub(crate) resume_at: Option<u32>,
+    /// The first tick's wall-clock instant (unix ms) when resuming a battle that had started.
+    pub(crate) started_at: Option<i64>,
 }
 
 impl BattleSetup {
-    /// A setup.
-    pub fn new(id: Uuid, record: NewRobotBattle, resume_at: Option<u32>) -> BattleSetup {
+    /// A setup; `started_at` is `Some` for a battle that had started before a restart.
+    pub fn new(id: Uuid, record: NewRobotBattle, started_at: Option<i64>) -> BattleSetup {
         BattleSetup {
             id,
             record,
-            resume_at,
+            started_at,
         }
     }
+}
+
+/// A live tick as it goes out: the battle's id, then the tick's own fields.
+#[derive(Serialize)]
+struct Outgoing<'a> {
+    battle_id: &'a str,
+    #[serde(flatten)]
+    tick: LiveTick<'a>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,10 +82,16 @@ pub struct BattleActor {
     id: Uuid,
     record: NewRobotBattle,
     engine: Battle,
-    ticks: Vec<Value>,
+    /// Every tick sent so far, serialised once (the live form without `battle_id`): catch-up
+    /// batches are built from these bytes.
+    ticks: Vec<Box<RawValue>>,
     phase: Phase,
     ready: [bool; 2],
+    /// When tick `origin` was (or would have been) played; tick n is due at
+    /// `start + (n - origin) * tick`.
     start: Option<Instant>,
+    /// 0 for a battle started here; the tick reached by catching up after a restart.
+    origin: u32,
     countdown: Option<SpawnHandle>,
     /// When the countdown ends (a spectator joining during it is told how long is left).
     countdown_ends: Option<std::time::Instant>,
@@ -106,23 +126,13 @@ impl BattleActor {
             phase: Phase::Countdown,
             ready: [false; 2],
             start: None,
+            origin: 0,
             countdown: None,
             countdown_ends: None,
             sent_from: HashMap::new(),
         };
-        if let Some(at) = setup.resume_at {
-            // Rebuild the ticks already sent so catch-up still works after a restart.
-            let now = now_ms();
-            while actor.engine.tick() < at {
-                match actor.engine.step() {
-                    Some(t) => {
-                        let p = actor.payload(&t, now);
-                        actor.ticks.push(p);
-                    }
-                    None => break,
-                }
-            }
-            actor.phase = Phase::Running;
+        if let Some(at) = setup.started_at {
+            actor.catch_up(at, now_ms());
         }
         BattleActor::create(move |ctx| {
             ctx.set_mailbox_capacity(MAILBOX);
@@ -130,20 +140,55 @@ impl BattleActor {
         })
     }
 
-    fn payload(&self, t: &TickEvent, ts: i64) -> Value {
-        let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
-        if let Value::Object(m) = &mut v {
-            // The spec's live names (p1_state/p2_state) beside the replay names (p1/p2).
-            if let Some(p1) = m.get("p1").cloned() {
-                m.insert("p1_state".into(), p1);
+    /// Resuming after a restart: plays at once every tick due by wall clock since the first
+    /// tick at `started_at` (stamped with the instant each was due), so the battle goes on as
+    /// if the server had never stopped. A battle whose end passed meanwhile is over here.
+    fn catch_up(&mut self, started_at: i64, now: i64) {
+        let tick_ms = i64::try_from(self.game.tick.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1);
+        let elapsed = (now - started_at).max(0);
+        let due = u32::try_from(elapsed / tick_ms).unwrap_or(u32::MAX);
+        while self.engine.tick() < due {
+            let Some(t) = self.engine.step() else { break };
+            let ts = started_at + i64::from(t.tick) * tick_ms;
+            if let Some((stored, _)) = self.serialise(&t, ts) {
+                self.ticks.push(stored);
             }
-            if let Some(p2) = m.get("p2").cloned() {
-                m.insert("p2_state".into(), p2);
-            }
-            m.insert("battle_id".into(), self.id.to_string().into());
-            m.insert("ts".into(), ts.into());
         }
-        v
+        // Anchor the schedule at the last tick played: less than one interval ago, so the
+        // instant exists even when the downtime was longer than this machine's uptime.
+        self.origin = self.engine.tick();
+        let since = (elapsed - i64::from(self.origin) * tick_ms).clamp(0, tick_ms);
+        let now_i = Instant::now();
+        self.start = Some(
+            now_i
+                .checked_sub(Duration::from_millis(since as u64))
+                .unwrap_or(now_i),
+        );
+        self.phase = Phase::Running;
+    }
+
+    /// The battle id as text (the room is `battle:{id}`).
+    fn battle_id(&self) -> &str {
+        self.room.strip_prefix("battle:").unwrap_or(&self.room)
+    }
+
+    /// A tick serialised once for storage (catch-up) and once with `battle_id` for the room.
+    fn serialise(&self, t: &TickEvent, ts: i64) -> Option<(Box<RawValue>, Box<RawValue>)> {
+        let tick = t.live(ts);
+        let sent = Outgoing {
+            battle_id: self.battle_id(),
+            tick,
+        };
+        match (to_raw_value(&tick), to_raw_value(&sent)) {
+            (Ok(stored), Ok(sent)) => Some((stored, sent)),
+            (Err(e), _) | (_, Err(e)) => {
+                // Plain structs of numbers and strings: a failure here is a bug worth a log.
+                tracing::error!(battle = %self.id, error = %e, "tick not serialisable");
+                None
+            }
+        }
     }
 
     fn players(&self) -> (Uuid, Uuid) {
@@ -158,22 +203,30 @@ impl BattleActor {
             ctx.cancel_future(h);
         }
         self.phase = Phase::Running;
-        let db = self.game.db.clone();
+        // The start instant is the one thing a restart needs besides the stored inputs. It
+        // rides the Persister's next group commit, a few ms, well before the first tick is due.
+        let (at, start) = (now_ms(), Instant::now());
+        let persister = self.game.persister.clone();
         let id = self.id;
         ctx.spawn(
             async move {
-                let _ = db.mark_robot_battle_started(id, now_ms()).await;
+                let op = robot_battles::started_op(id, at);
+                match persister.send(Persist(vec![op])).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(battle = %id, error = %e, "start not stored"),
+                    Err(e) => tracing::error!(battle = %id, error = %e, "start not stored"),
+                }
             }
             .into_actor(self),
         );
-        self.start = Some(Instant::now());
+        self.start = Some(start);
         self.schedule(ctx);
     }
 
     fn schedule(&mut self, ctx: &mut Context<Self>) {
         let start = *self.start.get_or_insert_with(Instant::now);
         let next = self.engine.tick() + 1;
-        let due = start + self.game.tick * next;
+        let due = start + self.game.tick * (next - self.origin);
         let now = Instant::now();
         ctx.run_later(due.saturating_duration_since(now), move |a, ctx| {
             METRICS
@@ -191,16 +244,12 @@ impl BattleActor {
             self.finish(ctx);
             return;
         };
-        let payload = self.payload(&t, now_ms());
-        self.ticks.push(payload.clone());
-        self.game
-            .sio
-            .to_room(self.room.clone(), Vec::new(), "battle:tick", payload);
-        // Checkpoint every tick (restart resumes from the last one); the persister
-        // group-commits them, so this is one row per tick in shared batches.
-        {
-            let op = robot_battles::checkpoint_op(self.id, t.tick);
-            let _ = self.game.persister.try_send(Persist(vec![op]));
+        // Serialised once: the same bytes go to every socket in the room.
+        if let Some((stored, sent)) = self.serialise(&t, now_ms()) {
+            self.ticks.push(stored);
+            self.game
+                .sio
+                .to_room_raw(self.room.clone(), "battle:tick", sent);
         }
         if self.engine.is_over() {
             self.finish(ctx);
@@ -219,34 +268,34 @@ impl BattleActor {
         };
         let result = outcome.winner;
         let game = self.game.clone();
-        let (id, mode, season, wager) = (
-            self.id,
-            self.record.mode.clone(),
-            self.record.season,
-            self.record.wager,
-        );
-        let algorithms = (self.record.p1.algorithm, self.record.p2.algorithm);
         let players = self.players();
-        let hash = self.engine.log_hash();
-        let total = outcome.total_ticks;
+        let finished = Finished {
+            id: self.id,
+            mode: self.record.mode.clone(),
+            season: self.record.season,
+            users: players,
+            algorithms: (self.record.p1.algorithm, self.record.p2.algorithm),
+            wager: self.record.wager,
+            result,
+            total_ticks: outcome.total_ticks,
+            log_hash: self.engine.log_hash(),
+        };
+        let (id, total) = (self.id, outcome.total_ticks);
         let room = self.room.clone();
         ctx.wait(
             async move {
-                // Settlement is money: retry a failed transaction a few times before giving up
-                // (the battle then stays IN_PROGRESS and is replayed on the next start).
+                // Settlement is money: one unit in the Persister's group commit. Retry a failed
+                // write a few times before giving up (the battle then stays IN_PROGRESS and is
+                // replayed on the next start).
                 let mut settled = None;
                 for attempt in 0..3u32 {
-                    let gate = game.writes.acquire().await;
-                    let r = game
-                        .db
-                        .settle_robot_battle(
-                            id, &mode, season, players, algorithms, wager, result, total, &hash,
-                        )
-                        .await;
-                    drop(gate);
-                    match r {
+                    match settle(&game, &finished).await {
                         Ok(s) => {
                             settled = Some(s);
+                            break;
+                        }
+                        Err(SettleError::Refused(r)) => {
+                            tracing::warn!(battle = %id, refusal = %r, "settlement refused");
                             break;
                         }
                         Err(e) => {
@@ -264,6 +313,31 @@ impl BattleActor {
             .into_actor(self)
             .map(|_, _, ctx| ctx.stop()),
         );
+    }
+}
+
+/// Why a settlement did not commit.
+#[derive(Debug, thiserror::Error)]
+enum SettleError {
+    /// Reading the ratings failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The write failed (retried).
+    #[error("{0}")]
+    Persist(PersistError),
+    /// A guard refused it (already settled): retrying cannot help.
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+/// Builds the settlement unit and waits for its COMMIT.
+async fn settle(game: &Game, f: &Finished) -> Result<Settled, SettleError> {
+    let (ops, settled) = game.db.settlement(f).await?;
+    match game.persister.send(Persist(ops)).await {
+        Ok(Ok(())) => Ok(settled),
+        Ok(Err(PersistError::Refused(r))) => Err(SettleError::Refused(r)),
+        Ok(Err(e)) => Err(SettleError::Persist(e)),
+        Err(_) => Err(SettleError::Persist(PersistError::Closed)),
     }
 }
 
@@ -316,8 +390,13 @@ impl Actor for BattleActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         METRICS.actors.with_label_values(&["battle"]).inc();
         if self.phase == Phase::Running {
-            // Resumed after a restart: carry on from here.
-            self.schedule(ctx);
+            // Resumed after a restart: carry on from here, or settle a battle that ended
+            // while the server was down.
+            if self.engine.is_over() {
+                self.finish(ctx);
+            } else {
+                self.schedule(ctx);
+            }
             return;
         }
         let countdown = self.game.countdown;

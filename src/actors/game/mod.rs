@@ -12,14 +12,14 @@ use uuid::Uuid;
 
 use super::battle::{BattleActor, BattleSetup};
 use super::matchmaker::{Matchmaker, Ticket};
-use crate::actors::persister::Persister;
+use crate::actors::persister::{Persist, PersistError, Persister};
 use crate::actors::rooms::Rooms;
 use crate::metrics::METRICS;
 use crate::sim::ai;
 use crate::sim::battle::{BattleInputs, Fighter, DEFAULT_MAX_TICKS};
 use crate::sim::catalog::Biome;
 use crate::sim::rules;
-use crate::store::robot_battles::{CreateError, NewRobotBattle, SideRecord};
+use crate::store::robot_battles::{self, BattleRow, NewRobotBattle, SideRecord};
 use crate::store::{Db, StoreError};
 
 mod live;
@@ -38,7 +38,7 @@ pub struct Game {
     pub(in crate::actors) db: Db,
     /// Socket.IO rooms.
     pub(in crate::actors) sio: Arc<dyn Rooms>,
-    /// Persister for checkpoints.
+    /// The Persister: battle creation, start instants and settlements group-commit there.
     pub(in crate::actors) persister: Addr<Persister>,
     /// Tick interval.
     pub(in crate::actors) tick: Duration,
@@ -59,18 +59,12 @@ pub struct Game {
     pub(in crate::actors) sessions: DashMap<Uuid, Addr<super::session::Session>>,
     /// Where actors started from non-actix threads (Socket.IO handlers) run.
     pub(in crate::actors) arbiter: actix::ArbiterHandle,
-    /// Gate on the game's write transactions (battle creation, settlement). When a thousand
-    /// matches land at once they queue here instead of timing out on the connection pool.
-    pub(in crate::actors) writes: tokio::sync::Semaphore,
     matchmakers: OnceLock<(Addr<Matchmaker>, Addr<Matchmaker>)>,
     /// Multi-node: this node's claims on live battles.
     pub(in crate::actors) owner: owner::Owner,
     /// Multi-node: which modes' matchers this node runs, and the ticket store.
     matchers: matcher::Matchers,
 }
-
-/// Concurrent write transactions the game runs (below the smaller pool, SQLite's 8).
-const WRITE_SLOTS: usize = 4;
 
 /// The game's timing and season, taken from the configuration by the composition root.
 #[derive(Debug, Clone, Copy)]
@@ -110,7 +104,6 @@ impl Game {
             queued: DashMap::new(),
             sessions: DashMap::new(),
             arbiter: actix::Arbiter::current(),
-            writes: tokio::sync::Semaphore::new(WRITE_SLOTS),
             matchmakers: OnceLock::new(),
             matchers: matcher::Matchers::new(cluster.as_ref()),
             owner: owner::Owner::new(cluster),
@@ -281,13 +274,20 @@ impl Game {
             },
             wager,
         };
-        let created = {
-            let _gate = self.writes.acquire().await;
-            self.db.create_robot_battle(&new).await
+        // One unit in the Persister's next group commit: the battle row and both escrows
+        // together, or nothing (a thousand matches at once share a handful of COMMITs).
+        let ops = robot_battles::create_ops(&new, crate::store::now_ms());
+        let created = match self.persister.send(Persist(ops)).await {
+            Ok(r) => r,
+            Err(_) => Err(PersistError::Closed),
         };
-        match created {
-            Ok(()) => {}
-            Err(CreateError::Insufficient(poor)) => {
+        let poor = match &created {
+            Err(PersistError::Refused(r)) => robot_battles::poor_player(&new, r),
+            _ => None,
+        };
+        match (created, poor) {
+            (Ok(()), _) => {}
+            (Err(_), Some(poor)) => {
                 let (gone, stays) = if poor == a.user { (a, b) } else { (b, a) };
                 self.queued.remove(&gone.user);
                 self.sio.to_user(gone.user,
@@ -299,8 +299,8 @@ impl Game {
                 }
                 return;
             }
-            Err(CreateError::Store(e)) => {
-                // Nobody paid anything (the transaction rolled back): both go back in line.
+            (Err(e), None) => {
+                // Nobody paid anything (the unit rolled back): both go back in line.
                 tracing::error!(error = %e, "could not store a new battle; tickets re-queued");
                 if let Some(mm) = self.matchmaker(a.mode) {
                     for t in [a, b] {
@@ -403,42 +403,65 @@ impl Game {
     ) -> Result<usize, StoreError> {
         let mut resumed = 0;
         for row in rows {
-            let inputs: Option<BattleInputs> = serde_json::from_str(&row.inputs).ok();
-            match inputs {
-                Some(inputs) if row.engine_version == i64::from(crate::sim::ENGINE_VERSION) => {
-                    for p in [row.p1, row.p2] {
-                        self.in_battle.insert(p, row.id);
-                    }
-                    let new = NewRobotBattle {
-                        id: row.id,
-                        mode: row.mode.clone(),
-                        season: row.season,
-                        p1: SideRecord {
-                            user: row.p1,
-                            algorithm: row.algorithms.0,
-                            snapshot: row.snapshots.0.clone(),
-                        },
-                        p2: SideRecord {
-                            user: row.p2,
-                            algorithm: row.algorithms.1,
-                            snapshot: row.snapshots.1.clone(),
-                        },
-                        inputs,
-                        wager: row.wager,
-                    };
-                    let at =
-                        (row.status == "IN_PROGRESS").then_some(row.current_tick.max(0) as u32);
-                    self.launch(BattleSetup::new(row.id, new, at));
-                    resumed += 1;
-                }
-                _ => {
-                    tracing::warn!(battle = %row.id, "engine version changed: battle voided, wagers refunded");
-                    self.db
-                        .void_robot_battle(row.id, (row.p1, row.p2), row.wager)
-                        .await?;
-                }
-            }
+            resumed += usize::from(self.resume_battle(row).await?);
         }
         Ok(resumed)
+    }
+
+    /// Loads one unfinished battle by id and resumes it here (a node taking over a battle
+    /// whose owner died). False when it is finished, unknown, voided or already live here.
+    pub async fn resume_one(self: &Arc<Self>, id: Uuid) -> Result<bool, StoreError> {
+        match self.db.unfinished_robot_battle(id).await? {
+            Some(row) => self.resume_battle(row).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Launches one stored unfinished battle, fast-forwarded by wall clock from its
+    /// `started_at` (a battle still in its countdown starts its countdown again). A battle from
+    /// another engine version cannot be re-simulated: it is voided and both wagers refunded.
+    /// True when launched.
+    pub(crate) async fn resume_battle(
+        self: &Arc<Self>,
+        row: BattleRow,
+    ) -> Result<bool, StoreError> {
+        if self.battles.contains_key(&row.id) {
+            return Ok(false);
+        }
+        let inputs: Option<BattleInputs> = serde_json::from_str(&row.inputs).ok();
+        let inputs = match inputs {
+            Some(i) if row.engine_version == i64::from(crate::sim::ENGINE_VERSION) => i,
+            _ => {
+                tracing::warn!(battle = %row.id, "engine version changed: battle voided, wagers refunded");
+                self.db
+                    .void_robot_battle(row.id, (row.p1, row.p2), row.wager)
+                    .await?;
+                return Ok(false);
+            }
+        };
+        for p in [row.p1, row.p2] {
+            self.in_battle.insert(p, row.id);
+        }
+        let new = NewRobotBattle {
+            id: row.id,
+            mode: row.mode,
+            season: row.season,
+            p1: SideRecord {
+                user: row.p1,
+                algorithm: row.algorithms.0,
+                snapshot: row.snapshots.0,
+            },
+            p2: SideRecord {
+                user: row.p2,
+                algorithm: row.algorithms.1,
+                snapshot: row.snapshots.1,
+            },
+            inputs,
+            wager: row.wager,
+        };
+        // A battle marked IN_PROGRESS always has its start; without one it counts down anew.
+        let started = row.started_at.filter(|_| row.status == "IN_PROGRESS");
+        self.launch(BattleSetup::new(row.id, new, started));
+        Ok(true)
     }
 }

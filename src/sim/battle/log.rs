@@ -147,6 +147,41 @@ fn u64_string<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(v)
 }
 
+/// A tick as `battle:tick` sends it live: the spec's fields (`tick`, `p1_state`, `p2_state`,
+/// `biome_event`, `lcg_state`) plus the server's emission time `ts`. Each fighter appears once,
+/// under its live name; replays keep [`TickEvent`]'s `p1`/`p2` shape. It borrows the event, so
+/// the live form is serialised straight from the engine's output, with no tree in between.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LiveTick<'a> {
+    /// Tick number, from 1.
+    pub tick: u32,
+    /// Player 1 after the tick.
+    pub p1_state: &'a FighterTick,
+    /// Player 2 after the tick.
+    pub p2_state: &'a FighterTick,
+    /// The biome event of this tick, or null.
+    pub biome_event: Option<BiomeEvent>,
+    /// Generator state after the tick (decimal string, as in [`TickEvent`]).
+    #[serde(serialize_with = "u64_string")]
+    pub lcg_state: u64,
+    /// Server wall clock at emission, unix ms (an input: the engine has no clock).
+    pub ts: i64,
+}
+
+impl TickEvent {
+    /// The live form of this tick, stamped `ts`.
+    pub fn live(&self, ts: i64) -> LiveTick<'_> {
+        LiveTick {
+            tick: self.tick,
+            p1_state: &self.p1,
+            p2_state: &self.p2,
+            biome_event: self.biome_event,
+            lcg_state: self.lcg_state,
+            ts,
+        }
+    }
+}
+
 /// One side of a tick, as plain numbers: the source of both the event and the hash bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct RawSide {

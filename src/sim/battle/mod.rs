@@ -24,7 +24,8 @@ pub use engine::{
     SHIELD_TICKS, STATUS_STAT_PCT, VARIANCE_PCT,
 };
 pub use log::{
-    ActionTaken, BiomeEvent, FighterTick, Outcome, StatusView, TickEvent, WinReason, Winner,
+    ActionTaken, BiomeEvent, FighterTick, LiveTick, Outcome, StatusView, TickEvent, WinReason,
+    Winner,
 };
 pub use side::{BURN_PCT, POISON_PCT, REGEN_PCT};
 
