@@ -43,6 +43,9 @@ pub enum StartError {
     /// Redis could not be reached (multi-node mode).
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterError),
+    /// The Socket.IO adapter could not start (multi-node mode).
+    #[error(transparent)]
+    Sio(#[from] sio::SioBuildError),
     /// The settings cannot work together.
     #[error("{0}")]
     Settings(&'static str),
@@ -158,18 +161,28 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
             keys: keys.clone(),
             standing: standing.clone(),
             game: game_cell.clone(),
-            admission: Admission::new(&config.rate_limits),
+            admission: match &cluster {
+                Some(c) => Admission::clustered(&config.rate_limits, c),
+                None => Admission::new(&config.rate_limits),
+            },
         },
         sio::SioTiming {
             ping: config.sio_ping,
             connect_timeout: config.sio_connect_timeout,
         },
-    );
+        cluster.clone(),
+    )
+    .await?;
     let heartbeat = Heartbeat {
         interval: config.ws_ping_interval,
         timeout: config.ws_pong_timeout,
     };
-    let hub = TableHub::new(config.rate_limits.v1_ws_per_user, heartbeat, sio.clone());
+    let hub = TableHub::with_cluster(
+        config.rate_limits.v1_ws_per_user,
+        heartbeat,
+        sio.clone(),
+        cluster.clone(),
+    );
     let economy = crate::economy::Economy::new(
         db.clone(),
         config.economy.clone(),
@@ -236,6 +249,15 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     );
     let _ = game_cell.set(game.clone());
     let resumed = game.resume().await?;
+    let ban_sync = crate::realtime::bans::BanSync::start(
+        bans.clone(),
+        standing.clone(),
+        hub.clone(),
+        game.clone(),
+        sio.clone(),
+        cluster.clone(),
+    )
+    .await?;
     if resumed > 0 {
         tracing::info!(resumed, "robot battles resumed");
     }
@@ -254,6 +276,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         limits,
         sio,
         hub,
+        ban_sync,
         cluster,
     })
 }

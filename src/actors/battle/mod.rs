@@ -336,5 +336,7 @@ impl Actor for BattleActor {
     }
 }
 
+mod call;
 mod messages;
-pub use messages::{Emote, JoinRoom, LiveSummary, Ready};
+pub(crate) use call::{BattleCall, BattleCallError};
+pub use messages::{Emote, JoinRoom, LeaveRoom, LiveSummary, Ready};
