@@ -1,0 +1,178 @@
+//! Multi-node mode (issue 13), realtime part: two real nodes sharing Postgres and Redis, with
+//! real clients. Socket.IO rooms, bans and caps span the nodes, and so does the raw `/v1/ws`
+//! feed. Skipped (with a note) when Postgres or Redis is not running.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::{protocol::frame::coding::CloseCode, Error, Message};
+
+mod harness;
+
+use harness::{next, pair, ping_until_pong, raw_socket, session_ended, sio_client, Node, Pair};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A `/v1/ws` watcher of `battle` on `node`, past its `connected` hello.
+async fn watch(node: &Node, battle: &str, token: &str) -> Result<Ws, Error> {
+    let url = format!("ws://{}/v1/ws/battles/{battle}?token={token}", node.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    next_json(&mut ws, "connected").await;
+    Ok(ws)
+}
+
+/// The next text message of type `kind` (panics after 10 s).
+async fn next_json(ws: &mut Ws, kind: &str) -> Value {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t).unwrap();
+                    if v["type"] == kind {
+                        return v;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("websocket ended waiting for {kind}: {other:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {kind} within 10 s"))
+}
+
+/// The close frame the server ends `ws` with (panics if it stays open 10 s).
+async fn close_frame(ws: &mut Ws) -> (CloseCode, String) {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(Message::Close(Some(f))))) => return (f.code, f.reason.to_string()),
+            Ok(Some(Ok(Message::Close(None)))) | Ok(None) | Ok(Some(Err(_))) => {
+                panic!("closed without a reason")
+            }
+            Ok(Some(Ok(_))) => continue,
+            Err(_) => panic!("the websocket is still open"),
+        }
+    }
+}
+
+async fn start(pair: &Pair, battle: &str, token: &str) {
+    let r = pair
+        .http
+        .patch(format!("{}/v1/battles/{battle}", pair.a.base))
+        .bearer_auth(token)
+        .json(&json!({"action": "start"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multinode_room_emit_and_v1_ws_reach_the_other_node() {
+    let Some(pair) = pair(|_| {}).await else { return };
+    let (battle, _, t1) = pair.tracker_battle("roomA", "roomB").await;
+    // A Socket.IO table display and a raw /v1/ws watcher, both on node B.
+    let (client, mut rx) = sio_client(&pair.b, &t1, &["pong", "battle_started", "error"]).await;
+    ping_until_pong(&client, &mut rx).await;
+    client
+        .emit("table:join", json!({ "battle_id": battle }))
+        .await
+        .unwrap();
+    ping_until_pong(&client, &mut rx).await;
+    let mut ws = watch(&pair.b, &battle, &t1).await.unwrap();
+    // Node A applies the PATCH and publishes; node B's clients hear it.
+    start(&pair, &battle, &t1).await;
+    let e = next(&mut rx, "battle_started").await;
+    assert_eq!(e["battle_id"], battle.as_str(), "{e}");
+    let w = next_json(&mut ws, "battle_started").await;
+    assert_eq!(w["battle_id"], battle.as_str(), "{w}");
+    let _ = client.disconnect().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multinode_ban_on_one_node_disconnects_everywhere() {
+    let Some(pair) = pair(|_| {}).await else { return };
+    let (battle, id, t1) = pair.tracker_battle("banA", "banB").await;
+    let boss = pair.admin("warden").await;
+    let (reply, on_b) = raw_socket(&pair.http, &pair.b, &t1).await;
+    assert!(reply.starts_with("40"), "{reply}");
+    let mut ws = watch(&pair.b, &battle, &t1).await.unwrap();
+    let r = pair
+        .http
+        .patch(format!("{}/v2/admin/users/{id}/ban", pair.a.base))
+        .bearer_auth(&boss)
+        .json(&json!({"banned": true, "reason": "flooding"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        session_ended(&pair.http, &on_b).await,
+        "the socket on node B is dropped"
+    );
+    assert_eq!(
+        close_frame(&mut ws).await,
+        (CloseCode::Policy, "account banned".into())
+    );
+    // Node B refuses the user at once too (its ban list heard the change).
+    let (reply, _) = raw_socket(&pair.http, &pair.b, &t1).await;
+    assert!(reply.contains("USER_BANNED"), "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multinode_socketio_per_user_cap_counts_both_nodes() {
+    let Some(pair) = pair(|c| c.rate_limits.sio_per_user = 2).await else {
+        return;
+    };
+    let (_, t) = pair.player("capped").await;
+    let (first, on_a) = raw_socket(&pair.http, &pair.a, &t).await;
+    let (second, _) = raw_socket(&pair.http, &pair.b, &t).await;
+    assert!(first.starts_with("40") && second.starts_with("40"), "{first} {second}");
+    for node in [&pair.a, &pair.b] {
+        let (third, _) = raw_socket(&pair.http, node, &t).await;
+        assert!(
+            third.starts_with("44") && third.contains("RATE_LIMITED"),
+            "{third}"
+        );
+    }
+    // Closing the socket on A frees its slot for a socket on B.
+    let _ = pair.http.post(&on_a).body("1").send().await.unwrap();
+    let mut again = String::new();
+    for _ in 0..100 {
+        again = raw_socket(&pair.http, &pair.b, &t).await.0;
+        if again.starts_with("40") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(again.starts_with("40"), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multinode_v1_ws_per_user_limit_counts_both_nodes() {
+    let Some(pair) = pair(|c| c.rate_limits.v1_ws_per_user = 2).await else {
+        return;
+    };
+    let (battle, _, t1) = pair.tracker_battle("wsA", "wsB").await;
+    let mut on_a = watch(&pair.a, &battle, &t1).await.unwrap();
+    let _on_b = watch(&pair.b, &battle, &t1).await.unwrap();
+    for node in [&pair.a, &pair.b] {
+        match watch(node, &battle, &t1).await {
+            Err(Error::Http(r)) => assert_eq!(r.status(), 429),
+            other => panic!("expected 429, got {:?}", other.map(|_| ())),
+        }
+    }
+    // A closed session gives its slot back, across nodes.
+    on_a.close(None).await.unwrap();
+    let mut reopened = None;
+    for _ in 0..100 {
+        if let Ok(ws) = watch(&pair.b, &battle, &t1).await {
+            reopened = Some(ws);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reopened.is_some(), "a freed slot is usable on the other node");
+}
