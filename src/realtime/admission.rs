@@ -143,11 +143,7 @@ impl Admission {
     }
 
     /// Takes a slot for a new socket of `user` from `ip`, or says which cap it hit.
-    pub(crate) async fn admit(
-        &self,
-        user: Uuid,
-        ip: Option<IpAddr>,
-    ) -> Result<Admitted, Refusal> {
+    pub(crate) async fn admit(&self, user: Uuid, ip: Option<IpAddr>) -> Result<Admitted, Refusal> {
         let ip_slot = match ip {
             Some(ip) if self.per_ip_limits => Some(self.ips.acquire(ip).ok_or(Refusal::PerIp)?),
             _ => None,

@@ -116,6 +116,8 @@ pub(crate) fn count_adapter<T, E: std::fmt::Display>(r: Result<T, E>) -> Option<
 
 /// The root namespace's operators, or `None` once shutdown closed it (`to()` would panic
 /// then, in an actor still running; a gone namespace just has nobody to tell).
-pub(crate) fn root<A: Adapter>(io: &SocketIo<A>) -> Option<socketioxide::operators::BroadcastOperators<A>> {
+pub(crate) fn root<A: Adapter>(
+    io: &SocketIo<A>,
+) -> Option<socketioxide::operators::BroadcastOperators<A>> {
     io.of("/")
 }

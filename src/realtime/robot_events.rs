@@ -123,7 +123,11 @@ async fn join_battle<A: Adapter>(
     }
 }
 
-async fn leave_battle<A: Adapter>(s: SocketRef<A>, d: Result<Value, impl std::fmt::Display>, ctx: SioAuth) {
+async fn leave_battle<A: Adapter>(
+    s: SocketRef<A>,
+    d: Result<Value, impl std::fmt::Display>,
+    ctx: SioAuth,
+) {
     let id = match battle_ref(&d) {
         Ok((id, _)) => id,
         Err(m) => return err(&s, "VALIDATION_ERROR", m),
@@ -133,7 +137,12 @@ async fn leave_battle<A: Adapter>(s: SocketRef<A>, d: Result<Value, impl std::fm
     let Some(game) = game(&ctx) else { return };
     // The battle forgets what it sent this socket; an ended battle has nothing to forget.
     match game
-        .battle_call(id, BattleCall::Leave { sid: s.id.to_string() })
+        .battle_call(
+            id,
+            BattleCall::Leave {
+                sid: s.id.to_string(),
+            },
+        )
         .await
     {
         Ok(()) | Err(BattleCallError::NotFound) => {}
@@ -173,7 +182,10 @@ pub fn register<A: Adapter>(s: &SocketRef<A>) {
                 Err(m) => return err(&s, "VALIDATION_ERROR", m),
             };
             let Some(game) = game(&ctx) else { return };
-            if let Err(e) = game.battle_call(id, BattleCall::Ready { user: user.id }).await {
+            if let Err(e) = game
+                .battle_call(id, BattleCall::Ready { user: user.id })
+                .await
+            {
                 call_error(&s, e, "no live battle with that id");
             }
         },

@@ -22,11 +22,11 @@ use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpStream;
 
 use crate::actors::rooms::Rooms;
-use crate::cluster::Cluster;
 use crate::auth::{
     standing::{Standing, StandingError},
     AuthUser, JwtKeys, TokenError,
 };
+use crate::cluster::Cluster;
 use crate::metrics::METRICS;
 use crate::realtime::admission::{Admission, Admitted, ClientIp, Refusal};
 use crate::realtime::emit::Lane;

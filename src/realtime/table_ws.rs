@@ -34,9 +34,9 @@ use uuid::Uuid;
 
 use crate::actors::rooms::TableFeed;
 use crate::cluster::{slots::SharedSlot, Cluster};
-use crate::realtime::table_fanout::{Channels, Fanout};
 use crate::metrics::METRICS;
 use crate::realtime::sio::SioEntry;
+use crate::realtime::table_fanout::{Channels, Fanout};
 
 /// Server-side keep-alive of raw WebSocket sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

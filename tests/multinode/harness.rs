@@ -63,10 +63,7 @@ async fn redis_up() -> bool {
     };
     let ping = async {
         let mut c = client.get_multiplexed_async_connection().await.ok()?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut c)
-            .await
-            .ok()
+        redis::cmd("PING").query_async::<String>(&mut c).await.ok()
     };
     matches!(
         tokio::time::timeout(Duration::from_secs(2), ping).await,
@@ -180,8 +177,10 @@ impl Pair {
         let r = self
             .http
             .post(format!("{}/v1/auth/register", self.a.base))
-            .json(&json!({"username": name, "email": format!("{name}@example.com"),
-                "password": "Secret-pass1", "display_name": name}))
+            .json(
+                &json!({"username": name, "email": format!("{name}@example.com"),
+                "password": "Secret-pass1", "display_name": name}),
+            )
             .send()
             .await
             .unwrap();

@@ -71,7 +71,9 @@ async fn start(pair: &Pair, battle: &str, token: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multinode_room_emit_and_v1_ws_reach_the_other_node() {
-    let Some(pair) = pair(|_| {}).await else { return };
+    let Some(pair) = pair(|_| {}).await else {
+        return;
+    };
     let (battle, _, t1) = pair.tracker_battle("roomA", "roomB").await;
     // A Socket.IO table display and a raw /v1/ws watcher, both on node B.
     let (client, mut rx) = sio_client(&pair.b, &t1, &["pong", "battle_started", "error"]).await;
@@ -93,7 +95,9 @@ async fn multinode_room_emit_and_v1_ws_reach_the_other_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multinode_ban_on_one_node_disconnects_everywhere() {
-    let Some(pair) = pair(|_| {}).await else { return };
+    let Some(pair) = pair(|_| {}).await else {
+        return;
+    };
     let (battle, id, t1) = pair.tracker_battle("banA", "banB").await;
     let boss = pair.admin("warden").await;
     let (reply, on_b) = raw_socket(&pair.http, &pair.b, &t1).await;
@@ -129,7 +133,10 @@ async fn multinode_socketio_per_user_cap_counts_both_nodes() {
     let (_, t) = pair.player("capped").await;
     let (first, on_a) = raw_socket(&pair.http, &pair.a, &t).await;
     let (second, _) = raw_socket(&pair.http, &pair.b, &t).await;
-    assert!(first.starts_with("40") && second.starts_with("40"), "{first} {second}");
+    assert!(
+        first.starts_with("40") && second.starts_with("40"),
+        "{first} {second}"
+    );
     for node in [&pair.a, &pair.b] {
         let (third, _) = raw_socket(&pair.http, node, &t).await;
         assert!(
@@ -174,5 +181,8 @@ async fn multinode_v1_ws_per_user_limit_counts_both_nodes() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(reopened.is_some(), "a freed slot is usable on the other node");
+    assert!(
+        reopened.is_some(),
+        "a freed slot is usable on the other node"
+    );
 }
