@@ -368,3 +368,35 @@ pub async fn session_ended(http: &Client, url: &str) -> bool {
     .await
     .is_ok()
 }
+
+impl Pair {
+    /// Registers a v2 player (through node A), who owns a starter robot: (user id, access
+    /// token, user_robot_id).
+    pub async fn pilot(&self, name: &str) -> (String, String, String) {
+        let r = self
+            .http
+            .post(format!("{}/v2/auth/register", self.a.base))
+            .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": "Secret-pass1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "register {name}");
+        let b: Value = r.json().await.unwrap();
+        let token = b["access_token"].as_str().unwrap().to_string();
+        let mine: Value = self
+            .http
+            .get(format!("{}/v2/users/me/robots", self.a.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            b["user"]["id"].as_str().unwrap().into(),
+            token,
+            mine["data"][0]["user_robot_id"].as_str().unwrap().into(),
+        )
+    }
+}

@@ -186,3 +186,49 @@ async fn multinode_v1_ws_per_user_limit_counts_both_nodes() {
         "a freed slot is usable on the other node"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multinode_robot_battle_reaches_a_player_on_the_other_node() {
+    let Some(pair) = pair(|c| {
+        c.tick = Duration::from_millis(50);
+        c.countdown = Duration::from_millis(300);
+    })
+    .await
+    else {
+        return;
+    };
+    let events = &[
+        "pong",
+        "queue:matched",
+        "battle:starting",
+        "battle:tick",
+        "error",
+    ];
+    let (_, t1, r1) = pair.pilot("remoteP1").await;
+    let (_, t2, r2) = pair.pilot("localP2").await;
+    // Player 1's socket is on node B; both queue (and so battle) on node A.
+    let (c1, mut rx1) = sio_client(&pair.b, &t1, events).await;
+    ping_until_pong(&c1, &mut rx1).await;
+    let (c2, mut rx2) = sio_client(&pair.a, &t2, events).await;
+    ping_until_pong(&c2, &mut rx2).await;
+    for (t, r) in [(&t1, &r1), (&t2, &r2)] {
+        let res = pair
+            .http
+            .post(format!("{}/v2/battles/queue", pair.a.base))
+            .bearer_auth(t)
+            .json(&json!({"mode": "CASUAL", "robot_id": r}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+    }
+    // `user:{id}` reaches node B; node A's join of that room into `battle:{id}` does too,
+    // so the battle's room events (countdown, ticks) arrive there.
+    let m1 = next(&mut rx1, "queue:matched").await;
+    let m2 = next(&mut rx2, "queue:matched").await;
+    assert_eq!(m1["battle_id"], m2["battle_id"]);
+    let tick = next(&mut rx1, "battle:tick").await;
+    assert_eq!(tick["battle_id"], m1["battle_id"], "{tick}");
+    let _ = c1.disconnect().await;
+    let _ = c2.disconnect().await;
+}
