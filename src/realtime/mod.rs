@@ -8,6 +8,7 @@ pub(crate) mod leaderboard_events;
 pub(crate) mod prefixed;
 pub mod robot_events;
 pub mod sio;
+pub(crate) mod sio_driver;
 pub(crate) mod sio_node;
 pub(crate) mod table_fanout;
 pub(crate) mod table_ws;

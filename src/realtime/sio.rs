@@ -18,7 +18,7 @@ use socketioxide::{
     handler::ConnectHandler,
     SocketIo, SocketIoBuilder,
 };
-use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpStream;
 
 use crate::actors::rooms::Rooms;
@@ -31,6 +31,7 @@ use crate::metrics::METRICS;
 use crate::realtime::admission::{Admission, Admitted, ClientIp, Refusal};
 use crate::realtime::emit::Lane;
 use crate::realtime::prefixed::PrefixedIo;
+use crate::realtime::sio_driver::ManagedDriver;
 use crate::realtime::sio_node::SioNode;
 
 /// The engine.io path.
@@ -271,7 +272,8 @@ pub fn local(auth: SioAuth, timing: SioTiming) -> Arc<dyn SioEntry> {
     })
 }
 
-/// A cluster node's server: the Redis adapter on its own RESP3 connection, its channels under
+/// A cluster node's server: the Redis adapter on its own RESP3 connection (reconnecting,
+/// `sio_driver`), its channels under
 /// the cluster prefix (pub/sub ignores the Redis database number, so clusters sharing one
 /// Redis must differ by prefix).
 async fn clustered(
@@ -280,14 +282,14 @@ async fn clustered(
     cluster: &Cluster,
 ) -> Result<Arc<dyn SioEntry>, SioBuildError> {
     let admission = auth.admission.clone();
-    let client = redis::Client::open(crate::cluster::pubsub::resp3(&cluster.settings().url))?;
+    let driver = ManagedDriver::connect(&cluster.settings().url).await?;
     let config = RedisAdapterConfig::new()
         .with_prefix(format!("{}:sio", cluster.prefix()))
         // Bounds fetch_sockets (presence) when a node is slow or just died.
         .with_request_timeout(std::time::Duration::from_secs(2));
-    let ctr = RedisAdapterCtr::new_with_redis_config(&client, config).await?;
+    let ctr = RedisAdapterCtr::new_with_driver(driver, config);
     let (svc, io) = builder(timing)
-        .with_adapter::<RedisAdapter<_>>(ctr)
+        .with_adapter::<CustomRedisAdapter<_, ManagedDriver>>(ctr)
         .with_state(auth)
         .build_svc();
     io.ns("/", on_connect.with(authenticate))
