@@ -232,3 +232,65 @@ async fn multinode_robot_battle_reaches_a_player_on_the_other_node() {
     let _ = c1.disconnect().await;
     let _ = c2.disconnect().await;
 }
+
+async fn queue_status(pair: &Pair, token: &str) -> String {
+    let v: Value = pair
+        .http
+        .get(format!("{}/v2/battles/queue/status", pair.a.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["status"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multinode_a_socket_on_another_node_keeps_the_user_queued() {
+    let Some(pair) = pair(|c| c.queue_grace = Duration::from_millis(300)).await else {
+        return;
+    };
+    let events = &["pong", "queue:joined", "error"];
+    let (_, tp, rp) = pair.pilot("stayer").await;
+    let (_, tq, rq) = pair.pilot("leaver").await;
+    // P has a socket on each node, Q only on A; each queues from A (different modes, so
+    // they are not matched with each other).
+    let (pa, mut pa_rx) = sio_client(&pair.a, &tp, events).await;
+    ping_until_pong(&pa, &mut pa_rx).await;
+    let (pb, mut pb_rx) = sio_client(&pair.b, &tp, events).await;
+    ping_until_pong(&pb, &mut pb_rx).await;
+    let (qa, mut qa_rx) = sio_client(&pair.a, &tq, events).await;
+    ping_until_pong(&qa, &mut qa_rx).await;
+    for (c, rx, mode, robot) in [
+        (&pa, &mut pa_rx, "RANKED", &rp),
+        (&qa, &mut qa_rx, "CASUAL", &rq),
+    ] {
+        c.emit("queue:join", json!({"mode": mode, "robot_id": robot}))
+            .await
+            .unwrap();
+        next(rx, "queue:joined").await;
+    }
+    // Both lose their last socket on A; P's grace starts first.
+    pa.disconnect().await.unwrap();
+    qa.disconnect().await.unwrap();
+    let mut left = false;
+    for _ in 0..200 {
+        if queue_status(&pair, &tq).await == "IDLE" {
+            left = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        left,
+        "a user with no socket anywhere leaves the queue after the grace"
+    );
+    // P's grace ran out before Q's, but P is online on node B.
+    for _ in 0..8 {
+        assert_eq!(queue_status(&pair, &tp).await, "WAITING");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let _ = pb.disconnect().await;
+}
