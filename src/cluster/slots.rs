@@ -48,6 +48,7 @@ struct Inner {
     base: String,
     node: String,
     max: u32,
+    ttl: Duration,
     next: AtomicU64,
     /// Held here: user key → members.
     held: DashMap<String, Vec<String>>,
@@ -66,17 +67,22 @@ pub struct SharedSlot {
 impl SharedSlots {
     /// Slots of `kind`, at most `max` per user, renewed by a task on the current runtime.
     pub fn start(cluster: &Cluster, kind: &str, max: u32) -> SharedSlots {
+        Self::start_with_ttl(cluster, kind, max, SLOT_TTL)
+    }
+
+    fn start_with_ttl(cluster: &Cluster, kind: &str, max: u32, ttl: Duration) -> SharedSlots {
         let inner = Arc::new(Inner {
             conn: cluster.conn(),
             base: cluster.key(&format!("slots:{kind}")),
             node: cluster.node_id().to_string(),
             max,
+            ttl,
             next: AtomicU64::new(0),
             held: DashMap::new(),
         });
         let weak = Arc::downgrade(&inner);
         tokio::spawn(async move {
-            let mut t = tokio::time::interval(SLOT_TTL / 3);
+            let mut t = tokio::time::interval(ttl / 3);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 t.tick().await;
@@ -97,7 +103,7 @@ impl SharedSlots {
         let taken: i64 = redis::Script::new(ACQUIRE)
             .key(&key)
             .arg(inner.max)
-            .arg(SLOT_TTL.as_millis() as u64)
+            .arg(inner.ttl.as_millis() as u64)
             .arg(&member)
             .invoke_async(&mut conn)
             .await?;
@@ -129,7 +135,7 @@ impl Inner {
             let calls = chunk.iter().map(|(key, members)| {
                 let mut conn = self.conn.clone();
                 let mut call = script.key(key);
-                call.arg(SLOT_TTL.as_millis() as u64).arg(members);
+                call.arg(self.ttl.as_millis() as u64).arg(members);
                 async move { call.invoke_async::<i64>(&mut conn).await }
             });
             for r in futures_util::future::join_all(calls).await {
@@ -167,5 +173,94 @@ impl Drop for SharedSlot {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::ClusterSettings;
+
+    async fn cluster(node: &str, prefix: &str) -> Option<Arc<Cluster>> {
+        let settings = ClusterSettings {
+            url: "redis://127.0.0.1:6379".into(),
+            prefix: prefix.into(),
+            node_id: node.into(),
+            lease_ttl: Duration::from_secs(5),
+        };
+        match tokio::time::timeout(Duration::from_secs(3), Cluster::connect(settings)).await {
+            Ok(Ok(c)) => Some(c),
+            _ => {
+                eprintln!("skipped: no Redis at 127.0.0.1:6379");
+                None
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn slots_are_shared_renewed_and_a_dead_nodes_expire() {
+        let prefix = format!("wrslots{}", Uuid::new_v4().simple());
+        let (Some(a), Some(b)) = (cluster("a", &prefix).await, cluster("b", &prefix).await) else {
+            return;
+        };
+        let ttl = Duration::from_millis(300);
+        let on_a = SharedSlots::start_with_ttl(&a, "t", 2, ttl);
+        let on_b = SharedSlots::start_with_ttl(&b, "t", 2, ttl);
+        let user = Uuid::new_v4();
+        let s1 = on_a.acquire(user).await.unwrap().expect("first");
+        let s2 = on_b
+            .acquire(user)
+            .await
+            .unwrap()
+            .expect("second, other node");
+        assert!(
+            on_a.acquire(user).await.unwrap().is_none(),
+            "cap spans nodes"
+        );
+        // Live slots are renewed well past their ttl.
+        tokio::time::sleep(ttl * 3).await;
+        assert!(on_b.acquire(user).await.unwrap().is_none(), "still held");
+        // Released at once on drop.
+        drop(s1);
+        let mut freed = None;
+        for _ in 0..40 {
+            freed = on_b.acquire(user).await.unwrap();
+            if freed.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(freed.is_some(), "a released slot is free");
+        // A node that died left a member nobody renews: it counts until its deadline only.
+        drop((s2, freed));
+        let key = format!("{prefix}:slots:t:{user}");
+        let mut conn = a.conn();
+        let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(&mut conn).await.unwrap();
+        let deadline = secs * 1000 + micros / 1000 + 300;
+        let _: i64 = redis::cmd("ZADD")
+            .arg(&key)
+            .arg(deadline)
+            .arg("dead:0")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let live = on_a
+            .acquire(user)
+            .await
+            .unwrap()
+            .expect("one beside the dead one");
+        assert!(
+            on_a.acquire(user).await.unwrap().is_none(),
+            "dead member counts"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let after = on_b.acquire(user).await.unwrap();
+        assert!(after.is_some(), "the dead node's member expired");
+        drop((live, after));
+        let _: i64 = redis::cmd("DEL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
     }
 }
