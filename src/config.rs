@@ -27,7 +27,7 @@ pub struct RateLimits {
     pub v2_auth_per_min: u32,
     /// Socket.IO: concurrent sockets per user (`WARROOM_SIO_PER_USER`; on even when rate
     /// limits are off, like `v1_ws_per_user`).
-    pub(crate) sio_per_user: u32,
+    pub sio_per_user: u32,
     /// Socket.IO: concurrent sockets per client IP (`WARROOM_SIO_PER_IP`).
     pub sio_per_ip: u32,
     /// Socket.IO: new engine.io handshakes per client IP per minute

@@ -43,6 +43,9 @@ pub enum StartError {
     /// Redis could not be reached (multi-node mode).
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterError),
+    /// The Socket.IO adapter could not start (multi-node mode).
+    #[error(transparent)]
+    Sio(#[from] sio::SioBuildError),
     /// The settings cannot work together.
     #[error("{0}")]
     Settings(&'static str),
@@ -158,18 +161,28 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
             keys: keys.clone(),
             standing: standing.clone(),
             game: game_cell.clone(),
-            admission: Admission::new(&config.rate_limits),
+            admission: match &cluster {
+                Some(c) => Admission::clustered(&config.rate_limits, c),
+                None => Admission::new(&config.rate_limits),
+            },
         },
         sio::SioTiming {
             ping: config.sio_ping,
             connect_timeout: config.sio_connect_timeout,
         },
-    );
+        cluster.clone(),
+    )
+    .await?;
     let heartbeat = Heartbeat {
         interval: config.ws_ping_interval,
         timeout: config.ws_pong_timeout,
     };
-    let hub = TableHub::new(config.rate_limits.v1_ws_per_user, heartbeat, sio.clone());
+    let hub = TableHub::with_cluster(
+        config.rate_limits.v1_ws_per_user,
+        heartbeat,
+        sio.clone(),
+        cluster.clone(),
+    );
     let economy = crate::economy::Economy::new(
         db.clone(),
         config.economy.clone(),
@@ -260,6 +273,15 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         game.spawn_matcher_leases(c.leases.ttl() / 3);
         game.spawn_live_snapshots(Duration::from_secs(1));
     }
+    let ban_sync = crate::realtime::bans::BanSync::start(
+        bans.clone(),
+        standing.clone(),
+        hub.clone(),
+        game.clone(),
+        sio.clone(),
+        cluster.clone(),
+    )
+    .await?;
     Ok(AppState {
         leaderboard,
         game,
@@ -275,6 +297,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         limits,
         sio,
         hub,
+        ban_sync,
         cluster,
     })
 }
@@ -288,6 +311,7 @@ fn forwarded_handler(
         move |kind: String, body: serde_json::Value| match kind.as_str() {
             "table" => tables.serve_forwarded(body),
             "queue" => game.serve_queue(body),
+            "battle" => game.serve_battle_call(body),
             other => {
                 let m = format!("unknown forwarded request {other}");
                 Box::pin(async move { Err(m) })

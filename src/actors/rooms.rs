@@ -1,8 +1,12 @@
 //! How actors reach their clients: the narrow handles they emit through, defined here so that
 //! no actor imports a transport. `realtime` implements them: [`Rooms`] over socketioxide
-//! (`realtime::sio::LocalSio`), [`TableFeed`] over the raw `/v1/ws` sessions plus the
-//! Socket.IO room `table:{id}` (`realtime::table_ws::TableHub`). Cross-node fan-out (the
-//! Redis adapter, pub/sub per battle) goes behind these handles.
+//! (`realtime::sio_node::SioNode`, on the local adapter or, in multi-node mode, the Redis
+//! adapter, so rooms span the nodes), [`TableFeed`] over the raw `/v1/ws` sessions plus the
+//! Socket.IO room `table:{id}` (`realtime::table_ws::TableHub`, with Redis pub/sub per battle
+//! across nodes).
+//!
+//! Every socket is in its own room `sid:{sid}`, so an actor can address one socket wherever
+//! it is connected.
 
 use futures_util::future::BoxFuture;
 use serde_json::value::RawValue;
@@ -36,8 +40,11 @@ pub trait Rooms: Send + Sync {
     fn emit_now(&self, room: String, event: String, data: Value) -> BoxFuture<'static, ()>;
     /// Disconnects every socket in `room`.
     fn disconnect(&self, room: String) -> BoxFuture<'static, ()>;
-    /// Sends `event` to socket `sid` alone, then disconnects it; false when it is gone.
+    /// Sends `event` to socket `sid` of this node alone, then disconnects it; false when it
+    /// is gone.
     fn close_socket(&self, sid: Sid, event: &'static str, data: Value) -> bool;
+    /// Whether `user` has a socket on any node (their room `user:{id}` is not empty).
+    fn user_online(&self, user: Uuid) -> BoxFuture<'static, bool>;
 }
 
 /// Where a live tracker battle's events go: its raw WebSocket subscribers and its room.

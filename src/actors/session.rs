@@ -1,5 +1,6 @@
-//! A `Session` actor per connected user: presence across that user's sockets, the grace
-//! period before a disconnected player leaves the matchmaking queue, kicking (bans), and
+//! A `Session` actor per connected user: presence across that user's sockets on this node,
+//! the grace period before a disconnected player leaves the matchmaking queue (unless they
+//! are still online on another node, see `Rooms::user_online`), kicking (bans), and
 //! disconnecting each socket when its token expires.
 
 use std::collections::HashMap;
@@ -127,9 +128,20 @@ impl Handler<Disconnected> for Session {
         self.grace = Some(ctx.run_later(self.game.queue_grace, |s, ctx| {
             let (game, user) = (s.game.clone(), s.user);
             ctx.spawn(
-                async move { crate::actors::game::leave_queue(&game, user).await }
-                    .into_actor(s)
-                    .map(|_, _, ctx| ctx.stop()),
+                async move {
+                    // A socket of theirs on another node keeps them queued (that node's
+                    // session runs its own grace when it goes).
+                    if !game.sio.user_online(user).await {
+                        crate::actors::game::leave_queue(&game, user).await;
+                    }
+                }
+                .into_actor(s)
+                // A socket that connected here meanwhile keeps the session.
+                .map(|_, s, ctx| {
+                    if s.sockets.is_empty() {
+                        ctx.stop();
+                    }
+                }),
             );
         }));
     }

@@ -5,7 +5,9 @@
 //! `users.role` and `users.banned` through a small per-user cache whose entries live at most
 //! `ttl`: the `warroom user promote` CLI writes the database from another process, so the
 //! database stays the source, and the cache only bounds how often it is asked. Changes made in
-//! this process (bans) drop the entry at once with [`Standing::forget`].
+//! this process (bans) drop the entry at once with [`Standing::forget`]; in multi-node mode
+//! the other nodes hear of a ban at once too (`realtime::bans`), and at worst read the
+//! database within `ttl`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

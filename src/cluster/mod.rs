@@ -14,6 +14,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 pub mod lease;
 pub mod pubsub;
 pub mod rpc;
+pub mod slots;
 
 pub use lease::{LeaseGuard, Leases};
 

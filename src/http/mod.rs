@@ -58,6 +58,8 @@ pub struct AppState {
     pub tournaments: Arc<crate::actors::tournament::TournamentRegistry>,
     /// Economy service: chain adapter, deposits, withdrawals, mints.
     pub economy: Arc<crate::economy::Economy>,
+    /// Applies ban changes on every node.
+    pub(crate) ban_sync: Arc<crate::realtime::bans::BanSync>,
     /// Multi-node mode: this node's link to the cluster (`None` on a single node).
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }

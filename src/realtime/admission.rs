@@ -14,6 +14,10 @@ use dashmap::{mapref::entry::Entry, DashMap};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
 
+use crate::cluster::{
+    slots::{SharedSlot, SharedSlots},
+    Cluster,
+};
 use crate::config::RateLimits;
 
 /// The client address of an engine.io request, put in the request's extensions by the
@@ -82,9 +86,16 @@ pub(crate) enum Refusal {
     PerIp,
 }
 
-/// A socket's held slots; dropping it frees them. Kept in the socket's extensions.
+/// A socket's held slots (this node's, and its cluster-wide one in multi-node mode);
+/// dropping it frees them. Kept in the socket's extensions.
 #[derive(Clone)]
-pub struct Admitted(#[allow(dead_code)] Arc<(Slot<Uuid>, Option<Slot<IpAddr>>)>);
+pub struct Admitted(#[allow(dead_code)] Arc<Held>);
+
+struct Held {
+    _user: Slot<Uuid>,
+    _ip: Option<Slot<IpAddr>>,
+    _cluster: Option<SharedSlot>,
+}
 
 /// Admission control of the Socket.IO endpoint.
 pub struct Admission {
@@ -92,19 +103,35 @@ pub struct Admission {
     users: Slots<Uuid>,
     ips: Slots<IpAddr>,
     handshakes: DefaultKeyedRateLimiter<IpAddr>,
+    /// Multi-node: the per-user cap counted over every node's sockets.
+    cluster_users: Option<SharedSlots>,
 }
 
 impl Admission {
     /// From the rate-limit settings. The per-user cap always applies; the per-IP ones only
     /// while rate limits are on (load tests run many sockets from one address).
     pub fn new(c: &RateLimits) -> Arc<Self> {
+        Arc::new(Self::local(c))
+    }
+
+    fn local(c: &RateLimits) -> Self {
         let rate = NonZeroU32::new(c.sio_handshakes_per_ip_per_min).unwrap_or(NonZeroU32::MIN);
-        Arc::new(Self {
+        Self {
             per_ip_limits: c.enabled,
             users: Slots::new(c.sio_per_user),
             ips: Slots::new(c.sio_per_ip),
             handshakes: RateLimiter::keyed(Quota::per_minute(rate)),
-        })
+            cluster_users: None,
+        }
+    }
+
+    /// [`Admission::new`] for a node of a cluster: a user's sockets on every node count
+    /// towards `WARROOM_SIO_PER_USER` (see `cluster::slots` for how a dead node's slots are
+    /// forgotten).
+    pub fn clustered(c: &RateLimits, cluster: &Cluster) -> Arc<Self> {
+        let mut a = Self::local(c);
+        a.cluster_users = Some(SharedSlots::start(cluster, "sio", c.sio_per_user));
+        Arc::new(a)
     }
 
     /// Counts one new engine.io handshake from `ip`; false when the address is over its rate.
@@ -116,13 +143,31 @@ impl Admission {
     }
 
     /// Takes a slot for a new socket of `user` from `ip`, or says which cap it hit.
-    pub(crate) fn admit(&self, user: Uuid, ip: Option<IpAddr>) -> Result<Admitted, Refusal> {
+    pub(crate) async fn admit(&self, user: Uuid, ip: Option<IpAddr>) -> Result<Admitted, Refusal> {
         let ip_slot = match ip {
             Some(ip) if self.per_ip_limits => Some(self.ips.acquire(ip).ok_or(Refusal::PerIp)?),
             _ => None,
         };
         let user_slot = self.users.acquire(user).ok_or(Refusal::PerUser)?;
-        Ok(Admitted(Arc::new((user_slot, ip_slot))))
+        let cluster_slot = match &self.cluster_users {
+            None => None,
+            Some(shared) => match shared.acquire(user).await {
+                Ok(Some(slot)) => Some(slot),
+                Ok(None) => return Err(Refusal::PerUser),
+                // Redis unreachable: admit on this node's count alone rather than refuse
+                // every socket while it reconnects.
+                Err(e) => {
+                    crate::metrics::METRICS.adapter_errors.inc();
+                    tracing::warn!(error = %e, "cluster socket count unavailable");
+                    None
+                }
+            },
+        };
+        Ok(Admitted(Arc::new(Held {
+            _user: user_slot,
+            _ip: ip_slot,
+            _cluster: cluster_slot,
+        })))
     }
 
     /// Forgets idle handshake counters so memory stays bounded.
@@ -136,8 +181,8 @@ impl Admission {
 mod tests {
     use super::*;
 
-    #[test]
-    fn slots_cap_and_release() {
+    #[tokio::test]
+    async fn slots_cap_and_release() {
         let c = RateLimits {
             sio_per_user: 2,
             sio_per_ip: 3,
@@ -146,13 +191,13 @@ mod tests {
         let a = Admission::new(&c);
         let (u, v) = (Uuid::new_v4(), Uuid::new_v4());
         let ip = Some(IpAddr::from([10, 0, 0, 1]));
-        let s1 = a.admit(u, ip).unwrap();
-        let _s2 = a.admit(u, ip).unwrap();
-        assert_eq!(a.admit(u, ip).err(), Some(Refusal::PerUser));
-        let _s3 = a.admit(v, ip).unwrap();
-        assert_eq!(a.admit(v, ip).err(), Some(Refusal::PerIp));
+        let s1 = a.admit(u, ip).await.unwrap();
+        let _s2 = a.admit(u, ip).await.unwrap();
+        assert_eq!(a.admit(u, ip).await.err(), Some(Refusal::PerUser));
+        let _s3 = a.admit(v, ip).await.unwrap();
+        assert_eq!(a.admit(v, ip).await.err(), Some(Refusal::PerIp));
         drop(s1);
-        assert!(a.admit(u, ip).is_ok());
+        assert!(a.admit(u, ip).await.is_ok());
         assert!(a.users.map.len() <= 2 && a.ips.map.len() == 1);
     }
 }

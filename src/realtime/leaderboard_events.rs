@@ -4,15 +4,16 @@
 //! it is in the room before it relies on deltas.
 
 use serde_json::json;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
 
 use crate::actors::leaderboard::ROOM;
 
 /// Registers the handlers on a connected socket (called from `on_connect`).
-pub fn register(s: &SocketRef) {
+pub fn register<A: Adapter>(s: &SocketRef<A>) {
     s.on(
         "leaderboard:join",
-        |s: SocketRef, ack: AckSender| async move {
+        |s: SocketRef<A>, ack: AckSender<A>| async move {
             s.join(ROOM);
             // No ack requested is not an error: ignore the send result.
             let _ = ack.send(&json!({ "room": ROOM, "joined": true }));
@@ -20,7 +21,7 @@ pub fn register(s: &SocketRef) {
     );
     s.on(
         "leaderboard:leave",
-        |s: SocketRef, ack: AckSender| async move {
+        |s: SocketRef<A>, ack: AckSender<A>| async move {
             s.leave(ROOM);
             let _ = ack.send(&json!({ "room": ROOM, "joined": false }));
         },

@@ -6,23 +6,24 @@ use std::sync::{Arc, OnceLock};
 
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 use uuid::Uuid;
 
 use super::sio::{socket_user, SioAuth, TokenExpiry};
-use crate::actors::battle::{Emote, JoinRoom, Ready};
+use crate::actors::battle::{BattleCall, BattleCallError};
 use crate::actors::game::{enqueue, leave_queue, Game, GameError, QueueRequest};
 use crate::actors::session::{Connected as SessionConnected, Disconnected, Session};
 use crate::auth::AuthUser;
 use crate::auth::GUEST_MESSAGE;
 
-fn err(s: &SocketRef, code: &str, message: impl Into<String>) {
+fn err<A: Adapter>(s: &SocketRef<A>, code: &str, message: impl Into<String>) {
     let _ = s.emit("error", &json!({ "code": code, "message": message.into() }));
 }
 
 /// The socket's user when it may act: its token has not expired (see `sio::acting_user`) and
 /// it is not a read-only guest (which gets `error {code: FORBIDDEN}`).
-fn acting_user(s: &SocketRef) -> Option<AuthUser> {
+fn acting_user<A: Adapter>(s: &SocketRef<A>) -> Option<AuthUser> {
     let user = super::sio::acting_user(s)?;
     if user.is_guest() {
         err(s, "FORBIDDEN", GUEST_MESSAGE);
@@ -76,7 +77,21 @@ pub fn battle_ref(
     Ok((id, since))
 }
 
-async fn join_battle(s: SocketRef, d: Result<Value, impl std::fmt::Display>, ctx: SioAuth) {
+/// Answers a failed battle call with the `error` event; `missing` words a battle that is not
+/// live.
+fn call_error<A: Adapter>(s: &SocketRef<A>, e: BattleCallError, missing: &str) {
+    match e {
+        BattleCallError::NotFound => err(s, "NOT_FOUND", missing),
+        BattleCallError::Forbidden(m) => err(s, "FORBIDDEN", m),
+        BattleCallError::Unavailable => err(s, "SERVICE_UNAVAILABLE", e.to_string()),
+    }
+}
+
+async fn join_battle<A: Adapter>(
+    s: SocketRef<A>,
+    d: Result<Value, impl std::fmt::Display>,
+    ctx: SioAuth,
+) {
     // Watching is open to guests; an expired token still ends here.
     if super::sio::acting_user(&s).is_none() {
         return;
@@ -95,71 +110,89 @@ async fn join_battle(s: SocketRef, d: Result<Value, impl std::fmt::Display>, ctx
         }
     }
     let Some(game) = game(&ctx) else { return };
-    match game.live_battle(id) {
-        Some(addr) => {
-            if addr
-                .send(JoinRoom {
-                    socket: s.clone(),
-                    since_tick: since,
-                })
-                .await
-                .is_err()
-            {
-                err(&s, "NOT_FOUND", "battle has ended");
-            }
-        }
-        None => err(
+    let call = BattleCall::Join {
+        sid: s.id.to_string(),
+        since_tick: since,
+    };
+    if let Err(e) = game.battle_call(id, call).await {
+        call_error(
             &s,
-            "NOT_FOUND",
+            e,
             "no live battle with that id (see GET /v2/battles/:id/replay)",
-        ),
+        );
+    }
+}
+
+async fn leave_battle<A: Adapter>(
+    s: SocketRef<A>,
+    d: Result<Value, impl std::fmt::Display>,
+    ctx: SioAuth,
+) {
+    let id = match battle_ref(&d) {
+        Ok((id, _)) => id,
+        Err(m) => return err(&s, "VALIDATION_ERROR", m),
+    };
+    // Out of the room here at once, whatever the battle's state (the socket is ours).
+    s.leave(format!("battle:{id}"));
+    let Some(game) = game(&ctx) else { return };
+    // The battle forgets what it sent this socket; an ended battle has nothing to forget.
+    match game
+        .battle_call(
+            id,
+            BattleCall::Leave {
+                sid: s.id.to_string(),
+            },
+        )
+        .await
+    {
+        Ok(()) | Err(BattleCallError::NotFound) => {}
+        Err(e) => call_error(&s, e, ""),
     }
 }
 
 /// Registers the game's handlers on a freshly connected socket.
-pub fn register(s: &SocketRef) {
+pub fn register<A: Adapter>(s: &SocketRef<A>) {
     s.extensions.insert(JoinLimiter::new());
     s.on(
         "battle:join",
-        |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
+        |s: SocketRef<A>, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
             join_battle(s, d, ctx).await
         },
     );
     s.on(
         "spectate:join",
-        |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
+        |s: SocketRef<A>, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
             join_battle(s, d, ctx).await
         },
     );
     for ev in ["battle:leave", "spectate:leave"] {
-        s.on(ev, |s: SocketRef, TryData(d): TryData<Value>| async move {
-            match battle_ref(&d) {
-                Ok((id, _)) => s.leave(format!("battle:{id}")),
-                Err(m) => err(&s, "VALIDATION_ERROR", m),
-            }
-        });
+        s.on(
+            ev,
+            |s: SocketRef<A>, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
+                leave_battle(s, d, ctx).await
+            },
+        );
     }
     s.on(
         "battle:ready",
-        |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
+        |s: SocketRef<A>, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
             let Some(user) = acting_user(&s) else { return };
             let (id, _) = match battle_ref(&d) {
                 Ok(x) => x,
                 Err(m) => return err(&s, "VALIDATION_ERROR", m),
             };
-            let Some(addr) = game(&ctx).and_then(|g| g.live_battle(id)) else {
-                return err(&s, "NOT_FOUND", "no live battle with that id");
-            };
-            match addr.send(Ready(user.id)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(m)) => err(&s, "FORBIDDEN", m),
-                Err(_) => err(&s, "NOT_FOUND", "battle has ended"),
+            let Some(game) = game(&ctx) else { return };
+            if let Err(e) = game
+                .battle_call(id, BattleCall::Ready { user: user.id })
+                .await
+            {
+                call_error(&s, e, "no live battle with that id");
             }
         },
     );
     s.on(
         "battle:emote",
-        |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
+        |s: SocketRef<A>, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
             let Some(user) = acting_user(&s) else { return };
             let (id, _) = match battle_ref(&d) {
                 Ok(x) => x,
@@ -186,23 +219,17 @@ pub fn register(s: &SocketRef) {
             if emote_limiter().check_key(&user.id).is_err() {
                 return err(&s, "RATE_LIMITED", "too many emotes; wait a second");
             }
-            let Some(addr) = game(&ctx).and_then(|g| g.live_battle(id)) else {
-                return err(&s, "NOT_FOUND", "no live battle with that id");
+            let Some(game) = game(&ctx) else { return };
+            let call = BattleCall::Emote {
+                user: user.id,
+                emote_id: emote,
             };
-            match addr
-                .send(Emote {
-                    user: user.id,
-                    emote_id: emote,
-                })
-                .await
-            {
-                Ok(Ok(())) => {}
-                Ok(Err(m)) => err(&s, "FORBIDDEN", m),
-                Err(_) => err(&s, "NOT_FOUND", "battle has ended"),
+            if let Err(e) = game.battle_call(id, call).await {
+                call_error(&s, e, "no live battle with that id");
             }
         },
     );
-    s.on("queue:join", |s: SocketRef, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
+    s.on("queue:join", |s: SocketRef<A>, TryData(d): TryData<Value>, State(ctx): State<SioAuth>| async move {
         let Some(user) = acting_user(&s) else { return };
         let Some(game) = game(&ctx) else { return };
         let req = match d.map_err(|e| GameError::Validation(e.to_string())).and_then(|v| QueueRequest::parse(&v)) {
@@ -218,7 +245,7 @@ pub fn register(s: &SocketRef) {
     });
     s.on(
         "queue:leave",
-        |s: SocketRef, State(ctx): State<SioAuth>| async move {
+        |s: SocketRef<A>, State(ctx): State<SioAuth>| async move {
             let Some(user) = acting_user(&s) else { return };
             if let Some(game) = game(&ctx) {
                 leave_queue(&game, user.id).await;
@@ -229,7 +256,7 @@ pub fn register(s: &SocketRef) {
 
 /// Called when a socket connects: its user's session counts it and disconnects it when its
 /// token expires.
-pub fn connected(s: &SocketRef, ctx: &SioAuth) {
+pub fn connected<A: Adapter>(s: &SocketRef<A>, ctx: &SioAuth) {
     // A guest has no account and nothing to queue: no session for it.
     let user = socket_user(s).filter(|u| !u.is_guest());
     if let (Some(user), Some(game)) = (user, game(ctx)) {
@@ -244,7 +271,7 @@ pub fn connected(s: &SocketRef, ctx: &SioAuth) {
 
 /// Called when a socket goes: the session starts the queue grace period when it was the
 /// user's last socket.
-pub async fn disconnected(s: SocketRef, ctx: SioAuth) {
+pub async fn disconnected<A: Adapter>(s: SocketRef<A>, ctx: SioAuth) {
     let (Some(user), Some(game)) = (socket_user(&s), game(&ctx)) else {
         return;
     };

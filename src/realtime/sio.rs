@@ -9,28 +9,30 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
-use engineioxide::service::NotFoundService;
 use futures_util::future::BoxFuture;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use serde_json::{json, Value};
 use socketioxide::{
+    adapter::{Adapter, LocalAdapter},
     extract::{SocketRef, State, TryData},
     handler::ConnectHandler,
-    service::SocketIoService,
-    socket::Sid,
-    SocketIo,
+    SocketIo, SocketIoBuilder,
 };
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpStream;
-use tower::ServiceExt;
 
 use crate::actors::rooms::Rooms;
 use crate::auth::{
     standing::{Standing, StandingError},
     AuthUser, JwtKeys, TokenError,
 };
+use crate::cluster::Cluster;
 use crate::metrics::METRICS;
 use crate::realtime::admission::{Admission, Admitted, ClientIp, Refusal};
+use crate::realtime::emit::Lane;
 use crate::realtime::prefixed::PrefixedIo;
+use crate::realtime::sio_driver::ManagedDriver;
+use crate::realtime::sio_node::SioNode;
 
 /// The engine.io path.
 pub(crate) const SIO_PATH: &str = "/v2/ws";
@@ -42,132 +44,10 @@ pub trait SioEntry: Rooms {
         -> BoxFuture<'static, http::Response<Bytes>>;
     /// Takes over a websocket whose 101 was already written.
     fn upgraded(&self, io: PrefixedIo<TcpStream>, req: http::Request<()>);
-    /// The socketioxide handle (transports only; actors emit through [`Rooms`]).
-    fn io(&self) -> &SocketIo;
-    /// Disconnects every socket (shutdown).
+    /// Disconnects every socket of this node (shutdown).
     fn close(&self) -> BoxFuture<'static, ()>;
     /// Admission control: socket caps and the handshake rate.
     fn admission(&self) -> &Admission;
-}
-
-impl Rooms for LocalSio {
-    fn to_room(&self, room: String, except: Vec<String>, event: &'static str, data: Value) {
-        super::emit::to_room(&self.io, room, except, event, data);
-    }
-
-    fn to_room_raw(
-        &self,
-        room: String,
-        event: &'static str,
-        data: Box<serde_json::value::RawValue>,
-    ) {
-        super::emit::to_room(&self.io, room, Vec::new(), event, data);
-    }
-
-    fn join_room(&self, from: String, to: String) {
-        super::emit::join_room(&self.io, from, to);
-    }
-
-    fn leave_room(&self, from: String, to: String) {
-        super::emit::leave_room(&self.io, from, to);
-    }
-
-    fn join_now(&self, from: String, to: String) -> BoxFuture<'static, ()> {
-        let io = self.io.clone();
-        Box::pin(async move {
-            let _ = io.to(from).join(to).await;
-        })
-    }
-
-    fn emit_now(&self, room: String, event: String, data: Value) -> BoxFuture<'static, ()> {
-        let io = self.io.clone();
-        Box::pin(async move {
-            // `of("/")` rather than `to()`: once shutdown closed the namespace, `to()` would
-            // panic in an actor still running; a gone namespace just has nobody to tell.
-            if let Some(root) = io.of("/") {
-                if let Err(e) = root.to(room).emit(event, &data).await {
-                    tracing::debug!(error = %e, "room emit failed");
-                }
-            }
-        })
-    }
-
-    fn disconnect(&self, room: String) -> BoxFuture<'static, ()> {
-        let io = self.io.clone();
-        Box::pin(async move {
-            let _ = io.to(room).disconnect().await;
-        })
-    }
-
-    fn close_socket(&self, sid: Sid, event: &'static str, data: Value) -> bool {
-        let Some(socket) = self.io.of("/").and_then(|root| root.get_socket(sid)) else {
-            return false;
-        };
-        let _ = socket.emit(event, &data);
-        let _ = socket.disconnect();
-        true
-    }
-}
-
-/// Single-node Socket.IO (in-process rooms).
-pub(crate) struct LocalSio {
-    svc: SocketIoService<NotFoundService>,
-    io: SocketIo,
-    admission: Arc<Admission>,
-}
-
-impl SioEntry for LocalSio {
-    fn polling(
-        &self,
-        req: http::Request<Full<Bytes>>,
-    ) -> BoxFuture<'static, http::Response<Bytes>> {
-        let svc = self.svc.clone();
-        Box::pin(async move {
-            match svc.oneshot(req).await {
-                Ok(res) => {
-                    let (parts, body) = res.into_parts();
-                    let bytes = body
-                        .collect()
-                        .await
-                        .map(|c| c.to_bytes())
-                        .unwrap_or_default();
-                    http::Response::from_parts(parts, bytes)
-                }
-                Err(_) => {
-                    let mut r = http::Response::new(Bytes::from_static(b"bad request"));
-                    *r.status_mut() = http::StatusCode::BAD_REQUEST;
-                    r
-                }
-            }
-        })
-    }
-
-    fn upgraded(&self, io: PrefixedIo<TcpStream>, req: http::Request<()>) {
-        use hyper::service::Service as _;
-        let fut = self.svc.call((io, req));
-        if let Err(e) = futures_util::FutureExt::now_or_never(fut).unwrap_or(Ok(())) {
-            tracing::debug!(error = %e, "socket.io websocket refused");
-        }
-    }
-
-    fn io(&self) -> &SocketIo {
-        &self.io
-    }
-
-    fn close(&self) -> BoxFuture<'static, ()> {
-        let io = self.io.clone();
-        // Disconnect every client but keep the "/" namespace: actors still ticking during
-        // shutdown emit through `io.to(..)`, which panics once the namespace is gone.
-        Box::pin(async move {
-            if let Some(root) = io.of("/") {
-                let _ = root.disconnect().await;
-            }
-        })
-    }
-
-    fn admission(&self) -> &Admission {
-        &self.admission
-    }
 }
 
 /// What the handshake middleware needs.
@@ -205,7 +85,7 @@ pub(crate) enum HandshakeError {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TokenExpiry(pub(crate) i64);
 
-fn query_token(s: &SocketRef) -> Option<String> {
+fn query_token<A: Adapter>(s: &SocketRef<A>) -> Option<String> {
     let q = s.req_parts().uri.query()?;
     q.split('&')
         .find_map(|kv| kv.strip_prefix("token="))
@@ -213,8 +93,8 @@ fn query_token(s: &SocketRef) -> Option<String> {
 }
 
 /// Handshake middleware: token from `?token=` or `auth.token`; refuses bad tokens and bans.
-async fn authenticate(
-    s: SocketRef,
+async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
     TryData(auth): TryData<Value>,
     State(ctx): State<SioAuth>,
 ) -> Result<(), HandshakeError> {
@@ -237,6 +117,7 @@ async fn authenticate(
     let admitted = ctx
         .admission
         .admit(user.id, ip)
+        .await
         .map_err(HandshakeError::Refused)?;
     s.extensions.insert(admitted);
     s.extensions.insert(TokenExpiry(exp.saturating_mul(1000)));
@@ -245,13 +126,13 @@ async fn authenticate(
 }
 
 /// The signed-in user of a socket (set by the handshake).
-pub(crate) fn socket_user(s: &SocketRef) -> Option<AuthUser> {
+pub(crate) fn socket_user<A: Adapter>(s: &SocketRef<A>) -> Option<AuthUser> {
     s.extensions.get::<AuthUser>()
 }
 
 /// The socket's user while their token is valid. Past its expiry the socket gets an `error`
 /// and is disconnected (its session also does so on a timer), and nothing is done for it.
-pub(crate) fn acting_user(s: &SocketRef) -> Option<AuthUser> {
+pub(crate) fn acting_user<A: Adapter>(s: &SocketRef<A>) -> Option<AuthUser> {
     let user = socket_user(s)?;
     match s.extensions.get::<TokenExpiry>() {
         Some(TokenExpiry(exp)) if exp <= crate::store::now_ms() => {
@@ -266,15 +147,17 @@ pub(crate) fn acting_user(s: &SocketRef) -> Option<AuthUser> {
     }
 }
 
-async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
+async fn on_connect<A: Adapter>(s: SocketRef<A>, State(ctx): State<SioAuth>) {
     let Some(user) = socket_user(&s) else { return };
     METRICS.connections.with_label_values(&["socketio"]).inc();
-    s.join(format!("user:{}", user.id));
-    s.on("ping", |s: SocketRef| async move {
+    // `sid:{sid}` lets any node address this socket through the adapter (a battle owned by
+    // another node joins it to its room and sends it the catch-up batch).
+    s.join([format!("user:{}", user.id), format!("sid:{}", s.id)]);
+    s.on("ping", |s: SocketRef<A>| async move {
         let _ = s.emit("pong", &json!({}));
     });
     // Table displays may follow a tracker battle over Socket.IO too (room `table:{id}`).
-    s.on("table:join", |s: SocketRef, TryData(d): TryData<Value>| async move {
+    s.on("table:join", |s: SocketRef<A>, TryData(d): TryData<Value>| async move {
         match uuid_field(d, "battle_id") {
             Some(id) => s.join(format!("table:{id}")),
             None => {
@@ -284,7 +167,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     });
     s.on(
         "table:leave",
-        |s: SocketRef, TryData(d): TryData<Value>| async move {
+        |s: SocketRef<A>, TryData(d): TryData<Value>| async move {
             if let Some(id) = uuid_field(d, "battle_id") {
                 s.leave(format!("table:{id}"));
             }
@@ -296,7 +179,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     // Tournament screens follow round clocks and results (room `tournament:{id}`).
     s.on(
         "tournament:join",
-        |s: SocketRef, TryData(d): TryData<Value>| async move {
+        |s: SocketRef<A>, TryData(d): TryData<Value>| async move {
             match uuid_field(d, "tournament_id") {
                 Some(id) => s.join(format!("tournament:{id}")),
                 None => {
@@ -307,13 +190,13 @@ async fn on_connect(s: SocketRef, State(ctx): State<SioAuth>) {
     );
     s.on(
         "tournament:leave",
-        |s: SocketRef, TryData(d): TryData<Value>| async move {
+        |s: SocketRef<A>, TryData(d): TryData<Value>| async move {
             if let Some(id) = uuid_field(d, "tournament_id") {
                 s.leave(format!("tournament:{id}"));
             }
         },
     );
-    s.on_disconnect(|s: SocketRef, State(ctx): State<SioAuth>| async move {
+    s.on_disconnect(|s: SocketRef<A>, State(ctx): State<SioAuth>| async move {
         METRICS.connections.with_label_values(&["socketio"]).dec();
         // Frees the user's and address's connection slots.
         s.extensions.remove::<Admitted>();
@@ -341,18 +224,83 @@ pub struct SioTiming {
     pub(crate) connect_timeout: std::time::Duration,
 }
 
-/// Builds the Socket.IO server.
-pub fn build(auth: SioAuth, timing: SioTiming) -> Arc<dyn SioEntry> {
-    let admission = auth.admission.clone();
-    let (svc, io) = SocketIo::builder()
+/// Why the Socket.IO server could not start (multi-node mode).
+#[derive(Debug, thiserror::Error)]
+pub enum SioBuildError {
+    /// Redis refused the adapter's connection.
+    #[error("socket.io adapter: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The adapter could not subscribe to its channels.
+    #[error("socket.io adapter: {0}")]
+    Init(String),
+}
+
+/// Builds the Socket.IO server: over the Redis adapter when `cluster` is set (rooms and
+/// emits span the nodes), else over socketioxide's local adapter.
+pub async fn build(
+    auth: SioAuth,
+    timing: SioTiming,
+    cluster: Option<Arc<Cluster>>,
+) -> Result<Arc<dyn SioEntry>, SioBuildError> {
+    match cluster {
+        None => Ok(local(auth, timing)),
+        Some(c) => clustered(auth, timing, &c).await,
+    }
+}
+
+fn builder(timing: SioTiming) -> SocketIoBuilder {
+    SocketIo::builder()
         .req_path(SIO_PATH)
         .ping_interval(timing.ping.0)
         .ping_timeout(timing.ping.1)
         .connect_timeout(timing.connect_timeout)
+}
+
+/// The single-node server (socketioxide's local adapter, emits polled inline).
+pub fn local(auth: SioAuth, timing: SioTiming) -> Arc<dyn SioEntry> {
+    let admission = auth.admission.clone();
+    let (svc, io) = builder(timing).with_state(auth).build_svc();
+    io.ns(
+        "/",
+        on_connect::<LocalAdapter>.with(authenticate::<LocalAdapter>),
+    );
+    Arc::new(SioNode {
+        svc,
+        io,
+        admission,
+        lane: Lane::Inline,
+    })
+}
+
+/// A cluster node's server: the Redis adapter on its own RESP3 connection (reconnecting,
+/// `sio_driver`), its channels under
+/// the cluster prefix (pub/sub ignores the Redis database number, so clusters sharing one
+/// Redis must differ by prefix).
+async fn clustered(
+    auth: SioAuth,
+    timing: SioTiming,
+    cluster: &Cluster,
+) -> Result<Arc<dyn SioEntry>, SioBuildError> {
+    let admission = auth.admission.clone();
+    let driver = ManagedDriver::connect(&cluster.settings().url).await?;
+    let config = RedisAdapterConfig::new()
+        .with_prefix(format!("{}:sio", cluster.prefix()))
+        // Bounds fetch_sockets (presence) when a node is slow or just died.
+        .with_request_timeout(std::time::Duration::from_secs(2));
+    let ctr = RedisAdapterCtr::new_with_driver(driver, config);
+    let (svc, io) = builder(timing)
+        .with_adapter::<CustomRedisAdapter<_, ManagedDriver>>(ctr)
         .with_state(auth)
         .build_svc();
-    io.ns("/", on_connect.with(authenticate));
-    Arc::new(LocalSio { svc, io, admission })
+    io.ns("/", on_connect.with(authenticate))
+        .await
+        .map_err(|e| SioBuildError::Init(e.to_string()))?;
+    Ok(Arc::new(SioNode {
+        svc,
+        io,
+        admission,
+        lane: Lane::ordered(),
+    }))
 }
 
 /// True for an engine.io request that opens a new session (it names no `sid`).

@@ -33,8 +33,10 @@ use tokio::{
 use uuid::Uuid;
 
 use crate::actors::rooms::TableFeed;
+use crate::cluster::{slots::SharedSlot, Cluster};
 use crate::metrics::METRICS;
 use crate::realtime::sio::SioEntry;
+use crate::realtime::table_fanout::{Channels, Fanout};
 
 /// Server-side keep-alive of raw WebSocket sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +56,16 @@ impl Default for Heartbeat {
     }
 }
 
-/// Per-battle fan-out plus per-user connection accounting.
+/// Per-battle fan-out plus per-user connection accounting (across nodes in multi-node mode,
+/// see `table_fanout`).
 pub struct TableHub {
-    channels: DashMap<Uuid, broadcast::Sender<Arc<str>>>,
+    channels: Channels,
     per_user: DashMap<Uuid, Arc<UserConns>>,
     max_per_user: u32,
     heartbeat: Heartbeat,
     shutdown: watch::Sender<bool>,
     sio: Arc<dyn SioEntry>,
+    cluster: Option<Fanout>,
 }
 
 /// One user's live sessions: how many, and a signal that ends them all.
@@ -80,9 +84,10 @@ impl Default for UserConns {
     }
 }
 
-/// A held connection slot; released on drop.
+/// A held connection slot (and its cluster-wide one); released on drop.
 pub struct Slot {
     conns: Arc<UserConns>,
+    _cluster: Option<SharedSlot>,
 }
 
 impl Drop for Slot {
@@ -112,27 +117,44 @@ impl TableFeed for TableHub {
 
 impl TableHub {
     /// A hub allowing `max_per_user` concurrent sessions per user, keeping them alive with
-    /// `heartbeat`.
-    pub fn new(max_per_user: u32, heartbeat: Heartbeat, sio: Arc<dyn SioEntry>) -> Arc<Self> {
+    /// `heartbeat`. On a node of `cluster` (when set), events and the per-user limit span the
+    /// nodes. Call on a tokio runtime.
+    pub fn with_cluster(
+        max_per_user: u32,
+        heartbeat: Heartbeat,
+        sio: Arc<dyn SioEntry>,
+        cluster: Option<Arc<Cluster>>,
+    ) -> Arc<Self> {
+        let channels: Channels = Arc::default();
+        let cluster = cluster.map(|c| Fanout::start(c, channels.clone(), max_per_user));
         Arc::new(Self {
-            channels: DashMap::new(),
+            channels,
             per_user: DashMap::new(),
             max_per_user,
             heartbeat,
             shutdown: watch::channel(false).0,
             sio,
+            cluster,
         })
     }
 
-    /// Reserves a connection slot for `user`, or `None` at the limit.
-    pub fn acquire(&self, user: Uuid) -> Option<Slot> {
+    /// Reserves a connection slot for `user`, or `None` at the limit (counted over every
+    /// node in multi-node mode).
+    pub async fn acquire(&self, user: Uuid) -> Option<Slot> {
         let conns = self.per_user.entry(user).or_default().clone();
         let prev = conns.count.fetch_add(1, Ordering::AcqRel);
+        // Held from here: dropping it on a refusal gives the local count back.
+        let mut slot = Slot {
+            conns,
+            _cluster: None,
+        };
         if prev >= self.max_per_user {
-            conns.count.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
-        Some(Slot { conns })
+        if let Some(fanout) = &self.cluster {
+            slot._cluster = fanout.acquire(user).await.ok()?;
+        }
+        Some(slot)
     }
 
     /// Ends every live session of `user` at once (a ban).
@@ -155,12 +177,16 @@ impl TableHub {
     pub async fn publish(&self, battle: Uuid, event: &Value) {
         let text: Arc<str> = event.to_string().into();
         if let Some(tx) = self.channels.get(&battle) {
-            if tx.send(text).is_err() {
+            if tx.send(text.clone()).is_err() {
                 drop(tx);
                 self.channels
                     .remove_if(&battle, |_, tx| tx.receiver_count() == 0);
             }
         }
+        if let Some(fanout) = &self.cluster {
+            fanout.publish(battle, &text).await;
+        }
+        // The room `table:{id}` spans the nodes through the adapter: emitted here only.
         let event_name = event
             .get("type")
             .and_then(Value::as_str)
@@ -193,6 +219,11 @@ impl TableHub {
         tokio::pin!(expiry);
         METRICS.connections.with_label_values(&["ws_v1"]).inc();
         let mut rx = self.subscribe(battle);
+        // Multi-node: this node hears the battle's events from the others while watched.
+        let _watching = match &self.cluster {
+            Some(fanout) => Some(fanout.watch(battle).await),
+            None => None,
+        };
         let mut stop = self.shutdown.subscribe();
         let hb = self.heartbeat;
         let (mut sink, mut stream) = framed.split();

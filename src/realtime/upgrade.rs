@@ -261,7 +261,7 @@ async fn table(
             .await;
         }
     }
-    let Some(slot) = state.hub.acquire(user.id) else {
+    let Some(slot) = state.hub.acquire(user.id).await else {
         return reply(
             framed,
             rid,

@@ -1,10 +1,11 @@
-//! Messages a battle actor answers: joins (with catch-up), ready, emotes, live summary.
+//! Messages a battle actor answers: joins (with catch-up) and leaves, ready, emotes, live
+//! summary. Transports send them through `Game::battle_call` (`call.rs`).
 
 use actix::prelude::*;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use socketioxide::extract::SocketRef;
+use socketioxide::socket::Sid;
 use uuid::Uuid;
 
 use super::BattleActor;
@@ -14,11 +15,15 @@ use super::BattleActor;
 /// live ticks: the join and the batch happen between two ticks, so nothing is missed or
 /// repeated. A socket that joins again while still in the room gets only the ticks after
 /// `since_tick` it was never sent (none, without `since_tick`): joins cannot amplify.
+///
+/// The socket may live on another node: the actor reaches it through its room `sid:{sid}`,
+/// joining it to the battle room first and sending the batch second; `Rooms` keeps that
+/// order (with the Redis adapter both go over the same channel).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct JoinRoom {
     /// The socket.
-    pub socket: SocketRef,
+    pub sid: Sid,
     /// Last tick the client already has.
     pub since_tick: Option<u32>,
 }
@@ -28,15 +33,16 @@ impl Handler<JoinRoom> for BattleActor {
 
     #[tracing::instrument(skip_all, fields(battle = %self.id))]
     fn handle(&mut self, msg: JoinRoom, _: &mut Context<Self>) {
-        let sid = msg.socket.id;
+        let sid = msg.sid;
         let asked = (msg.since_tick.unwrap_or(0) as usize).min(self.ticks.len());
-        let in_room = msg.socket.rooms().iter().any(|r| *r == self.room);
+        // An entry means the socket is still in the room: `LeaveRoom` removes it.
         let range = match self.sent_from.get(&sid) {
-            Some(&from) if in_room => asked.min(from)..from,
-            _ => asked..self.ticks.len(),
+            Some(&from) => asked.min(from)..from,
+            None => asked..self.ticks.len(),
         };
         self.sent_from.insert(sid, range.start);
-        msg.socket.join(self.room.clone());
+        let target = format!("sid:{sid}");
+        self.game.sio.join_room(target.clone(), self.room.clone());
         // Joining during the countdown: how long until the first tick (watch pages count it).
         let countdown_ms = match (self.ticks.is_empty(), self.countdown_ends) {
             (true, Some(ends)) => {
@@ -51,7 +57,30 @@ impl Handler<JoinRoom> for BattleActor {
             phase: self.phase.as_str(),
             countdown_ms,
         };
-        let _ = msg.socket.emit("battle:tick_batch", &batch);
+        match serde_json::value::to_raw_value(&batch) {
+            Ok(raw) => self.game.sio.to_room_raw(target, "battle:tick_batch", raw),
+            Err(e) => tracing::error!(error = %e, "tick batch not serialised"),
+        }
+    }
+}
+
+/// A socket leaves the battle room; a later join catches it up afresh.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LeaveRoom {
+    /// The socket.
+    pub sid: Sid,
+}
+
+impl Handler<LeaveRoom> for BattleActor {
+    type Result = ();
+
+    #[tracing::instrument(skip_all, fields(battle = %self.id))]
+    fn handle(&mut self, msg: LeaveRoom, _: &mut Context<Self>) {
+        self.sent_from.remove(&msg.sid);
+        self.game
+            .sio
+            .leave_room(format!("sid:{}", msg.sid), self.room.clone());
     }
 }
 
@@ -104,6 +133,7 @@ pub struct Emote {
 impl Handler<Emote> for BattleActor {
     type Result = Result<(), &'static str>;
 
+    #[tracing::instrument(skip_all, fields(battle = %self.id))]
     fn handle(&mut self, msg: Emote, _: &mut Context<Self>) -> Self::Result {
         let (p1, p2) = self.players();
         if msg.user != p1 && msg.user != p2 {

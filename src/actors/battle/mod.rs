@@ -415,7 +415,9 @@ impl Actor for BattleActor {
     }
 }
 
+mod call;
 mod fence;
 mod messages;
+pub(crate) use call::{BattleCall, BattleCallError};
 pub use fence::Fenced;
-pub use messages::{Emote, JoinRoom, LiveSummary, Ready};
+pub use messages::{Emote, JoinRoom, LeaveRoom, LiveSummary, Ready};

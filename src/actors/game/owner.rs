@@ -42,6 +42,11 @@ impl Owner {
 }
 
 impl Game {
+    /// The cluster link, in multi-node mode.
+    pub(crate) fn owner_cluster(&self) -> Option<&Arc<Cluster>> {
+        self.owner.cluster()
+    }
+
     /// Claims battle `id` for this node: true when it is this node's to run (always on a
     /// single node).
     #[tracing::instrument(skip(self))]

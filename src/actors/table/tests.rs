@@ -80,7 +80,7 @@ fn table(auto_end_turn_on_timeout: bool) -> Table {
             .expect("lazy pool"),
         backend: Backend::Sqlite,
     };
-    let sio = sio::build(
+    let sio = sio::local(
         sio::SioAuth {
             keys: JwtKeys::new(&[7; 32]),
             standing: Standing::new(db.clone(), Arc::new(BanList::default()), Duration::ZERO),
@@ -92,7 +92,7 @@ fn table(auto_end_turn_on_timeout: bool) -> Table {
             connect_timeout: Duration::from_secs(5),
         },
     );
-    let hub = TableHub::new(10, Heartbeat::default(), sio);
+    let hub = TableHub::with_cluster(10, Heartbeat::default(), sio, None);
     let rx = hub.subscribe(battle.id);
     let writes = Arc::new(AtomicUsize::new(0));
     let deps = TableDeps {

@@ -99,18 +99,8 @@ pub async fn ban(
     if !state.db.set_banned(id, body.banned).await? {
         return Err(V2Error::NotFound("user".into()));
     }
-    state.bans.set(id, body.banned);
-    state.standing.forget(id);
-    if body.banned {
-        // Raw /v1/ws table sessions close at once too.
-        state.hub.kick(id);
-        // The live game drops the user's queue ticket and disconnects their session's sockets;
-        // any socket without a session is disconnected through the user's room.
-        state.game.kick(id).await;
-        if let Err(e) = state.sio.io().to(format!("user:{id}")).disconnect().await {
-            tracing::warn!(error = %e, "disconnecting banned user's sockets failed");
-        }
-    }
+    // Every node: ban list, standing cache, raw sessions, queue, and every socket.
+    state.ban_sync.apply(id, body.banned).await;
     let action = if body.banned {
         "admin.user.ban"
     } else {
