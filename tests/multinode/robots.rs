@@ -230,6 +230,14 @@ async fn players_on_two_nodes_meet_and_their_battle_survives_kill9_of_its_owner(
         battle_owner(&cluster.prefix, &id).await.as_deref(),
         Some(alive.name.as_str())
     );
+    // The player that stayed on the survivor has a gap in its ticks; `since_tick` fills it.
+    alive_client
+        .emit(
+            "battle:join",
+            json!({"battle_id": id, "since_tick": last_before}),
+        )
+        .await
+        .unwrap();
     let end3 = ticks_until_end(&mut rx3, &mut got3).await;
     // Exactly every tick, once, in order: the batch, then live ticks.
     let total = end3["total_ticks"].as_u64().unwrap();
@@ -238,14 +246,6 @@ async fn players_on_two_nodes_meet_and_their_battle_survives_kill9_of_its_owner(
         (1..=total).collect::<Vec<_>>(),
         "reconnected player's ticks"
     );
-    // The player that stayed on the survivor saw a gap; `since_tick` fills it.
-    alive_client
-        .emit(
-            "battle:join",
-            json!({"battle_id": id, "since_tick": last_before}),
-        )
-        .await
-        .unwrap();
     let end2 = ticks_until_end(&mut alive_rx, &mut alive_seen).await;
     alive_seen.sort_unstable();
     alive_seen.dedup();

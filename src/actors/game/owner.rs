@@ -103,6 +103,16 @@ impl Game {
     /// Takes over battle `id` if nobody runs it: claims it and resumes it from the store.
     /// True when this node runs it afterwards.
     pub(crate) async fn take_over(self: &Arc<Self>, id: Uuid) -> bool {
+        // Actors start on the game's arbiter (callers run on plain tokio tasks).
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let game = self.clone();
+        self.arbiter.spawn(async move {
+            let _ = tx.send(game.take_over_here(id).await);
+        });
+        rx.await.unwrap_or(false)
+    }
+
+    async fn take_over_here(self: &Arc<Self>, id: Uuid) -> bool {
         if self.battles.contains_key(&id) {
             return true;
         }
