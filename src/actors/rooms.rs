@@ -21,6 +21,7 @@ pub trait Rooms: Send + Sync {
     fn to_room(&self, room: String, except: Vec<String>, event: &'static str, data: Value);
     /// [`Rooms::to_room`] with JSON serialised once by the caller (a live tick goes to every
     /// socket of its room as the same bytes). The default re-parses it; transports override.
+    #[allow(clippy::boxed_local)] // implementations take the box to move it into an emit
     fn to_room_raw(&self, room: String, event: &'static str, data: Box<RawValue>) {
         let v = serde_json::from_str(data.get()).unwrap_or(Value::Null);
         self.to_room(room, Vec::new(), event, v);
