@@ -84,6 +84,21 @@ impl Cluster {
                 wake.notify_waiters();
             }
         });
+        // The Redis round trip, for operators (`warroom_redis_rtt_seconds`).
+        let probe = conn.clone();
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                t.tick().await;
+                let mut c = probe.clone();
+                let start = Instant::now();
+                if redis::cmd("PING").query_async::<String>(&mut c).await.is_ok() {
+                    crate::metrics::METRICS
+                        .redis_rtt
+                        .observe(start.elapsed().as_secs_f64());
+                }
+            }
+        });
         crate::metrics::METRICS
             .node_info
             .with_label_values(&[&settings.node_id])
