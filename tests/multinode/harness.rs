@@ -100,6 +100,11 @@ impl TestCluster {
 
     /// Starts node `name` and waits until it listens.
     pub fn node(&self, name: &str) -> Node {
+        self.node_with(name, &[])
+    }
+
+    /// [`TestCluster::node`] with extra environment for this node alone.
+    pub fn node_with(&self, name: &str, extra: &[(&str, &str)]) -> Node {
         let dir = self.dir.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_warroom"));
@@ -120,6 +125,9 @@ impl TestCluster {
             .env("WARROOM_WORKERS", "1")
             .stdout(Stdio::piped());
         for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().unwrap();
@@ -243,4 +251,89 @@ pub async fn get(http: &reqwest::Client, base: &str, path: &str, token: &str) ->
         .unwrap();
     let s = r.status().as_u16();
     (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A TCP proxy in front of Redis that can cut a node off (a network blip).
+pub struct RedisProxy {
+    /// `redis://127.0.0.1:port/0` through the proxy.
+    pub url: String,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RedisProxy {
+    /// Listens on a free port and forwards to the real Redis.
+    pub async fn start() -> RedisProxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (c, g) = (cut.clone(), generation.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if c.load(Ordering::SeqCst) {
+                    drop(inbound); // refused while cut
+                    continue;
+                }
+                let (c, g) = (c.clone(), g.clone());
+                tokio::spawn(async move {
+                    let born = g.load(Ordering::SeqCst);
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:6379").await
+                    else {
+                        return;
+                    };
+                    let pipe = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                    tokio::pin!(pipe);
+                    loop {
+                        tokio::select! {
+                            _ = &mut pipe => return,
+                            _ = tokio::time::sleep(Duration::from_millis(50)) => {
+                                if c.load(Ordering::SeqCst) || g.load(Ordering::SeqCst) != born {
+                                    return; // dropped: both ends see the connection die
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        RedisProxy {
+            url: format!("redis://127.0.0.1:{port}/0"),
+            cut,
+            generation,
+        }
+    }
+
+    /// Cuts every connection and refuses new ones until [`RedisProxy::heal`].
+    pub fn cut(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Lets connections through again.
+    pub fn heal(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// One metric's value from a node's `/metrics` (summed over its label sets).
+pub async fn metric(http: &reqwest::Client, base: &str, name: &str) -> f64 {
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.split([' ', '{']).next() == Some(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }

@@ -50,9 +50,10 @@ pub struct Args {
     /// Seconds between all watchers being connected and the measurement.
     #[arg(long, default_value_t = 3)]
     pub warmup: u64,
-    /// Server base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub url: String,
+    /// Server base URL; give it several times to spread the watchers and PATCHes over several
+    /// nodes (watcher i and PATCH i use URL i mod n; setup goes to the first).
+    #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+    pub urls: Vec<String>,
     /// Where the JSON result goes.
     #[arg(long, default_value = "result.json")]
     pub out: PathBuf,
@@ -126,7 +127,12 @@ struct Bar {
 
 /// Runs the scenario; `Ok(true)` when the bar is met.
 pub async fn run(args: Args) -> Result<bool, Error> {
-    let server = Server::new(&args.url, 256)?;
+    let servers: Vec<Server> = args
+        .urls
+        .iter()
+        .map(|u| Server::new(u, 256))
+        .collect::<Result<_, _>>()?;
+    let server = servers[0].clone();
     let run = Arc::new(Run {
         epoch: Instant::now(),
         recording: AtomicBool::new(false),
@@ -202,8 +208,10 @@ pub async fn run(args: Args) -> Result<bool, Error> {
         .collect();
     let sockets_opened: Vec<_> = collect(
         stream::iter(connects).map(|(b, w)| {
-            let token = users[(b * args.watchers + w) % n_users].token.clone();
-            let url = server.ws_url(&format!("/v1/ws/battles/{}?token={token}", battles[b].id));
+            let i = b * args.watchers + w;
+            let token = users[i % n_users].token.clone();
+            let node = &servers[i % servers.len()];
+            let url = node.ws_url(&format!("/v1/ws/battles/{}?token={token}", battles[b].id));
             async move {
                 let (ws, _) = tokio_tungstenite::connect_async(url).await?;
                 Ok((b, ws))
@@ -233,8 +241,9 @@ pub async fn run(args: Args) -> Result<bool, Error> {
     while Instant::now() < end {
         pace.tick().await;
         let b = battles[rr % battles.len()].clone();
+        let node = servers[rr % servers.len()].clone();
         rr += 1;
-        tokio::spawn(patches.clone().fire(server.clone(), b, run.clone()));
+        tokio::spawn(patches.clone().fire(node, b, run.clone()));
         if Instant::now() >= next_report {
             next_report += Duration::from_secs(5);
             let p = Summary::of_us(patches.latencies.lock().unwrap().clone());
