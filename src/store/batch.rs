@@ -18,8 +18,10 @@ pub enum SqlValue {
     F64(f64),
     /// TEXT.
     Text(String),
-    /// NULL.
+    /// NULL (in a TEXT column).
     Null,
+    /// NULL in a BIGINT column: Postgres types a bound NULL, and a TEXT one does not fit.
+    NullI64,
 }
 
 impl From<i64> for SqlValue {
@@ -260,6 +262,7 @@ fn bind<'q>(
         SqlValue::F64(f) => q.bind(*f),
         SqlValue::Text(s) => q.bind(s.as_str()),
         SqlValue::Null => q.bind(Option::<String>::None),
+        SqlValue::NullI64 => q.bind(Option::<i64>::None),
     }
 }
 
