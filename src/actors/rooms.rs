@@ -23,7 +23,8 @@ pub trait Rooms: Send + Sync {
     /// socket of its room as the same bytes). The default re-parses it; transports override.
     #[allow(clippy::boxed_local)] // implementations take the box to move it into an emit
     fn to_room_raw(&self, room: String, event: &'static str, data: Box<RawValue>) {
-        let v = serde_json::from_str(data.get()).unwrap_or(Value::Null);
+        let text: Box<str> = data.into();
+        let v = serde_json::from_str(&text).unwrap_or(Value::Null);
         self.to_room(room, Vec::new(), event, v);
     }
     /// Emits to one user's private room `user:{id}`.

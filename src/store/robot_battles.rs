@@ -202,7 +202,9 @@ impl Db {
                 SqlValue::I64(i64::from(result == Winner::Draw)),
                 SqlValue::I64(i64::from(f.total_ticks)),
                 f.log_hash.as_str().into(),
-                winner.map(|_| pay.to_p1.max(pay.to_p2)).into(),
+                winner.map_or(SqlValue::NullI64, |_| {
+                    SqlValue::I64(pay.to_p1.max(pay.to_p2))
+                }),
                 SqlValue::I64(now),
                 SqlValue::Text(result_json.to_string()),
                 SqlValue::Text(id.to_string()),
