@@ -181,8 +181,12 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     )
     .await?;
     economy.spawn_worker();
-    let limits = Limiters::new(&config.rate_limits);
+    let limits = Limiters::new(&config.rate_limits, cluster.as_deref());
     let battle_quota = limits.clone();
+    let cache = cluster
+        .as_ref()
+        .filter(|_| config.cache)
+        .map(|c| crate::cluster::cache::Cache::new(c));
     let deps = TableDeps {
         db: db.clone(),
         persister: persister.clone().recipient(),
@@ -191,7 +195,8 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         finished: Default::default(),
         time: Default::default(),
         update_gate: crate::actors::table::UpdateGate::new(move |id| {
-            battle_quota.battle_update(id)
+            let quota = battle_quota.clone();
+            Box::pin(async move { quota.battle_update(id).await })
         }),
     };
     let finished = deps.finished.clone();
@@ -211,6 +216,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
             hub: hub.clone(),
             sio: sio.clone(),
             tables: tables.clone(),
+            cache: cache.clone(),
         },
         actix::Arbiter::current(),
     );
@@ -255,6 +261,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         sio,
         hub,
         cluster,
+        cache,
     })
 }
 

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+pub mod cache;
 pub mod lease;
+pub mod limits;
 pub mod pubsub;
 pub mod rpc;
 
