@@ -22,7 +22,7 @@ pub struct RateLimits {
     /// v1: concurrent WebSocket connections per user.
     pub v1_ws_per_user: u32,
     /// v2: requests per minute per IP.
-    pub(crate) v2_per_min: u32,
+    pub v2_per_min: u32,
     /// v2: auth requests per minute per IP.
     pub v2_auth_per_min: u32,
     /// Socket.IO: concurrent sockets per user (`WARROOM_SIO_PER_USER`; on even when rate
