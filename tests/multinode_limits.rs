@@ -434,3 +434,68 @@ fn redis_url_with_sqlite_refuses_to_start() {
         "stderr: {err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_battle_update_quota_is_counted_in_redis() {
+    let Some(p) = Pair::start(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.v1_battle_updates_per_min = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    let (u1, t1) = p.register_v1(&p.a, "quota_p1").await;
+    let (u2, t2) = p.register_v1(&p.b, "quota_p2").await;
+    let army = json!({"name": "List", "faction_id": "fac_custodes", "points_value": 2000,
+        "army_list": {"units": [{"name": "Captain", "points": 100}]}});
+    let a1 = p
+        .send(
+            reqwest::Method::POST,
+            format!("{}/v1/armies", p.a),
+            &t1,
+            army.clone(),
+        )
+        .await;
+    let a2 = p
+        .send(
+            reqwest::Method::POST,
+            format!("{}/v1/armies", p.a),
+            &t2,
+            army,
+        )
+        .await;
+    let b = p
+        .send(
+            reqwest::Method::POST,
+            format!("{}/v1/battles", p.a),
+            &t1,
+            json!({"players": [{"user_id": u1, "army_id": a1["army"]["id"]},
+                {"user_id": u2, "army_id": a2["army"]["id"]}], "turn_time_limit": 1800}),
+        )
+        .await;
+    let id = b["battle"]["id"].as_str().unwrap().to_string();
+    let mut statuses = vec![];
+    for body in [
+        json!({"action": "start"}),
+        json!({"action": "next_phase"}),
+        json!({"action": "next_phase"}),
+        json!({"action": "next_phase"}),
+    ] {
+        let r = p
+            .http
+            .patch(format!("{}/v1/battles/{id}", p.a))
+            .bearer_auth(&t1)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    assert_eq!(
+        p.keys(&format!("rl:battle:{id}")).await.len(),
+        1,
+        "counted in Redis"
+    );
+}
