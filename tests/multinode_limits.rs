@@ -70,6 +70,11 @@ struct Pair {
 impl Pair {
     /// Starts two nodes, or `None` (after saying why) when Postgres or Redis is missing.
     async fn start(tweak: impl Fn(&mut Config)) -> Option<Pair> {
+        Self::start_on(redis_url(), 2, tweak).await
+    }
+
+    /// `nodes` nodes (1 or 2) on the Redis at `redis`.
+    async fn start_on(redis: String, count: usize, tweak: impl Fn(&mut Config)) -> Option<Pair> {
         let admin = pg_admin();
         if let Err(e) = admin_exec(&admin, "SELECT 1").await {
             eprintln!("skipped: Postgres at {admin} unreachable ({e})");
@@ -87,15 +92,15 @@ impl Pair {
         let url = format!("{base}/{db}");
         let prefix = format!("wrtest-{}", uuid::Uuid::new_v4().simple());
         let (mut nodes, mut dirs, mut addrs) = (vec![], vec![], vec![]);
-        for n in ["a", "b"] {
+        for n in ["a", "b"].into_iter().take(count) {
             let dir = tempfile::tempdir().unwrap();
             let mut c = Config::for_tests(
                 dir.path().to_path_buf(),
                 DatabaseTarget::Postgres(url.clone()),
             );
-            c.redis_url = Some(redis_url());
+            c.redis_url = Some(redis.clone());
             c.cluster = Some(ClusterSettings {
-                url: redis_url(),
+                url: redis.clone(),
                 prefix: prefix.clone(),
                 node_id: format!("node-{n}"),
                 lease_ttl: Duration::from_secs(5),
@@ -108,6 +113,9 @@ impl Pair {
             addrs.push(format!("http://{}", node.addr));
             nodes.push(node);
             dirs.push(dir);
+        }
+        if addrs.len() == 1 {
+            addrs.push(addrs[0].clone());
         }
         Some(Pair {
             b: addrs.pop().unwrap(),
@@ -498,4 +506,119 @@ async fn per_battle_update_quota_is_counted_in_redis() {
         1,
         "counted in Redis"
     );
+}
+
+/// A private `redis-server` on a free port (so the test can kill it).
+struct OwnRedis(std::process::Child, u16);
+
+impl OwnRedis {
+    fn start() -> Option<OwnRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(OwnRedis(child, port));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_a_node_stays_up_with_node_local_limits_and_uncached_reads() {
+    let Some(mut redis) = OwnRedis::start() else {
+        eprintln!("skipped: no redis-server binary");
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{}", redis.1);
+    let Some(p) = Pair::start_on(url, 1, |c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.v2_per_min = 4;
+        c.rate_limits.v1_per_hour = 1000;
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, token) = p.register_v1(&p.a, "outage_user").await;
+    let army = json!({"name": "Kept", "faction_id": "fac_custodes", "points_value": 2000,
+        "army_list": {"units": [{"name": "Captain", "points": 100}]}});
+    let made = p
+        .send(
+            reqwest::Method::POST,
+            format!("{}/v1/armies", p.a),
+            &token,
+            army,
+        )
+        .await;
+    let army_id = made["army"]["id"].as_str().unwrap().to_string();
+    let (s, _) = p.get(&p.a, &format!("/v1/armies/{army_id}"), &token).await;
+    assert_eq!(s, StatusCode::OK);
+    for _ in 0..2 {
+        let r = p
+            .http
+            .get(format!("{}/v2/robots", p.a))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let _ = redis.0.kill();
+    let _ = redis.0.wait();
+    // Redis is gone: reads come from Postgres, the limits count on this node (from zero).
+    let (s, v) = p.get(&p.a, &format!("/v1/armies/{army_id}"), &token).await;
+    assert_eq!(
+        (s, v["army"]["name"].as_str()),
+        (StatusCode::OK, Some("Kept"))
+    );
+    let mut statuses = vec![];
+    for _ in 0..5 {
+        let r = p
+            .http
+            .get(format!("{}/v2/robots", p.a))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429], "node-local limit");
+    let metrics = p
+        .http
+        .get(format!("{}/metrics", p.a))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let fallback = metrics
+        .lines()
+        .find(|l| l.starts_with("warroom_ratelimit_fallback_total "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(fallback >= 5.0, "fallback counted: {fallback}");
 }

@@ -29,6 +29,18 @@ pub const VERSION: u32 = 1;
 
 /// How long the generation counter outlives a value: longer than any read in flight.
 const GEN_TTL: Duration = Duration::from_secs(2 * 3600);
+/// Longest a cache call waits for Redis (the connection manager itself retries forever).
+const REDIS_WAIT: Duration = Duration::from_millis(250);
+
+/// `f`, or a timeout error after [`REDIS_WAIT`].
+async fn within<T>(
+    f: impl std::future::Future<Output = Result<T, redis::RedisError>>,
+) -> Result<T, ClusterError> {
+    match tokio::time::timeout(REDIS_WAIT, f).await {
+        Ok(r) => Ok(r?),
+        Err(_) => Err(ClusterError::Timeout("redis".into())),
+    }
+}
 
 /// Stores the value only if the generation is unchanged. KEYS: value, gen; ARGV: generation
 /// seen, JSON, ttl ms.
@@ -139,11 +151,12 @@ impl Cache {
     ) -> Result<Lookup<T>, ClusterError> {
         let key = self.key(kind, id);
         let mut conn = self.conn.clone();
-        let (value, gen): (Option<String>, Option<String>) = redis::cmd("MGET")
+        let mget = redis::cmd("MGET")
             .arg(&key)
             .arg(format!("{key}:gen"))
-            .query_async(&mut conn)
-            .await?;
+            .clone();
+        let (value, gen): (Option<String>, Option<String>) =
+            within(mget.query_async(&mut conn)).await?;
         match value.map(|v| serde_json::from_str(&v)) {
             Some(Ok(v)) => Ok(Lookup::Hit(v)),
             // An undecodable value is a miss; the put replaces it.
@@ -163,15 +176,12 @@ impl Cache {
         let key = self.key(kind, id);
         let json = serde_json::to_string(value)?;
         let mut conn = self.conn.clone();
-        let stored: i64 = self
-            .put
-            .key(&key)
-            .key(format!("{key}:gen"))
+        let mut call = self.put.key(&key);
+        call.key(format!("{key}:gen"))
             .arg(ticket.0)
             .arg(json)
-            .arg(kind.ttl().as_millis() as u64)
-            .invoke_async(&mut conn)
-            .await?;
+            .arg(kind.ttl().as_millis() as u64);
+        let stored: i64 = within(call.invoke_async(&mut conn)).await?;
         Ok(stored == 1)
     }
 
@@ -196,17 +206,15 @@ impl Cache {
         let key = self.key(kind, id);
         let gen = format!("{key}:gen");
         let mut conn = self.conn.clone();
-        redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .incr(&gen, 1)
             .ignore()
             .pexpire(&gen, GEN_TTL.as_millis() as i64)
             .ignore()
             .del(&key)
-            .ignore()
-            .query_async::<()>(&mut conn)
-            .await?;
-        Ok(())
+            .ignore();
+        within(pipe.query_async::<()>(&mut conn)).await
     }
 
     async fn retry_failed(&self) {
