@@ -306,12 +306,7 @@ pub async fn patch(
             .complete_tournament(t.id, winner, t.updated_at)
             .await;
         cached::invalidate(&state, CacheKind::Tournament, &[t.id]).await;
-        cached::invalidate(
-            &state,
-            CacheKind::UserProfile,
-            &winner.into_iter().collect::<Vec<_>>(),
-        )
-        .await;
+        cached::invalidate(&state, CacheKind::UserProfile, winner.as_slice()).await;
         done?;
     }
     if next == TournamentStatus::Cancelled {
