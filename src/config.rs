@@ -22,7 +22,7 @@ pub struct RateLimits {
     /// v1: concurrent WebSocket connections per user.
     pub v1_ws_per_user: u32,
     /// v2: requests per minute per IP.
-    pub(crate) v2_per_min: u32,
+    pub v2_per_min: u32,
     /// v2: auth requests per minute per IP.
     pub v2_auth_per_min: u32,
     /// Socket.IO: concurrent sockets per user (`WARROOM_SIO_PER_USER`; on even when rate
@@ -65,6 +65,9 @@ pub struct Config {
     /// Multi-node settings (`REDIS_URL`, `WARROOM_REDIS_PREFIX`, `WARROOM_NODE_ID`,
     /// `WARROOM_LEASE_MS`); `None` without `REDIS_URL`.
     pub cluster: Option<crate::cluster::ClusterSettings>,
+    /// `WARROOM_CACHE` (default `on`): multi-node mode keeps read-through caches of
+    /// tournaments, army lists and user profiles in Redis; `off` reads the database every time.
+    pub cache: bool,
     /// HMAC secret for JWTs; generated once into the data dir when unset.
     pub jwt_secret: Option<String>,
     /// Robot battle tick interval.
@@ -184,17 +187,8 @@ impl Config {
         let ms = |key: &'static str, default: u64| -> Result<Duration, ConfigError> {
             parse_num(key, get(key), default).map(Duration::from_millis)
         };
-        let rl_enabled = match get("WARROOM_RATE_LIMITS").as_deref() {
-            None | Some("on") | Some("true") | Some("1") => true,
-            Some("off") | Some("false") | Some("0") => false,
-            Some(v) => {
-                return Err(ConfigError::Invalid {
-                    key: "WARROOM_RATE_LIMITS",
-                    value: v.into(),
-                    reason: "expected on or off".into(),
-                })
-            }
-        };
+        let rl_enabled = switch("WARROOM_RATE_LIMITS", get("WARROOM_RATE_LIMITS"))?;
+        let cache = switch("WARROOM_CACHE", get("WARROOM_CACHE"))?;
         let d = RateLimits::default();
         let rate_limits = RateLimits {
             enabled: rl_enabled,
@@ -265,6 +259,7 @@ impl Config {
             data_dir,
             database,
             redis_url: get("REDIS_URL"),
+            cache,
             cluster: match get("REDIS_URL") {
                 None => None,
                 Some(url) => Some(crate::cluster::ClusterSettings {
@@ -404,6 +399,15 @@ fn economy_from_map(vars: &BTreeMap<String, String>) -> Result<EconomyConfig, Co
     c.poll = Duration::from_millis(int("CHAIN_POLL_MS", 500)?.max(10) as u64);
     c.deposit_timeout = Duration::from_millis(int("CHAIN_DEPOSIT_TIMEOUT_MS", 600_000)? as u64);
     Ok(c)
+}
+
+/// An on/off switch, on by default.
+fn switch(key: &'static str, v: Option<String>) -> Result<bool, ConfigError> {
+    match v.as_deref() {
+        None | Some("on") | Some("true") | Some("1") => Ok(true),
+        Some("off") | Some("false") | Some("0") => Ok(false),
+        Some(v) => Err(invalid(key, v, "expected on or off")),
+    }
 }
 
 fn parse_num(key: &'static str, v: Option<String>, default: u64) -> Result<u64, ConfigError> {

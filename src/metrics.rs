@@ -47,6 +47,10 @@ pub(crate) struct Metrics {
     /// Multi-node: Socket.IO adapter and Redis fan-out errors.
     #[allow(dead_code)] // counted by the Socket.IO adapter and the /v1/ws fan-out
     pub(crate) adapter_errors: prometheus::IntCounter,
+    /// Multi-node: rate-limit checks answered by the node-local limiter because Redis failed.
+    pub(crate) ratelimit_fallback: prometheus::IntCounter,
+    /// Multi-node: cache lookups by kind and result (`hit`, `miss`, `error`, `bypass`).
+    pub(crate) cache_requests: IntCounterVec,
 }
 
 fn buckets() -> Vec<f64> {
@@ -125,8 +129,20 @@ impl Metrics {
         let adapter_errors =
             prometheus::IntCounter::new("adapter_errors_total", "Cross-node fan-out errors")
                 .expect("metric");
+        let ratelimit_fallback = prometheus::IntCounter::new(
+            "ratelimit_fallback_total",
+            "Rate-limit checks counted on this node only because Redis failed",
+        )
+        .expect("metric");
+        let cache_requests = IntCounterVec::new(
+            Opts::new("cache_requests_total", "Cache lookups"),
+            &["kind", "result"],
+        )
+        .expect("metric");
         for c in [
-            Box::new(node_info.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(ratelimit_fallback.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(cache_requests.clone()),
+            Box::new(node_info.clone()),
             Box::new(leases_held.clone()),
             Box::new(leases_lost.clone()),
             Box::new(lease_takeovers.clone()),
@@ -167,6 +183,8 @@ impl Metrics {
             redis_rtt,
             forwarded,
             adapter_errors,
+            ratelimit_fallback,
+            cache_requests,
         }
     }
 

@@ -194,8 +194,12 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     )
     .await?;
     economy.spawn_worker();
-    let limits = Limiters::new(&config.rate_limits);
+    let limits = Limiters::new(&config.rate_limits, cluster.as_deref());
     let battle_quota = limits.clone();
+    let cache = cluster
+        .as_ref()
+        .filter(|_| config.cache)
+        .map(|c| crate::cluster::cache::Cache::new(c));
     let deps = TableDeps {
         db: db.clone(),
         persister: persister.clone().recipient(),
@@ -204,7 +208,8 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         finished: Default::default(),
         time: Default::default(),
         update_gate: crate::actors::table::UpdateGate::new(move |id| {
-            battle_quota.battle_update(id)
+            let quota = battle_quota.clone();
+            Box::pin(async move { quota.battle_update(id).await })
         }),
     };
     let finished = deps.finished.clone();
@@ -225,6 +230,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
             sio: sio.clone(),
             tables: tables.clone(),
             clocks: crate::actors::tournament::ClockLeases::new(cluster.clone()),
+            cache: cache.clone(),
         },
         actix::Arbiter::current(),
     );
@@ -299,6 +305,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         hub,
         ban_sync,
         cluster,
+        cache,
     })
 }
 

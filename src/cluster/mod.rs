@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+pub mod cache;
 pub mod lease;
+pub mod limits;
 pub mod pubsub;
 pub mod rpc;
 pub mod slots;
@@ -92,7 +94,11 @@ impl Cluster {
                 t.tick().await;
                 let mut c = probe.clone();
                 let start = Instant::now();
-                if redis::cmd("PING").query_async::<String>(&mut c).await.is_ok() {
+                if redis::cmd("PING")
+                    .query_async::<String>(&mut c)
+                    .await
+                    .is_ok()
+                {
                     crate::metrics::METRICS
                         .redis_rtt
                         .observe(start.elapsed().as_secs_f64());

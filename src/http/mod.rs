@@ -2,6 +2,7 @@
 //! Socket.IO polling hand-off to socketioxide.
 
 pub mod audit;
+pub(crate) mod cached;
 pub(crate) mod cors;
 pub mod errors;
 pub(crate) mod extract;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub(crate) ban_sync: Arc<crate::realtime::bans::BanSync>,
     /// Multi-node mode: this node's link to the cluster (`None` on a single node).
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Multi-node mode with `WARROOM_CACHE` on: the read-through caches in Redis.
+    pub cache: Option<Arc<crate::cluster::cache::Cache>>,
 }
 
 impl crate::auth::accounts::AccountDeps for AppState {

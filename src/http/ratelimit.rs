@@ -1,6 +1,19 @@
-//! Rate limits with `governor` (GCRA), keyed by user or IP, as DESIGN.md sets them.
+//! Rate limits, keyed by user, IP or battle, as DESIGN.md sets them.
+//!
+//! One node counts in-process with `governor` (GCRA). In multi-node mode every count lives in
+//! Redis ([`crate::cluster::limits`], the same GCRA), so spreading requests over nodes does not
+//! multiply a limit. When Redis fails, a check falls back to this node's own limiter (the
+//! service stays up; a limit then counts per node until Redis answers again), Redis is left
+//! alone for [`BREAKER`], and each such check counts in `ratelimit_fallback_total`.
 
-use std::{num::NonZeroU32, sync::Arc, time::Duration};
+use std::{
+    num::NonZeroU32,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
 
 use actix_web::{
     body::{EitherBody, MessageBody},
@@ -16,18 +29,26 @@ use governor::{
     Quota, RateLimiter,
 };
 
+use crate::cluster::limits::{Quota as SharedQuota, SharedLimiter};
 use crate::config::RateLimits;
 use crate::http::{
     errors::{V1Error, V2Error},
     AppState,
 };
+use crate::metrics::METRICS;
 
 type Keyed =
     RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
 
+/// How long a node counts locally after Redis failed, before it asks Redis again.
+pub const BREAKER: Duration = Duration::from_secs(1);
+/// Longest a check waits for Redis before it counts locally.
+const REDIS_WAIT: Duration = Duration::from_millis(250);
+
 /// One keyed limiter with the numbers needed for `X-RateLimit-*` headers.
 pub struct Limiter {
     inner: Keyed,
+    name: &'static str,
     limit: u32,
     period: Duration,
 }
@@ -45,19 +66,20 @@ pub struct Decision {
 }
 
 impl Limiter {
-    fn new(limit: u32, period: Duration) -> Self {
+    fn new(name: &'static str, limit: u32, period: Duration) -> Self {
         let n = NonZeroU32::new(limit.max(1)).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::with_period(period / n.get())
             .unwrap_or_else(|| Quota::per_second(n))
             .allow_burst(n);
         Self {
             inner: RateLimiter::keyed(quota).with_middleware(),
+            name,
             limit: n.get(),
             period,
         }
     }
 
-    /// Counts one request for `key`.
+    /// Counts one request for `key` on this node only.
     pub fn check(&self, key: &str) -> Decision {
         let per = self.period.as_secs_f64() / self.limit as f64;
         match self.inner.check_key(&key.to_string()) {
@@ -89,6 +111,55 @@ impl Limiter {
     }
 }
 
+/// The Redis side of the limits, with its breaker.
+struct Shared {
+    redis: SharedLimiter,
+    /// Start of the process, the origin of `down_until_ms`.
+    epoch: Instant,
+    /// Until when (ms after `epoch`) checks stay local.
+    down_until_ms: AtomicU64,
+}
+
+impl Shared {
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Counts in Redis; `None` when Redis is out (then the caller counts locally).
+    async fn check(&self, l: &Limiter, key: &str) -> Option<Decision> {
+        if self.now_ms() < self.down_until_ms.load(Ordering::Relaxed) {
+            return None;
+        }
+        let quota = SharedQuota {
+            limit: l.limit,
+            period: l.period,
+        };
+        match tokio::time::timeout(REDIS_WAIT, self.redis.check(l.name, key, quota)).await {
+            Ok(Ok(v)) => Some(Decision {
+                allowed: v.allowed,
+                limit: l.limit,
+                remaining: v.remaining,
+                reset_after: if v.allowed {
+                    v.reset_after.as_secs_f64().ceil() as u64
+                } else {
+                    (v.retry_after.as_secs_f64().ceil() as u64).max(1)
+                },
+            }),
+            other => {
+                let error = match other {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "timed out".into(),
+                };
+                let until = self.now_ms() + BREAKER.as_millis() as u64;
+                if self.down_until_ms.swap(until, Ordering::Relaxed) < self.now_ms() {
+                    tracing::warn!(%error, "rate limits: Redis failed; counting on this node");
+                }
+                None
+            }
+        }
+    }
+}
+
 /// Every limiter of the server.
 pub struct Limiters {
     /// Master switch.
@@ -102,26 +173,49 @@ pub struct Limiters {
     /// Sign-in endpoints of both APIs (`/v1/auth/{login,register,refresh}`, `/v2/auth/*`),
     /// per IP per minute, one quota shared by both.
     pub auth: Limiter,
+    /// Multi-node mode: the counts in Redis.
+    shared: Option<Shared>,
 }
 
 impl Limiters {
-    /// Limiters from configuration.
-    pub fn new(c: &RateLimits) -> Arc<Self> {
+    /// Limiters from configuration; with a cluster they count in its Redis.
+    pub fn new(c: &RateLimits, cluster: Option<&crate::cluster::Cluster>) -> Arc<Self> {
         Arc::new(Self {
             enabled: c.enabled,
-            v1: Limiter::new(c.v1_per_hour, Duration::from_secs(3600)),
-            v1_battle: Limiter::new(c.v1_battle_updates_per_min, Duration::from_secs(60)),
-            v2: Limiter::new(c.v2_per_min, Duration::from_secs(60)),
-            auth: Limiter::new(c.v2_auth_per_min, Duration::from_secs(60)),
+            v1: Limiter::new("v1", c.v1_per_hour, Duration::from_secs(3600)),
+            v1_battle: Limiter::new(
+                "battle",
+                c.v1_battle_updates_per_min,
+                Duration::from_secs(60),
+            ),
+            v2: Limiter::new("v2", c.v2_per_min, Duration::from_secs(60)),
+            auth: Limiter::new("auth", c.v2_auth_per_min, Duration::from_secs(60)),
+            shared: cluster.map(|c| Shared {
+                redis: SharedLimiter::new(c),
+                epoch: Instant::now(),
+                down_until_ms: AtomicU64::new(0),
+            }),
         })
     }
 
+    /// Counts one request for `key` against `l`: across the cluster in multi-node mode (this
+    /// node's limiter while Redis is out), else on this node.
+    pub async fn check(&self, l: &Limiter, key: &str) -> Decision {
+        if let Some(s) = &self.shared {
+            if let Some(d) = s.check(l, key).await {
+                return d;
+            }
+            METRICS.ratelimit_fallback.inc();
+        }
+        l.check(key)
+    }
+
     /// Counts one change of a tracker battle: `Err(retry_after_s)` when its quota is spent.
-    pub(crate) fn battle_update(&self, battle: uuid::Uuid) -> Result<(), u64> {
+    pub(crate) async fn battle_update(&self, battle: uuid::Uuid) -> Result<(), u64> {
         if !self.enabled {
             return Ok(());
         }
-        let d = self.v1_battle.check(&battle.to_string());
+        let d = self.check(&self.v1_battle, &battle.to_string()).await;
         if d.allowed {
             Ok(())
         } else {
@@ -175,7 +269,10 @@ pub async fn v1(
     }
     .unwrap_or_else(|| format!("ip:{}", client_ip(&req)));
     if auth && state.limits.enabled {
-        let d = state.limits.auth.check(&client_ip(&req));
+        let d = state
+            .limits
+            .check(&state.limits.auth, &client_ip(&req))
+            .await;
         if !d.allowed {
             let (r, _) = req.into_parts();
             let resp = V1Error::RateLimited {
@@ -186,7 +283,7 @@ pub async fn v1(
         }
     }
     let d = if state.limits.enabled {
-        state.limits.v1.check(&key)
+        state.limits.check(&state.limits.v1, &key).await
     } else {
         Decision {
             allowed: true,
@@ -237,7 +334,7 @@ pub async fn v2(
         } else {
             &state.limits.v2
         };
-        let d = limiter.check(&ip);
+        let d = state.limits.check(limiter, &ip).await;
         if !d.allowed {
             let (r, _) = req.into_parts();
             let resp = V2Error::RateLimited {

@@ -420,21 +420,40 @@ async fn a_redis_blip_fences_the_owner_and_the_battle_runs_on_once() {
     // Both players are on node b; their battle runs on a (the matcher's node).
     let (_, t1) = register_v2(&http, &b.base, "mnb1").await;
     let (_, t2) = register_v2(&http, &b.base, "mnb2").await;
-    let (r1, r2) = (first_robot(&http, &b.base, &t1).await, first_robot(&http, &b.base, &t2).await);
+    let (r1, r2) = (
+        first_robot(&http, &b.base, &t1).await,
+        first_robot(&http, &b.base, &t2).await,
+    );
     let (c1, mut rx1) = connect(&b.base, &t1).await;
     let (c2, mut rx2) = connect(&b.base, &t2).await;
-    c1.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r1})).await.unwrap();
+    c1.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r1}))
+        .await
+        .unwrap();
     next(&mut rx1, "queue:joined").await;
-    c2.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r2})).await.unwrap();
-    let id = next(&mut rx1, "queue:matched").await["battle_id"].as_str().unwrap().to_string();
+    c2.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r2}))
+        .await
+        .unwrap();
+    let id = next(&mut rx1, "queue:matched").await["battle_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     next(&mut rx2, "queue:matched").await;
-    assert_eq!(battle_owner(&cluster.prefix, &id).await.as_deref(), Some("a"));
+    assert_eq!(
+        battle_owner(&cluster.prefix, &id).await.as_deref(),
+        Some("a")
+    );
     for c in [&c1, &c2] {
-        c.emit("battle:ready", json!({"battle_id": id})).await.unwrap();
+        c.emit("battle:ready", json!({"battle_id": id}))
+            .await
+            .unwrap();
     }
     let mut seen = Vec::new();
     while seen.len() < 3 {
-        seen.push(next(&mut rx1, "battle:tick").await["tick"].as_u64().unwrap());
+        seen.push(
+            next(&mut rx1, "battle:tick").await["tick"]
+                .as_u64()
+                .unwrap(),
+        );
     }
     let last_before = *seen.last().unwrap();
     // The blip: node a loses Redis for longer than a lease lives.
@@ -455,11 +474,17 @@ async fn a_redis_blip_fences_the_owner_and_the_battle_runs_on_once() {
     .await;
     assert!(took.is_some(), "b took the battle over");
     // a gave the battle up on its own (fencing): it runs no battle and lost its lease.
-    assert_eq!(crate::harness::metric(&http, &a.base, "warroom_live_battles").await, 0.0);
+    assert_eq!(
+        crate::harness::metric(&http, &a.base, "warroom_live_battles").await,
+        0.0
+    );
     assert!(crate::harness::metric(&http, &a.base, "warroom_leases_lost_total").await >= 1.0);
-    c1.emit("battle:join", json!({"battle_id": id, "since_tick": last_before}))
-        .await
-        .unwrap();
+    c1.emit(
+        "battle:join",
+        json!({"battle_id": id, "since_tick": last_before}),
+    )
+    .await
+    .unwrap();
     proxy.heal();
     // a reconnects by itself and is ready again, without taking the battle back.
     let healed = crate::harness::eventually(Duration::from_secs(15), || async {
@@ -472,8 +497,15 @@ async fn a_redis_blip_fences_the_owner_and_the_battle_runs_on_once() {
     let total = end["total_ticks"].as_u64().unwrap();
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen, (1..=total).collect::<Vec<_>>(), "every tick after the blip");
-    assert_eq!(crate::harness::metric(&http, &a.base, "warroom_live_battles").await, 0.0);
+    assert_eq!(
+        seen,
+        (1..=total).collect::<Vec<_>>(),
+        "every tick after the blip"
+    );
+    assert_eq!(
+        crate::harness::metric(&http, &a.base, "warroom_live_battles").await,
+        0.0
+    );
     let (_, row) = get(&http, &b.base, &format!("/v2/battles/{id}"), &t1).await;
     assert_eq!(row["status"], "COMPLETED");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
@@ -483,6 +515,10 @@ async fn a_redis_blip_fences_the_owner_and_the_battle_runs_on_once() {
         .env("WARROOM_LOG", "warn")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     drop((a, b));
 }

@@ -42,12 +42,17 @@ pub struct TableDeps {
 /// Counts one change of a battle against its quota: `Err(retry_after_s)` when it is spent.
 ///
 /// Asked after the permission check so that refused callers cannot use up the players' quota.
+/// The check may be async (multi-node mode counts in Redis); it is awaited inside the
+/// actor's atomic reply, before the change is written.
 #[derive(Clone)]
-pub(crate) struct UpdateGate(Arc<dyn Fn(Uuid) -> Result<(), u64> + Send + Sync>);
+pub(crate) struct UpdateGate(Arc<dyn Fn(Uuid) -> GateFuture + Send + Sync>);
+
+/// The answer of an [`UpdateGate`].
+pub(crate) type GateFuture = futures_util::future::BoxFuture<'static, Result<(), u64>>;
 
 impl UpdateGate {
     /// A gate over a quota check.
-    pub fn new(check: impl Fn(Uuid) -> Result<(), u64> + Send + Sync + 'static) -> Self {
+    pub fn new(check: impl Fn(Uuid) -> GateFuture + Send + Sync + 'static) -> Self {
         Self(Arc::new(check))
     }
 }
@@ -55,7 +60,7 @@ impl UpdateGate {
 impl Default for UpdateGate {
     /// No quota.
     fn default() -> Self {
-        Self::new(|_| Ok(()))
+        Self::new(|_| Box::pin(std::future::ready(Ok(()))))
     }
 }
 
@@ -286,14 +291,11 @@ impl Handler<Apply> for TableActor {
             || msg.organizer == Some(msg.user.id);
         let now = self.deps.time.now_ms();
         let mut next = self.battle.clone();
-        let gate = if allowed {
-            (self.deps.update_gate.0)(self.battle.id).map_err(TableError::RateLimited)
-        } else {
-            Err(TableError::Forbidden)
-        };
-        let result = if let Err(e) = gate {
-            Err(e)
-        } else {
+        if !allowed {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(TableError::Forbidden))));
+        }
+        let gate = (self.deps.update_gate.0)(self.battle.id);
+        let result = {
             let name = match &msg.cmd {
                 TableCommand::Act(a) => format!("{a:?}")
                     .split([' ', '{', '('])
@@ -346,7 +348,11 @@ impl Handler<Apply> for TableActor {
         };
         let (name, events) = match result {
             Ok(x) => x,
-            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+            Err(e) => {
+                // The quota is counted first, as before: a spent quota answers 429.
+                let r = async move { gate.await.map_err(TableError::RateLimited).and(Err(e)) };
+                return AtomicResponse::new(Box::pin(r.into_actor(self)));
+            }
         };
         next.alive_at = now;
         let ops = vec![
@@ -368,6 +374,7 @@ impl Handler<Apply> for TableActor {
         let id = next.id;
         AtomicResponse::new(Box::pin(
             async move {
+                gate.await.map_err(TableError::RateLimited)?;
                 match persister.send(Persist(ops)).await {
                     Ok(Ok(())) => {
                         for e in &evs {

@@ -26,7 +26,7 @@ mod round;
 
 pub use clock::ClockLeases;
 
-use round::{announce, audit, generate, record, start_tables};
+use round::{announce, audit, changed, generate, record, start_tables};
 
 /// What a tournament actor needs from the process.
 #[derive(Clone)]
@@ -43,6 +43,8 @@ pub struct TournamentDeps {
     pub tables: Arc<TableRegistry>,
     /// Which round clocks run on this node (multi-node).
     pub clocks: Arc<ClockLeases>,
+    /// Multi-node mode: the caches to invalidate after this actor's writes commit.
+    pub cache: Option<Arc<crate::cluster::cache::Cache>>,
 }
 
 /// Why a tournament command failed.
@@ -166,12 +168,19 @@ impl Handler<GenerateRound> for TournamentActor {
         let id = self.id;
         AtomicResponse::new(Box::pin(
             async move {
-                let (mut view, battles, secs, organizer) = generate(&deps, id, msg.user).await?;
+                let generated = generate(&deps, id, msg.user).await;
+                if generated.is_err() {
+                    // A failure may follow a partial write (the status, a round row).
+                    changed(&deps, id, None).await;
+                }
+                let (mut view, battles, secs, organizer) = generated?;
                 start_tables(&deps, &battles, organizer).await;
                 let started = now_ms();
                 let ends = started + i64::from(secs) * 1000;
                 let round = view["round_number"].as_u64().unwrap_or(0) as u32;
-                deps.db.round_started(id, round, started, ends).await?;
+                let r = deps.db.round_started(id, round, started, ends).await;
+                changed(&deps, id, None).await;
+                r?;
                 view["started_at"] = json!(rfc3339(started));
                 view["ends_at"] = json!(rfc3339(ends));
                 let ev = json!({"type": "round_started", "tournament_id": id, "round": round,

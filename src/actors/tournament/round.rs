@@ -253,6 +253,7 @@ pub(super) async fn record(deps: &TournamentDeps, id: Uuid) -> Result<bool, Tour
         .filter_map(|p| p.battle_id)
         .collect();
     if db.round_completed(id, round, now).await? {
+        changed(deps, id, None).await;
         let ev = json!({"type": "round_completed", "tournament_id": id, "round": round,
             "timestamp": rfc3339(now)});
         announce(deps, id, &[], ev).await;
@@ -267,6 +268,7 @@ pub(super) async fn record(deps: &TournamentDeps, id: Uuid) -> Result<bool, Tour
     }
     if let Some(winner) = finished {
         if db.complete_tournament(id, winner, now).await? {
+            changed(deps, id, winner).await;
             let ev = json!({"type": "tournament_completed", "tournament_id": id,
                 "winner_id": winner, "timestamp": rfc3339(now)});
             announce(deps, id, &battles, ev).await;
@@ -282,4 +284,16 @@ pub(super) async fn record(deps: &TournamentDeps, id: Uuid) -> Result<bool, Tour
         }
     }
     Ok(false)
+}
+
+/// After a write committed: drops the cached tournament (and the profile of a winner whose
+/// `tournament_wins` changed) on every node, before anyone is told.
+pub(super) async fn changed(deps: &TournamentDeps, id: Uuid, winner: Option<Uuid>) {
+    use crate::cluster::cache::CacheKind;
+    if let Some(c) = &deps.cache {
+        c.invalidate(CacheKind::Tournament, &id.to_string()).await;
+        if let Some(w) = winner {
+            c.invalidate(CacheKind::UserProfile, &w.to_string()).await;
+        }
+    }
 }

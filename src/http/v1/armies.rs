@@ -6,8 +6,10 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::cluster::cache::CacheKind;
 use crate::domain::factions::{faction, FACTIONS};
 use crate::http::{
+    cached,
     errors::V1Error,
     extract::V1Auth,
     pagination::{v1_page, Cursor, V1PageQuery},
@@ -201,7 +203,11 @@ pub(crate) async fn get(
     _me: V1Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, V1Error> {
-    Ok(HttpResponse::Ok().json(json!({ "army": load(&state, *id).await?.to_api() })))
+    let army = cached::read(&state, CacheKind::Army, *id, async {
+        Ok::<_, V1Error>(load(&state, *id).await?.to_api())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "army": army })))
 }
 
 /// Replace an army (owner or admin). Read-only fields of the model may be sent back; they
@@ -225,7 +231,9 @@ pub(crate) async fn replace(
     army.faction_id = body.faction_id.clone();
     army.detachment = body.detachment.clone();
     army.points_value = body.points_value;
-    state.db.update_army(&army).await?;
+    let updated = state.db.update_army(&army).await;
+    cached::invalidate(&state, CacheKind::Army, &[army.id]).await;
+    updated?;
     Ok(HttpResponse::Ok().json(json!({ "army": load(&state, *id).await?.to_api() })))
 }
 
@@ -243,7 +251,9 @@ pub(crate) async fn delete(
             "only the owner or an admin may delete this army".into(),
         ));
     }
-    if !state.db.delete_army_if_unused(*id).await? {
+    let deleted = state.db.delete_army_if_unused(*id).await;
+    cached::invalidate(&state, CacheKind::Army, &[*id]).await;
+    if !deleted? {
         return Err(V1Error::Conflict {
             code: "ARMY_IN_USE",
             message: "army is used by an ongoing battle or tournament".into(),

@@ -8,7 +8,9 @@ use crate::auth::{
     accounts::{self, AccountError, Registration},
     jwt::V1_TTL_S,
 };
+use crate::cluster::cache::CacheKind;
 use crate::http::{
+    cached,
     errors::V1Error,
     extract::{authenticate, OptionalJson, V1Auth},
     AppState,
@@ -208,10 +210,12 @@ pub async fn profile(
     state: web::Data<AppState>,
     V1Auth(me): V1Auth,
 ) -> Result<HttpResponse, V1Error> {
-    let user = accounts::me(&state, me.id).await?;
-    Ok(HttpResponse::Ok().json(ProfileResp {
-        user: v1_user(&state, &user).await?,
-    }))
+    let user = cached::read(&state, CacheKind::UserProfile, me.id, async {
+        let user = accounts::me(&state, me.id).await?;
+        Ok::<_, V1Error>(serde_json::to_value(v1_user(&state, &user).await?).unwrap_or_default())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "user": user })))
 }
 
 /// Routes under /v1/auth.

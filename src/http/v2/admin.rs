@@ -96,7 +96,10 @@ pub async fn ban(
     if reason.chars().count() > 500 {
         return Err(V2Error::Validation("reason: at most 500 characters".into()));
     }
-    if !state.db.set_banned(id, body.banned).await? {
+    let changed = state.db.set_banned(id, body.banned).await;
+    crate::http::cached::invalidate(&state, crate::cluster::cache::CacheKind::UserProfile, &[id])
+        .await;
+    if !changed? {
         return Err(V2Error::NotFound("user".into()));
     }
     // Every node: ban list, standing cache, raw sessions, queue, and every socket.

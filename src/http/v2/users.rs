@@ -116,6 +116,12 @@ pub(crate) async fn patch_me(
             },
             other => other.into(),
         })?;
+    crate::http::cached::invalidate(
+        &state,
+        crate::cluster::cache::CacheKind::UserProfile,
+        &[u.id],
+    )
+    .await;
     // The board shows names and avatars: keep it in step (fire and forget; it is a cache).
     state.leaderboard.do_send(ProfileChanged {
         user_id: u.id,

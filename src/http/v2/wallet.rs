@@ -133,6 +133,12 @@ pub async fn connect(
         .db
         .link_wallet(user.id, &address, &body.message, Some(nonce))
         .await?;
+    crate::http::cached::invalidate(
+        &state,
+        crate::cluster::cache::CacheKind::UserProfile,
+        &[user.id],
+    )
+    .await;
     super::admin::audit(
         &state,
         &req,

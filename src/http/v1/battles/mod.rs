@@ -7,10 +7,12 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::actors::table::{TableCommand, TableError};
+use crate::cluster::cache::CacheKind;
 use crate::domain::tracker::{
     Action, Complete, ConsentAction, Status, TrackerBattle, TrackerError,
 };
 use crate::http::{
+    cached,
     errors::V1Error,
     extract::V1Auth,
     pagination::{v1_page, Cursor, V1PageQuery},
@@ -173,6 +175,14 @@ async fn command(
             TableError::NotFound => battle_not_found(id),
             e => e.into(),
         })?;
+    // A result shows in the tournament's pairings and the players' battle counts.
+    if let Some(t) = b.tournament_id {
+        cached::invalidate(state, CacheKind::Tournament, &[t]).await;
+    }
+    if matches!(b.status, Status::Completed | Status::Cancelled) {
+        let players: Vec<Uuid> = b.players.iter().map(|p| p.user_id).collect();
+        cached::invalidate(state, CacheKind::UserProfile, &players).await;
+    }
     Ok(HttpResponse::Ok().json(render(&b)))
 }
 

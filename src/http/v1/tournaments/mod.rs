@@ -8,8 +8,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::actors::tournament::TournamentError;
+use crate::cluster::cache::CacheKind;
 use crate::domain::tournament::{Format, PatchError, Patched, TournamentPatch, TournamentStatus};
 use crate::http::{
+    cached,
     errors::V1Error,
     extract::{V1Auth, V1Organizer},
     pagination::{v1_page, Cursor, V1PageQuery},
@@ -153,6 +155,7 @@ pub async fn create(
         updated_at: now,
     };
     state.db.insert_tournament(&t).await?;
+    cached::invalidate(&state, CacheKind::Tournament, &[t.id]).await;
     let view = full_view(&state, &t).await?;
     audit(&state, &me, "tournament.create", t.id, view.clone()).await;
     Ok(HttpResponse::Created().json(json!({ "tournament": view })))
@@ -165,8 +168,11 @@ pub async fn get(
     _me: V1Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, V1Error> {
-    let t = load(&state, *id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "tournament": full_view(&state, &t).await? })))
+    let view = cached::read(&state, CacheKind::Tournament, *id, async {
+        full_view(&state, &load(&state, *id).await?).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "tournament": view })))
 }
 
 /// `GET /tournaments` query.
@@ -285,7 +291,9 @@ pub async fn patch(
     }
     let Patched { row: mut t, next } = old.patched(body.into_inner().into())?;
     t.updated_at = now_ms();
-    if !state.db.update_tournament(&t, old.status).await? {
+    let updated = state.db.update_tournament(&t, old.status).await;
+    cached::invalidate(&state, CacheKind::Tournament, &[t.id]).await;
+    if !updated? {
         return Err(V1Error::Conflict {
             code: "CONFLICT",
             message: "the tournament changed concurrently; retry".into(),
@@ -293,13 +301,18 @@ pub async fn patch(
     }
     if next == TournamentStatus::Completed {
         let winner = winner_so_far(&state, &t).await?;
-        state
+        let done = state
             .db
             .complete_tournament(t.id, winner, t.updated_at)
-            .await?;
+            .await;
+        cached::invalidate(&state, CacheKind::Tournament, &[t.id]).await;
+        cached::invalidate(&state, CacheKind::UserProfile, winner.as_slice()).await;
+        done?;
     }
     if next == TournamentStatus::Cancelled {
-        cancel_battles(&state, &t).await?;
+        let r = cancel_battles(&state, &t).await;
+        cached::invalidate(&state, CacheKind::Tournament, &[t.id]).await;
+        r?;
     }
     let t = load(&state, *id).await?;
     let view = full_view(&state, &t).await?;

@@ -9,8 +9,9 @@ use uuid::Uuid;
 use super::state_conflict;
 use super::view::{audit, entries, load};
 use crate::actors::tournament::GenerateRound;
+use crate::cluster::cache::CacheKind;
 use crate::domain::tournament::{current_standings, TournamentStatus};
-use crate::http::{errors::V1Error, extract::V1Auth, AppState};
+use crate::http::{cached, errors::V1Error, extract::V1Auth, AppState};
 use crate::store::{now_ms, rfc3339, tournaments::RegisterOutcome};
 
 /// `POST /tournaments/{id}/register` body.
@@ -60,11 +61,12 @@ pub async fn register(
         ));
     }
     let now = now_ms();
-    match state
+    let outcome = state
         .db
         .register_participant(t.id, me.id, army.id, now)
-        .await?
-    {
+        .await;
+    cached::invalidate(&state, CacheKind::Tournament, &[t.id]).await;
+    match outcome? {
         RegisterOutcome::Registered => {}
         RegisterOutcome::Duplicate => {
             return Err(V1Error::Conflict {
@@ -103,7 +105,9 @@ pub async fn withdraw(
             "withdrawal closes when the tournament starts".into(),
         ));
     }
-    if !state.db.withdraw_participant(t.id, me.id, now_ms()).await? {
+    let withdrawn = state.db.withdraw_participant(t.id, me.id, now_ms()).await;
+    cached::invalidate(&state, CacheKind::Tournament, &[t.id]).await;
+    if !withdrawn? {
         return Err(V1Error::not_found("registration"));
     }
     audit(
