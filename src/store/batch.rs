@@ -316,7 +316,7 @@ mod tests {
     async fn a_refused_unit_rolls_back_alone_and_the_batch_commits() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = Db::connect(&crate::config::DatabaseTarget::Sqlite(url))
+        let db = Db::connect(&crate::store::DatabaseTarget::Sqlite(url))
             .await
             .unwrap();
         db.migrate().await.unwrap();
