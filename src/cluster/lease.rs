@@ -21,6 +21,9 @@ use tokio::sync::watch;
 use super::{ClusterError, ClusterSettings};
 use crate::metrics::METRICS;
 
+/// Longest a lease call waits for Redis (the connection manager itself retries forever).
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Share of the TTL after the last successful renewal at which a holder gives the lease up.
 pub const SAFE_FRACTION: f64 = 0.7;
 
@@ -144,6 +147,17 @@ impl Leases {
                 leases.renew_all().await;
             }
         });
+        // The local deadline runs on its own: a renewal stuck on an unreachable Redis (the
+        // connection manager keeps retrying) must not keep a lease this node cannot prove.
+        let weak = Arc::downgrade(&leases);
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(period / 2);
+            loop {
+                t.tick().await;
+                let Some(leases) = weak.upgrade() else { return };
+                leases.give_up_overdue();
+            }
+        });
         leases
     }
 
@@ -171,14 +185,14 @@ impl Leases {
         }
         let fence = format!("{}:fence:{kind}:{id}", self.prefix);
         let mut c = self.conn.clone();
-        let token: u64 = self
-            .acquire
-            .key(&key)
-            .key(&fence)
+        let mut inv = self.acquire.key(&key);
+        inv.key(&fence)
             .arg(&self.node)
-            .arg(self.ttl.as_millis() as u64)
-            .invoke_async(&mut c)
-            .await?;
+            .arg(self.ttl.as_millis() as u64);
+        let call = inv.invoke_async::<u64>(&mut c);
+        let token = tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .map_err(|_| ClusterError::Timeout("redis".into()))??;
         if token == 0 {
             return Ok(None);
         }
@@ -203,10 +217,12 @@ impl Leases {
     /// The node that holds `kind/id`, if any.
     pub async fn owner(&self, kind: &str, id: &str) -> Result<Option<String>, ClusterError> {
         let mut c = self.conn.clone();
-        let v: Option<String> = redis::cmd("GET")
-            .arg(self.lease_key(kind, id))
-            .query_async(&mut c)
-            .await?;
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.lease_key(kind, id));
+        let call = cmd.query_async::<Option<String>>(&mut c);
+        let v = tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .map_err(|_| ClusterError::Timeout("redis".into()))??;
         Ok(v.and_then(|v| v.rsplit_once(':').map(|(node, _)| node.to_string())))
     }
 
@@ -241,10 +257,8 @@ impl Leases {
         }
     }
 
-    async fn renew_all(&self) {
+    fn give_up_overdue(&self) {
         let safe = self.ttl.mul_f64(SAFE_FRACTION);
-        // The local deadline first: a renewal stuck on an unreachable Redis must not keep a
-        // lease this node can no longer prove it holds.
         let overdue: Vec<String> = self
             .held
             .iter()
@@ -254,6 +268,11 @@ impl Leases {
         for key in overdue {
             self.give_up(&key);
         }
+    }
+
+    async fn renew_all(&self) {
+        let safe = self.ttl.mul_f64(SAFE_FRACTION);
+        self.give_up_overdue();
         let keys: Vec<(String, String)> = self
             .held
             .iter()
@@ -261,13 +280,16 @@ impl Leases {
             .collect();
         for (key, value) in keys {
             let mut c = self.conn.clone();
-            let r: Result<i64, _> = self
-                .renew
-                .key(&key)
-                .arg(&value)
-                .arg(self.ttl.as_millis() as u64)
-                .invoke_async(&mut c)
-                .await;
+            let mut inv = self.renew.key(&key);
+            inv.arg(&value).arg(self.ttl.as_millis() as u64);
+            let call = inv.invoke_async::<i64>(&mut c);
+            let r = match tokio::time::timeout(self.ttl / 4, call).await {
+                Ok(r) => r,
+                Err(_) => Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "lease renewal timed out",
+                ))),
+            };
             let mut gone = false;
             if let Some(mut h) = self.held.get_mut(&key) {
                 match r {
