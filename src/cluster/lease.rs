@@ -278,7 +278,8 @@ impl Leases {
             .iter()
             .map(|e| (e.key().clone(), e.value().value.clone()))
             .collect();
-        for (key, value) in keys {
+        // All renewals at once: pipelined on the multiplexed connection, one round trip.
+        let renewals = keys.into_iter().map(|(key, value)| async move {
             let mut c = self.conn.clone();
             let mut inv = self.renew.key(&key);
             inv.arg(&value).arg(self.ttl.as_millis() as u64);
@@ -290,6 +291,9 @@ impl Leases {
                     "lease renewal timed out",
                 ))),
             };
+            (key, r)
+        });
+        for (key, r) in futures_util::future::join_all(renewals).await {
             let mut gone = false;
             if let Some(mut h) = self.held.get_mut(&key) {
                 match r {

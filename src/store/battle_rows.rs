@@ -21,10 +21,15 @@ impl Db {
 
     /// Ids of the battles not finished yet (the multi-node takeover sweep).
     #[tracing::instrument(skip(self))]
-    pub(crate) async fn unfinished_robot_battle_ids(&self) -> Result<Vec<Uuid>, StoreError> {
+    pub(crate) async fn unfinished_robot_battle_ids(
+        &self,
+        created_before: i64,
+    ) -> Result<Vec<Uuid>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT id FROM robot_battles WHERE status IN ('COUNTDOWN', 'IN_PROGRESS') ORDER BY created_at",
+            "SELECT id FROM robot_battles WHERE status IN ('COUNTDOWN', 'IN_PROGRESS') \
+             AND created_at < $1 ORDER BY created_at",
         )
+        .bind(created_before)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

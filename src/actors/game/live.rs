@@ -34,7 +34,7 @@ impl Game {
             }
             return Ok((data, total));
         };
-        let mut ids = self.db.unfinished_robot_battle_ids().await?;
+        let mut ids = self.db.unfinished_robot_battle_ids(i64::MAX).await?;
         ids.sort();
         let total = ids.len() as i64;
         let page: Vec<Uuid> = ids.into_iter().skip(offset).take(limit).collect();

@@ -329,6 +329,11 @@ impl Game {
         // after the `queue:matched` below: nothing awaits in between.
         if mine {
             self.launch(BattleSetup::new(id, new, None));
+        } else {
+            // Another node runs it (it tracks its players); nothing of it stays here.
+            for t in [&a, &b] {
+                self.in_battle.remove_if(&t.user, |_, b| *b == id);
+            }
         }
         for (me, them) in [(&a, &b), (&b, &a)] {
             self.sio.to_user(me.user,

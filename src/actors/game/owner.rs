@@ -149,7 +149,10 @@ impl Game {
             loop {
                 c.next_sweep(&mut t).await;
                 let Some(game) = game.upgrade() else { return };
-                let Ok(ids) = game.db.unfinished_robot_battle_ids().await else {
+                // A battle younger than a lease is still being claimed by the node that
+                // created it (it stores the battle first, then claims it): not an orphan.
+                let before = crate::store::now_ms() - c.leases.ttl().as_millis() as i64;
+                let Ok(ids) = game.db.unfinished_robot_battle_ids(before).await else {
                     continue;
                 };
                 for id in ids {
