@@ -312,7 +312,8 @@ async fn multinode_a_socket_on_another_node_keeps_the_user_queued() {
     pa.disconnect().await.unwrap();
     qa.disconnect().await.unwrap();
     let mut left = false;
-    for _ in 0..200 {
+    // Bounded wait (a loaded box can take seconds to run a 300 ms grace and its checks).
+    for _ in 0..600 {
         if queue_status(&pair, &tq).await == "IDLE" {
             left = true;
             break;
