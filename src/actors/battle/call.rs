@@ -78,8 +78,6 @@ impl Game {
             Some(node) => self.forward_call(&node, id, call).await,
             // Nobody runs it: an unfinished battle whose owner died is taken over here now
             // (a reconnecting client need not wait for the next sweep).
-            // (A battle younger than a lease may still be claimed by its creator: retry later.)
-            None if self.just_created(id).await => Err(BattleCallError::Unavailable),
             None => match self.take_over(id).await {
                 true => match self.live_battle(id) {
                     Some(addr) => local_call(&addr, call).await,

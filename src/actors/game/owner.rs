@@ -89,18 +89,6 @@ impl Game {
         METRICS.live_battles.set(self.battles.len() as i64);
     }
 
-    /// True for a battle created less than a lease ago (its creator may not have claimed it).
-    pub(crate) async fn just_created(&self, id: Uuid) -> bool {
-        let Some(c) = self.owner.cluster() else {
-            return false;
-        };
-        let before = crate::store::now_ms() - c.leases.ttl().as_millis() as i64;
-        match self.db.unfinished_robot_battle_ids(before).await {
-            Ok(old) => !old.contains(&id),
-            Err(_) => true,
-        }
-    }
-
     /// Lets the lease on `id` go (the battle finished here).
     pub(crate) fn release(&self, id: Uuid) {
         self.owner.guards.remove(&id);
