@@ -337,3 +337,34 @@ pub async fn metric(http: &reqwest::Client, base: &str, name: &str) -> f64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+/// The node holding lease `kind/id` of the cluster with key prefix `prefix`.
+pub async fn lease_holder(prefix: &str, kind: &str, id: &str) -> Option<String> {
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let v: Option<String> = redis::cmd("GET")
+        .arg(format!("{prefix}:lease:{kind}:{id}"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    v.and_then(|v| v.rsplit_once(':').map(|(n, _)| n.to_string()))
+}
+
+/// Creates an army for `token`: its id.
+pub async fn army(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let r = http
+        .post(format!("{base}/v1/armies"))
+        .bearer_auth(token)
+        .json(
+            &json!({"name": "List", "faction_id": "fac_custodes", "points_value": 2000,
+            "army_list": {"units": [{"name": "Captain", "points": 100}]}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["army"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}

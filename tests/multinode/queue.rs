@@ -5,18 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{eventually, get, register_v2, TestCluster, REDIS};
-
-async fn lease_holder(prefix: &str, kind: &str, id: &str) -> Option<String> {
-    let client = redis::Client::open(REDIS).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let v: Option<String> = redis::cmd("GET")
-        .arg(format!("{prefix}:lease:{kind}:{id}"))
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    v.and_then(|v| v.rsplit_once(':').map(|(n, _)| n.to_string()))
-}
+use crate::harness::{eventually, get, lease_holder, register_v2, TestCluster};
 
 async fn queue(http: &reqwest::Client, base: &str, token: &str) -> (u16, Value) {
     let (_, mine) = get(http, base, "/v2/users/me/robots", token).await;

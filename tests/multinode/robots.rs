@@ -11,7 +11,7 @@ use rust_socketio::{Payload, TransportType};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::harness::{get, register_v2, TestCluster, REDIS};
+use crate::harness::{get, lease_holder, register_v2, TestCluster, REDIS};
 
 type Rx = mpsc::UnboundedReceiver<(String, Value)>;
 
@@ -85,17 +85,6 @@ async fn first_robot(http: &reqwest::Client, base: &str, token: &str) -> String 
         .as_str()
         .unwrap()
         .to_string()
-}
-
-async fn battle_owner(prefix: &str, id: &str) -> Option<String> {
-    let client = redis::Client::open(REDIS).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let v: Option<String> = redis::cmd("GET")
-        .arg(format!("{prefix}:lease:battle:{id}"))
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    v.and_then(|v| v.rsplit_once(':').map(|(n, _)| n.to_string()))
 }
 
 /// Tick numbers of ticks and batches until `battle:ended`.
@@ -173,7 +162,7 @@ async fn players_on_two_nodes_meet_and_their_battle_survives_kill9_of_its_owner(
             seen1.push(v["tick"].as_u64().unwrap());
         }
     }
-    let owner = battle_owner(&cluster.prefix, &id)
+    let owner = lease_holder(&cluster.prefix, "battle", &id)
         .await
         .expect("battle has an owner");
     let (dead, alive, dead_client, alive_client, mut alive_rx, mut alive_seen, dead_token) =
@@ -227,7 +216,9 @@ async fn players_on_two_nodes_meet_and_their_battle_survives_kill9_of_its_owner(
     }
     let took = killed_at.elapsed();
     assert_eq!(
-        battle_owner(&cluster.prefix, &id).await.as_deref(),
+        lease_holder(&cluster.prefix, "battle", &id)
+            .await
+            .as_deref(),
         Some(alive.name.as_str())
     );
     // The player that stayed on the survivor has a gap in its ticks; `since_tick` fills it.
@@ -323,7 +314,9 @@ async fn sigterm_of_the_owner_hands_the_battle_over_with_a_short_gap() {
             .await
             .unwrap();
     }
-    let owner = battle_owner(&cluster.prefix, &id).await.expect("owner");
+    let owner = lease_holder(&cluster.prefix, "battle", &id)
+        .await
+        .expect("owner");
     let (leaving, staying, client, mut rx) = if owner == "a" {
         (a, b, c2, rx2)
     } else {
@@ -367,7 +360,7 @@ async fn sigterm_of_the_owner_hands_the_battle_over_with_a_short_gap() {
     }
     term.join().unwrap();
     assert_eq!(
-        battle_owner(&cluster.prefix, &id).await,
+        lease_holder(&cluster.prefix, "battle", &id).await,
         None,
         "finished and released"
     );
@@ -439,7 +432,9 @@ async fn a_redis_blip_fences_the_owner_and_the_battle_runs_on_once() {
         .to_string();
     next(&mut rx2, "queue:matched").await;
     assert_eq!(
-        battle_owner(&cluster.prefix, &id).await.as_deref(),
+        lease_holder(&cluster.prefix, "battle", &id)
+            .await
+            .as_deref(),
         Some("a")
     );
     for c in [&c1, &c2] {
@@ -469,7 +464,11 @@ async fn a_redis_blip_fences_the_owner_and_the_battle_runs_on_once() {
     assert_eq!(ready["redis"], "unreachable");
     // Node b takes the battle over once a's lease has expired.
     let took = crate::harness::eventually(Duration::from_secs(15), || async {
-        (battle_owner(&cluster.prefix, &id).await.as_deref() == Some("b")).then_some(())
+        (lease_holder(&cluster.prefix, "battle", &id)
+            .await
+            .as_deref()
+            == Some("b"))
+        .then_some(())
     })
     .await;
     assert!(took.is_some(), "b took the battle over");

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{eventually, register_v1, TestCluster, REDIS};
+use crate::harness::{army, eventually, lease_holder, register_v1, TestCluster};
 
 async fn time_ups(db_url: &str, tournament: &str) -> i64 {
     let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(db_url)
@@ -19,35 +19,6 @@ async fn time_ups(db_url: &str, tournament: &str) -> i64 {
     .await
     .unwrap();
     n
-}
-
-async fn clock_holder(prefix: &str, id: &str) -> Option<String> {
-    let client = redis::Client::open(REDIS).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let v: Option<String> = redis::cmd("GET")
-        .arg(format!("{prefix}:lease:tclock:{id}"))
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    v.and_then(|v| v.rsplit_once(':').map(|(n, _)| n.to_string()))
-}
-
-async fn army(http: &reqwest::Client, base: &str, token: &str) -> String {
-    let r = http
-        .post(format!("{base}/v1/armies"))
-        .bearer_auth(token)
-        .json(
-            &json!({"name": "List", "faction_id": "fac_custodes", "points_value": 2000,
-            "army_list": {"units": [{"name": "Captain", "points": 100}]}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["army"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,13 +90,15 @@ async fn the_round_clock_moves_to_a_survivor_and_ends_the_round_once() {
         .unwrap();
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
     assert_eq!(
-        clock_holder(&cluster.prefix, &id).await.as_deref(),
+        lease_holder(&cluster.prefix, "tclock", &id)
+            .await
+            .as_deref(),
         Some("a")
     );
     a.kill9();
     // The survivor takes the clock over and announces the end of the round.
     let holder = eventually(Duration::from_secs(10), || async {
-        clock_holder(&cluster.prefix, &id)
+        lease_holder(&cluster.prefix, "tclock", &id)
             .await
             .filter(|n| n == "b")
     })

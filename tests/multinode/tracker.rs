@@ -5,25 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{eventually, get, register_v1, TestCluster};
-
-async fn army(http: &reqwest::Client, base: &str, token: &str) -> String {
-    let r = http
-        .post(format!("{base}/v1/armies"))
-        .bearer_auth(token)
-        .json(
-            &json!({"name": "List", "faction_id": "fac_custodes", "points_value": 2000,
-            "army_list": {"units": [{"name": "Captain", "points": 100}]}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["army"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
+use crate::harness::{army, eventually, get, lease_holder, register_v1, TestCluster};
 
 async fn patch(
     http: &reqwest::Client,
@@ -41,17 +23,6 @@ async fn patch(
         .unwrap();
     let s = r.status().as_u16();
     (s, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn owner(cluster: &TestCluster, id: &str) -> Option<String> {
-    let client = redis::Client::open(crate::harness::REDIS).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let v: Option<String> = redis::cmd("GET")
-        .arg(format!("{}:lease:table:{id}", cluster.prefix))
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    v.and_then(|v| v.rsplit_once(':').map(|(n, _)| n.to_string()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,7 +79,7 @@ async fn commands_on_any_node_apply_once_on_the_owner_and_survive_its_kill9() {
         let (s, v) = patch(&http, &node.base, &t1, &id, body).await;
         assert_eq!(s, 200, "{v}");
     }
-    let first = owner(&cluster, &id)
+    let first = lease_holder(&cluster.prefix, "table", &id)
         .await
         .expect("an owner holds the battle");
     // Both nodes answer the same state.
@@ -155,7 +126,7 @@ async fn commands_on_any_node_apply_once_on_the_owner_and_survive_its_kill9() {
     assert_eq!(s, 200);
     let took = started.elapsed();
     assert_eq!(
-        owner(&cluster, &id).await.as_deref(),
+        lease_holder(&cluster.prefix, "table", &id).await.as_deref(),
         Some(alive.name.as_str())
     );
     let after = &v["battle"];
