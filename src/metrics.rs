@@ -47,6 +47,10 @@ pub(crate) struct Metrics {
     /// Multi-node: Socket.IO adapter and Redis fan-out errors.
     #[allow(dead_code)] // counted by the Socket.IO adapter and the /v1/ws fan-out
     pub(crate) adapter_errors: prometheus::IntCounter,
+    /// Packets a socket did not get because its send buffer was full (a slow client).
+    pub(crate) socket_buffer_full: prometheus::IntCounter,
+    /// Room ops that could not complete at once (they may reach sockets out of order).
+    pub(crate) emit_deferred: prometheus::IntCounter,
     /// Multi-node: rate-limit checks answered by the node-local limiter because Redis failed.
     pub(crate) ratelimit_fallback: prometheus::IntCounter,
     /// Multi-node: cache lookups by kind and result (`hit`, `miss`, `error`, `bypass`).
@@ -129,6 +133,16 @@ impl Metrics {
         let adapter_errors =
             prometheus::IntCounter::new("adapter_errors_total", "Cross-node fan-out errors")
                 .expect("metric");
+        let socket_buffer_full = prometheus::IntCounter::new(
+            "socket_buffer_full_total",
+            "Packets dropped for a socket whose send buffer was full",
+        )
+        .expect("metric");
+        let emit_deferred = prometheus::IntCounter::new(
+            "emit_deferred_total",
+            "Room ops that could not complete at once (they may arrive out of order)",
+        )
+        .expect("metric");
         let ratelimit_fallback = prometheus::IntCounter::new(
             "ratelimit_fallback_total",
             "Rate-limit checks counted on this node only because Redis failed",
@@ -149,6 +163,8 @@ impl Metrics {
             Box::new(redis_rtt.clone()),
             Box::new(forwarded.clone()),
             Box::new(adapter_errors.clone()),
+            Box::new(socket_buffer_full.clone()),
+            Box::new(emit_deferred.clone()),
             Box::new(http_requests.clone()),
             Box::new(http_latency.clone()),
             Box::new(connections.clone()),
@@ -183,6 +199,8 @@ impl Metrics {
             redis_rtt,
             forwarded,
             adapter_errors,
+            socket_buffer_full,
+            emit_deferred,
             ratelimit_fallback,
             cache_requests,
         }

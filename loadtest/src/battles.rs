@@ -88,6 +88,9 @@ struct Stats {
     battles_seen: u64,
     errors: u64,
     error_samples: Vec<String>,
+    /// Who missed which ticks of which battle (the first few), to tell a late join from a
+    /// lost broadcast or an ownership change.
+    missing_samples: Vec<String>,
 }
 
 type Shared = Arc<Mutex<Stats>>;
@@ -95,14 +98,19 @@ type Shared = Arc<Mutex<Stats>>;
 /// Ticks one socket has of one battle.
 #[derive(Default)]
 struct Seen {
+    /// "player 3 via node 1", for the missing samples.
+    who: String,
     battle: Option<String>,
     ticks: Vec<bool>,
+    /// What arrived, in order, for the missing samples: `b3-14` a batch, `l15` a live tick.
+    trail: Vec<String>,
 }
 
 impl Seen {
     fn start(&mut self, battle: &str) {
         self.battle = Some(battle.to_string());
         self.ticks.clear();
+        self.trail.clear();
     }
 
     fn mark(&mut self, s: &mut Stats, t: &Tick) {
@@ -119,6 +127,9 @@ impl Seen {
     /// A live tick: counted, checked, and its delivery latency sampled.
     fn live(&mut self, stats: &Shared, t: &Tick, recv_ms: i64, bytes: u32) {
         let mut s = stats.lock().expect("stats");
+        if self.trail.len() < 8 {
+            self.trail.push(format!("l{}", t.tick));
+        }
         self.mark(&mut s, t);
         s.live_ticks += 1;
         s.tick_size.add(bytes);
@@ -132,6 +143,13 @@ impl Seen {
     /// A catch-up batch: counted and checked.
     fn batch(&mut self, stats: &Shared, ticks: &[Tick], bytes: u32) {
         let mut s = stats.lock().expect("stats");
+        if self.trail.len() < 8 {
+            let (a, b) = (
+                ticks.first().map_or(0, |t| t.tick),
+                ticks.last().map_or(0, |t| t.tick),
+            );
+            self.trail.push(format!("b{a}-{b}"));
+        }
         s.batch_size.add(bytes);
         for t in ticks {
             self.mark(&mut s, t);
@@ -145,10 +163,41 @@ impl Seen {
             .filter(|i| self.ticks.get(*i).copied().unwrap_or(false))
             .count();
         let mut s = stats.lock().expect("stats");
+        if have < total && s.missing_samples.len() < 20 {
+            let gaps = missing_ranges(&self.ticks, total);
+            s.missing_samples.push(format!(
+                "{} battle {} of {total} ticks missed {gaps}; got {}",
+                self.who,
+                self.battle.as_deref().unwrap_or("?"),
+                self.trail.join(" ")
+            ));
+        }
         s.missing += (total - have) as u64;
         s.battles_seen += 1;
         self.battle = None;
     }
+}
+
+/// `3-7,12` for the ticks in 1..=total not marked.
+fn missing_ranges(ticks: &[bool], total: usize) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 1;
+    while i <= total {
+        if ticks.get(i).copied().unwrap_or(false) {
+            i += 1;
+            continue;
+        }
+        let from = i;
+        while i <= total && !ticks.get(i).copied().unwrap_or(false) {
+            i += 1;
+        }
+        out.push(if i - 1 == from {
+            from.to_string()
+        } else {
+            format!("{from}-{}", i - 1)
+        });
+    }
+    out.join(",")
 }
 
 /// Counts the frame size of a rare event.
@@ -171,6 +220,7 @@ fn error(stats: &Shared, what: String) {
 }
 
 async fn player(
+    who: String,
     ws: String,
     token: String,
     robot: String,
@@ -184,7 +234,10 @@ async fn player(
     };
     let join = json!({"mode": "CASUAL", "robot_id": robot});
     tx.emit("queue:join", &join);
-    let mut seen = Seen::default();
+    let mut seen = Seen {
+        who,
+        ..Seen::default()
+    };
     while let Some(Incoming {
         payload,
         at_ms,
@@ -225,6 +278,7 @@ async fn player(
 }
 
 async fn spectator(
+    who: String,
     ws: String,
     token: String,
     me: usize,
@@ -237,7 +291,10 @@ async fn spectator(
         Err(e) => return error(&stats, format!("spectator connect: {e}")),
     };
     let _ = free.send(me);
-    let mut seen = Seen::default();
+    let mut seen = Seen {
+        who,
+        ..Seen::default()
+    };
     loop {
         tokio::select! {
             id = assigned.recv() => {
@@ -400,6 +457,7 @@ pub async fn run(a: Args) -> Result<bool, Error> {
         let (tx, rx) = mpsc::unbounded_channel();
         inboxes.push(tx);
         tokio::spawn(spectator(
+            format!("spectator {i} via node {}", i % ws.len()),
             ws_of(i),
             s.token.clone(),
             i,
@@ -443,6 +501,7 @@ pub async fn run(a: Args) -> Result<bool, Error> {
     let mut handles = Vec::with_capacity(n_players);
     for (i, (p, r)) in players.iter().zip(robots).enumerate() {
         handles.push(tokio::spawn(player(
+            format!("player {i} via node {}", i % ws.len()),
             ws_of(i),
             p.token.clone(),
             r?,
@@ -549,6 +608,7 @@ pub async fn run(a: Args) -> Result<bool, Error> {
         "live_ticks_per_s": s.live_ticks as f64 / elapsed,
         "delivery_latency": latency, "missing": s.missing, "duplicated": s.duplicated,
         "socket_battles_checked": s.battles_seen, "errors": s.errors, "error_samples": s.error_samples,
+        "missing_samples": s.missing_samples,
         "server_memory": a.server_pid.map(rss_kb), "p99_bar_ms": a.p99_bar_ms, "pass": pass,
         "cpu_steady": window, "frame_bytes": sizes, "load_average": report::loadavg(),
         "latency_per_second": report::timeline(&samples), "plots": plots,
@@ -643,5 +703,8 @@ pub async fn run(a: Args) -> Result<bool, Error> {
         t.row("plot", p.display().to_string());
     }
     println!("{t}");
+    for e in s.error_samples.iter().chain(&s.missing_samples) {
+        println!("  {e}");
+    }
     Ok(pass)
 }

@@ -69,6 +69,9 @@ pub struct Leases {
     node: String,
     ttl: Duration,
     held: DashMap<String, Held>,
+    /// Set by [`Leases::release_all`]: a node that is leaving claims nothing more (its
+    /// sweeps and matcher loops still run until the process exits).
+    leaving: std::sync::atomic::AtomicBool,
     acquire: redis::Script,
     renew: redis::Script,
     release: redis::Script,
@@ -132,6 +135,7 @@ impl Leases {
             node: s.node_id.clone(),
             ttl: s.lease_ttl,
             held: DashMap::new(),
+            leaving: std::sync::atomic::AtomicBool::new(false),
             acquire: redis::Script::new(ACQUIRE),
             renew: redis::Script::new(RENEW),
             release: redis::Script::new(RELEASE),
@@ -178,6 +182,9 @@ impl Leases {
         kind: &str,
         id: &str,
     ) -> Result<Option<LeaseGuard>, ClusterError> {
+        if self.leaving.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(None);
+        }
         let key = self.lease_key(kind, id);
         if self.held.contains_key(&key) {
             // Held by another part of this node: a second guard would release it on drop.
@@ -226,8 +233,11 @@ impl Leases {
         Ok(v.and_then(|v| v.rsplit_once(':').map(|(node, _)| node.to_string())))
     }
 
-    /// Lets every lease go now (graceful shutdown hands the work to other nodes at once).
+    /// Lets every lease go now and claims none after (graceful shutdown hands the work to
+    /// other nodes at once).
     pub async fn release_all(&self) {
+        self.leaving
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let keys: Vec<(String, String)> = self
             .held
             .iter()

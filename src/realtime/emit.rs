@@ -1,92 +1,44 @@
 //! Emitting from actors without reordering, on either adapter.
 //!
-//! - Local adapter ([`Lane::Inline`]): a room op completes on its first poll, so it is polled
-//!   inline and events leave in the order the actor produced them, at no extra cost. Should a
-//!   future stay pending anyway, the rest is spawned.
-//! - Redis adapter ([`Lane::Ordered`]): an op first PUBLISHes, then applies itself to this
-//!   node's sockets once Redis answered. Spawned one task each, two ops could run their local
-//!   halves out of order (a join after the batch it should have received). So every op goes
-//!   through one per-node task that polls them in submission order: the PUBLISHes enter the
-//!   multiplexed connection in order, Redis answers in order, and the answers wake the ops in
-//!   order, so the local halves also run in order; ops still overlap (pipelined), and one
-//!   slow op does not hold the others.
+//! A room op (emit, join, leave) completes on its first poll with both adapters: the local
+//! adapter acts on this node's sockets at once, and the Redis adapter's driver only queues
+//! its PUBLISH for an ordered writer (`sio_driver`) before doing the same. So [`Lane`] polls
+//! each op inline, and events reach this node's sockets and the other nodes in the order the
+//! actor produced them, at no extra cost: a join and the catch-up batch and ticks after it
+//! stay in order. (An ordering task that awaited each PUBLISH's reply did not hold this:
+//! tokio's cooperative budget let later ops overtake earlier ones, losing ticks.) Should an
+//! op stay pending anyway, the rest of it is spawned and counted in
+//! `warroom_emit_deferred_total`, since it may then land out of order.
 
 use std::future::Future;
 use std::task::Context;
 
-use futures_util::{
-    future::BoxFuture, stream::FuturesUnordered, task::noop_waker_ref, FutureExt, StreamExt,
-};
+use futures_util::{future::BoxFuture, task::noop_waker_ref, FutureExt};
 use socketioxide::adapter::Adapter;
 use socketioxide::{BroadcastError, SocketIo};
-use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::METRICS;
 
-/// How room ops of one Socket.IO server are run.
-pub(crate) enum Lane {
-    /// Polled inline (local adapter).
-    Inline,
-    /// Run by the node's ordering task (Redis adapter).
-    Ordered(mpsc::UnboundedSender<BoxFuture<'static, ()>>),
-}
+/// How room ops of one Socket.IO server are run: polled inline (see the module docs).
+pub(crate) struct Lane;
 
 impl Lane {
-    /// A lane with its ordering task, spawned on the current tokio runtime.
-    pub(crate) fn ordered() -> Lane {
-        let (tx, mut rx) = mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
-        tokio::spawn(async move {
-            let mut running = FuturesUnordered::new();
-            loop {
-                // Ops are pushed, and so first polled, in submission order. (Not `biased`:
-                // a steady stream of new ops must not starve the running ones.)
-                tokio::select! {
-                    op = rx.recv() => match op {
-                        Some(op) => running.push(op),
-                        None => break,
-                    },
-                    Some(()) = running.next(), if !running.is_empty() => {}
-                }
-            }
-            while running.next().await.is_some() {}
-        });
-        Lane::Ordered(tx)
-    }
-
-    /// Runs `op` in order with the lane's other ops, not waiting for it.
+    /// Runs `op` now, in order with the ops before it, not waiting for what it awaits.
     pub(crate) fn run(&self, op: impl Future<Output = ()> + Send + 'static) {
-        match self {
-            Lane::Inline => {
-                let mut fut = Box::pin(op);
-                let mut cx = Context::from_waker(noop_waker_ref());
-                if fut.poll_unpin(&mut cx).is_pending() {
-                    tokio::spawn(fut);
-                }
-            }
-            Lane::Ordered(tx) => {
-                let _ = tx.send(Box::pin(op));
-            }
+        let mut fut = Box::pin(op);
+        let mut cx = Context::from_waker(noop_waker_ref());
+        if fut.poll_unpin(&mut cx).is_pending() {
+            METRICS.emit_deferred.inc();
+            tokio::spawn(fut);
         }
     }
 
-    /// Runs `op` in order with the lane's other ops; resolves once it is done.
+    /// `op`, to be awaited by the caller (an op whose completion the caller needs).
     pub(crate) fn run_now(
         &self,
         op: impl Future<Output = ()> + Send + 'static,
     ) -> BoxFuture<'static, ()> {
-        match self {
-            Lane::Inline => Box::pin(op),
-            Lane::Ordered(tx) => {
-                let (done, finished) = oneshot::channel();
-                let _ = tx.send(Box::pin(async move {
-                    op.await;
-                    let _ = done.send(());
-                }));
-                Box::pin(async move {
-                    let _ = finished.await;
-                })
-            }
-        }
+        Box::pin(op)
     }
 }
 
@@ -96,6 +48,13 @@ pub(crate) fn count(r: Result<(), BroadcastError>) {
         if matches!(e, BroadcastError::Adapter(_)) {
             METRICS.adapter_errors.inc();
             tracing::warn!(error = %e, "socket.io adapter broadcast failed");
+        } else if let BroadcastError::Socket(errs) = &e {
+            let full = errs
+                .iter()
+                .filter(|e| matches!(e, socketioxide::SocketError::InternalChannelFull))
+                .count();
+            METRICS.socket_buffer_full.inc_by(full as u64);
+            tracing::debug!(error = %e, "room emit failed for some sockets");
         } else {
             tracing::debug!(error = %e, "room emit failed");
         }

@@ -268,7 +268,7 @@ pub fn local(auth: SioAuth, timing: SioTiming) -> Arc<dyn SioEntry> {
         svc,
         io,
         admission,
-        lane: Lane::Inline,
+        lane: Lane,
     })
 }
 
@@ -286,7 +286,11 @@ async fn clustered(
     let config = RedisAdapterConfig::new()
         .with_prefix(format!("{}:sio", cluster.prefix()))
         // Bounds fetch_sockets (presence) when a node is slow or just died.
-        .with_request_timeout(std::time::Duration::from_secs(2));
+        .with_request_timeout(std::time::Duration::from_secs(2))
+        // Every cross-node emit passes this queue; the default 1,024 is ~0.1 s of a busy
+        // node's broadcasts, so one scheduling hiccup on a loaded box dropped ticks. Memory
+        // is only taken while a backlog exists.
+        .with_stream_buffer(1 << 16);
     let ctr = RedisAdapterCtr::new_with_driver(driver, config);
     let (svc, io) = builder(timing)
         .with_adapter::<CustomRedisAdapter<_, ManagedDriver>>(ctr)
@@ -299,7 +303,7 @@ async fn clustered(
         svc,
         io,
         admission,
-        lane: Lane::ordered(),
+        lane: Lane,
     }))
 }
 

@@ -38,8 +38,8 @@ use watch::{analyse_ticks, watch, TimerResult, WatchLog};
 /// Arguments of `loadtest tables`.
 #[derive(Debug, Clone, clap::Args, Serialize)]
 pub struct Args {
-    /// Battles in progress.
-    #[arg(long, default_value_t = 1000)]
+    /// Battles in progress (at least 1).
+    #[arg(long, default_value_t = 1000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub battles: usize,
     /// WebSocket watchers per battle.
     #[arg(long, default_value_t = 4)]

@@ -75,6 +75,13 @@ impl Game {
             return Err(BattleCallError::NotFound);
         }
         match self.owner_of(id).await {
+            // Our own lease, not yet released, of a battle that just ended (or was fenced).
+            Some(node) if self.owner_cluster().is_some_and(|c| c.node_id() == node) => {
+                Err(match self.finished_here(id) {
+                    true => BattleCallError::NotFound,
+                    false => BattleCallError::Unavailable,
+                })
+            }
             Some(node) => self.forward_call(&node, id, call).await,
             // Nobody runs it: an unfinished battle whose owner died is taken over here now
             // (a reconnecting client need not wait for the next sweep).
@@ -125,9 +132,14 @@ impl Game {
                 serde_json::from_value(body["battle"].clone()).map_err(|e| e.to_string())?;
             let call: BattleCall =
                 serde_json::from_value(body["call"].clone()).map_err(|e| e.to_string())?;
-            let addr = game
-                .live_battle(id)
-                .ok_or_else(|| encode(BattleCallError::Unavailable))?;
+            let addr = game.live_battle(id).ok_or_else(|| {
+                // Over since the caller looked up our lease: gone for good. Otherwise it
+                // moved (fenced) or is not started yet: the caller may retry.
+                encode(match game.finished_here(id) {
+                    true => BattleCallError::NotFound,
+                    false => BattleCallError::Unavailable,
+                })
+            })?;
             local_call(&addr, call).await.map_err(encode)?;
             Ok(serde_json::Value::Null)
         })

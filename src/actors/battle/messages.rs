@@ -40,6 +40,7 @@ impl Handler<JoinRoom> for BattleActor {
             Some(&from) => asked.min(from)..from,
             None => asked..self.ticks.len(),
         };
+        tracing::debug!(%sid, from = range.start, to = range.end, "socket joins the battle room");
         self.sent_from.insert(sid, range.start);
         let target = format!("sid:{sid}");
         self.game.sio.join_room(target.clone(), self.room.clone());

@@ -374,7 +374,7 @@ impl Game {
     /// Unregisters a finished battle.
     pub fn finished(&self, id: Uuid, players: (Uuid, Uuid)) {
         self.battles.remove(&id);
-        self.release(id);
+        self.release_finished(id);
         for p in [players.0, players.1] {
             self.in_battle.remove_if(&p, |_, b| *b == id);
         }

@@ -24,7 +24,14 @@ const KIND: &str = "battle";
 pub(crate) struct Owner {
     cluster: Option<Arc<Cluster>>,
     guards: DashMap<Uuid, LeaseGuard>,
+    /// Battles that finished here lately (id → when): a call forwarded by a node that still
+    /// saw our lease is answered "not found" (the battle is over), not "retry".
+    finished: DashMap<Uuid, std::time::Instant>,
 }
+
+/// How long a finished battle is remembered for forwarded calls; a forward takes at most
+/// its 5 s timeout, so this is plenty.
+const FINISHED_MEMORY: Duration = Duration::from_secs(60);
 
 impl Owner {
     /// Claims for `cluster` (`None`: single node).
@@ -32,6 +39,7 @@ impl Owner {
         Owner {
             cluster,
             guards: DashMap::new(),
+            finished: DashMap::new(),
         }
     }
 
@@ -89,9 +97,32 @@ impl Game {
         METRICS.live_battles.set(self.battles.len() as i64);
     }
 
-    /// Lets the lease on `id` go (the battle finished here).
+    /// Lets the lease on `id` go (the battle finished here, or its resume failed).
     pub(crate) fn release(&self, id: Uuid) {
         self.owner.guards.remove(&id);
+    }
+
+    /// Battle `id` finished on this node: its lease goes, and it is remembered for a while.
+    pub(crate) fn release_finished(&self, id: Uuid) {
+        if self.owner.cluster.is_none() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        if self.owner.finished.len() >= 4096 {
+            self.owner
+                .finished
+                .retain(|_, at| now.duration_since(*at) < FINISHED_MEMORY);
+        }
+        self.owner.finished.insert(id, now);
+        self.release(id);
+    }
+
+    /// True when battle `id` finished on this node within the last minute.
+    pub(crate) fn finished_here(&self, id: Uuid) -> bool {
+        self.owner
+            .finished
+            .get(&id)
+            .is_some_and(|at| at.elapsed() < FINISHED_MEMORY)
     }
 
     /// The node that runs battle `id` now, if any node does.
