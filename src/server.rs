@@ -453,8 +453,9 @@ async fn shutdown_signal() {
 /// Runs `fut` in a fresh actix System on a multi-thread tokio runtime (blocking).
 pub fn block_on_system<F: std::future::Future>(fut: F) -> F::Output {
     actix_rt::System::with_tokio_rt(|| {
+        // Tokio's default: one worker per CPU this process may run on (one when pinned), so
+        // a server confined to one core does not pay cross-thread wake-ups between workers.
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
             .enable_all()
             .build()
             .expect("tokio runtime")

@@ -34,10 +34,16 @@ pub(crate) struct PastPage {
 }
 
 /// (user, element) for every fielded robot of every completed battle.
-fn plays_sql(backend: Backend) -> String {
+/// Every completed battle side as `(uid, element)`; only the players in `ids` (a list of
+/// placeholders) unless it is empty.
+fn plays_sql(backend: Backend, ids: &str) -> String {
     let side = |p: &str| {
+        let only = match ids {
+            "" => String::new(),
+            ids => format!(" AND {p}_id IN ({ids})"),
+        };
         format!(
-            "SELECT {p}_id AS uid, {el} AS element FROM robot_battles WHERE status = 'COMPLETED'",
+            "SELECT {p}_id AS uid, {el} AS element FROM robot_battles WHERE status = 'COMPLETED'{only}",
             el = json_text(backend, &format!("{p}_snapshot"), &["robot", "element"])
         )
     };
@@ -69,11 +75,47 @@ impl Db {
         let sql = format!(
             "SELECT p.uid AS uid, p.element AS element, COUNT(*) AS n FROM ({}) p \
              WHERE p.element IS NOT NULL GROUP BY p.uid, p.element",
-            plays_sql(self.backend)
+            plays_sql(self.backend, "")
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?;
+        self.favorites(&sql, &[]).await
+    }
+
+    /// The favourite elements of `users` alone, in one statement per 500 players (the
+    /// leaderboard sync asks for the players whose rating just changed; one query each read
+    /// their whole history through the full battle summary, per player, every second).
+    #[tracing::instrument(skip(self, users), fields(n = users.len()))]
+    pub(crate) async fn favorite_elements_of(
+        &self,
+        users: &[Uuid],
+    ) -> Result<HashMap<Uuid, String>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in users.chunks(500) {
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT p.uid AS uid, p.element AS element, COUNT(*) AS n FROM ({}) p \
+                 WHERE p.element IS NOT NULL GROUP BY p.uid, p.element",
+                plays_sql(self.backend, &list)
+            );
+            let ids: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
+            out.extend(self.favorites(&sql, &ids).await?);
+        }
+        Ok(out)
+    }
+
+    /// Runs a `(uid, element, n)` query and keeps each player's most common element.
+    async fn favorites(
+        &self,
+        sql: &str,
+        binds: &[String],
+    ) -> Result<HashMap<Uuid, String>, StoreError> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+        for b in binds {
+            q = q.bind(b.clone());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         let mut counts: HashMap<Uuid, BTreeMap<String, i64>> = HashMap::new();
         for r in &rows {
             let Ok(uid) = Uuid::parse_str(&r.try_get::<String, _>("uid")?) else {
@@ -93,7 +135,7 @@ impl Db {
     /// One player's favourite element (for `actors::leaderboard::update_from_db`).
     #[tracing::instrument(skip(self))]
     pub async fn favorite_element(&self, user: Uuid) -> Result<Option<String>, StoreError> {
-        Ok(self.battle_summary(user).await?.favorite_element)
+        Ok(self.favorite_elements_of(&[user]).await?.remove(&user))
     }
 
     /// The ratings of `season` with their players: all of them with favourite elements (the
@@ -161,7 +203,7 @@ impl Db {
                      FROM ({}) p WHERE p.element IS NOT NULL GROUP BY p.uid, p.element), \
                      fav AS (SELECT uid, element FROM (SELECT uid, element, ROW_NUMBER() OVER \
                      (PARTITION BY uid ORDER BY n DESC, element) AS rn FROM counts) x WHERE rn = 1) ",
-                    plays_sql(self.backend)
+                    plays_sql(self.backend, "")
                 ),
                 "AND EXISTS (SELECT 1 FROM fav WHERE fav.uid = r.user_id AND fav.element = $3)"
                     .to_string(),

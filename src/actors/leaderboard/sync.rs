@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use actix::prelude::*;
+use uuid::Uuid;
 
 use super::{messages::Update, Leaderboard, Mode, Replay};
 use crate::store::leaderboard::LoadedRating;
@@ -41,11 +42,11 @@ impl Leaderboard {
             };
             let db = act.db.clone();
             async move {
-                let mut out = Vec::with_capacity(fresh.len());
-                for mut r in fresh {
-                    r.entry.favorite_element =
-                        db.favorite_element(r.entry.user_id).await.ok().flatten();
-                    out.push(r);
+                let users: Vec<Uuid> = fresh.iter().map(|r| r.entry.user_id).collect();
+                let favs = db.favorite_elements_of(&users).await.unwrap_or_default();
+                let mut out = fresh;
+                for r in &mut out {
+                    r.entry.favorite_element = favs.get(&r.entry.user_id).cloned();
                 }
                 out
             }
