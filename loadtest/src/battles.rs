@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::common::{register_on, write_json, Error, Server, Summary};
 use crate::report::{self, Progress, Samples, Table};
+use crate::rest::RestLoad;
 use crate::sio::{self, Incoming, Payload, Tick};
 
 /// Arguments of the scenario.
@@ -51,6 +52,15 @@ pub struct Args {
     /// Delivery p99 bar in ms.
     #[arg(long, default_value_t = 50.0)]
     p99_bar_ms: f64,
+    /// REST requests per second during play (issue 14, bar 6), round-robin over
+    /// `GET /v2/battles/live`, `GET /v2/leaderboard` and `GET /v1/battles/{id}` and over the
+    /// URLs; 0 = none.
+    #[arg(long, default_value_t = 0)]
+    rest_rps: u32,
+    /// REST bar: overall p99 at most this many ms (and no reply other than 2xx); part of the
+    /// run's pass/fail only with `--rest-rps`.
+    #[arg(long, default_value_t = 15.0)]
+    rest_p99_bar_ms: f64,
 }
 
 /// Frame sizes of one event type.
@@ -340,16 +350,11 @@ async fn spectator(
 }
 
 fn rss_kb(pid: u32) -> Value {
-    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+    let get = |k: &str| report::status_kb(Some(pid), k);
+    if get("VmRSS").is_none() {
         return Value::Null;
-    };
-    let get = |k: &str| {
-        s.lines()
-            .find(|l| l.starts_with(k))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    json!({ "rss_kb": get("VmRSS:"), "peak_rss_kb": get("VmHWM:") })
+    }
+    json!({ "rss_kb": get("VmRSS"), "peak_rss_kb": get("VmHWM") })
 }
 
 /// Figures at one instant of play, for the CPU windows.
@@ -449,6 +454,12 @@ pub async fn run(a: Args) -> Result<bool, Error> {
         .buffered(32)
         .collect()
         .await;
+    let rest_targets = if a.rest_rps > 0 {
+        pb.line("creating v1 tracker battles for the REST load…");
+        Some(crate::rest::prepare(&servers, &format!("{}t", a.prefix)).await?)
+    } else {
+        None
+    };
     let stats: Shared = Arc::default();
     let (free_tx, mut free_rx) = mpsc::unbounded_channel();
     let mut inboxes = Vec::with_capacity(n_spect);
@@ -494,9 +505,16 @@ pub async fn run(a: Args) -> Result<bool, Error> {
     stats.lock().expect("stats").t0_unix_ms = sio::chrono_ms();
     let until = t0 + Duration::from_secs(a.duration);
     pb.line(&format!(
-        "connecting players and playing for {} s…",
-        a.duration
+        "connecting players and playing for {} s{}…",
+        a.duration,
+        if a.rest_rps > 0 {
+            format!(", {} REST requests/s", a.rest_rps)
+        } else {
+            String::new()
+        }
     ));
+    let rest =
+        rest_targets.map(|t| Arc::new(RestLoad::start(t, servers.clone(), a.rest_rps, until)));
     pb.reset(a.duration, "s of play ·", String::new());
     let mut handles = Vec::with_capacity(n_players);
     for (i, (p, r)) in players.iter().zip(robots).enumerate() {
@@ -513,8 +531,13 @@ pub async fn run(a: Args) -> Result<bool, Error> {
     let marks: Arc<Mutex<Vec<Mark>>> = Arc::default();
     let pb = Arc::new(pb);
     let progress = {
-        let (stats, marks, pb, server_pid) =
-            (stats.clone(), marks.clone(), pb.clone(), a.server_pid);
+        let (stats, marks, pb, server_pid, rest) = (
+            stats.clone(),
+            marks.clone(),
+            pb.clone(),
+            a.server_pid,
+            rest.clone(),
+        );
         let duration = a.duration;
         tokio::spawn(async move {
             let (mut last, mut last5, mut n) = (0, 0, 0u64);
@@ -553,10 +576,11 @@ pub async fn run(a: Args) -> Result<bool, Error> {
                     .map_or(String::new(), |c| format!(" server cpu {c:.0}%"));
                 let me = cpu(|m| m.self_cpu_s)
                     .map_or(String::new(), |c| format!(" loadtest cpu {c:.0}%"));
+                let rest_now = rest.as_ref().map_or(String::new(), |r| r.brief(1));
                 pb.set(
                     n.min(duration),
                     format!(
-                        "{}{} ticks/s p99 {p99:.0} ms · battles {} · missing {} dup {} err {}{server}{me}",
+                        "{}{} ticks/s p99 {p99:.0} ms · battles {} · missing {} dup {} err {}{server}{me}{rest_now}",
                         if n > duration { "finishing · " } else { "" },
                         report::si((s.live_ticks - last) as f64),
                         s.battles_seen, s.missing, s.duplicated, s.errors
@@ -566,9 +590,10 @@ pub async fn run(a: Args) -> Result<bool, Error> {
                 if n % 5 == 0 {
                     // The plain line is also what side_by_side.py reads (`live ticks/s=`).
                     pb.line(&format!(
-                        "t={:>4}s live ticks/s={:>7.0} recent p99={:>6.1} ms battles done={} missing={} dup={} errors={}",
+                        "t={:>4}s live ticks/s={:>7.0} recent p99={:>6.1} ms battles done={} missing={} dup={} errors={}{}",
                         t0.elapsed().as_secs(), (s.live_ticks - last5) as f64 / 5.0, p99,
-                        s.battles_seen, s.missing, s.duplicated, s.errors
+                        s.battles_seen, s.missing, s.duplicated, s.errors,
+                        rest.as_ref().map_or(String::new(), |r| r.brief(5))
                     ));
                     last5 = s.live_ticks;
                 }
@@ -583,24 +608,40 @@ pub async fn run(a: Args) -> Result<bool, Error> {
     let elapsed = t0.elapsed().as_secs_f64();
     progress.abort();
     pb.finish();
+    let rest = match rest {
+        Some(r) => Some(r.finish(a.rest_p99_bar_ms).await),
+        None => None,
+    };
     // Let spectators see the last endings.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut s = std::mem::take(&mut *stats.lock().expect("stats"));
     let samples = std::mem::take(&mut s.latencies);
     let latency = Summary::of_us(samples.iter().map(|x| u64::from(x.1)).collect());
     let window = cpu_window(&marks.lock().expect("marks"), a.duration as f64);
-    let pass =
+    let delivery_pass =
         s.missing == 0 && s.duplicated == 0 && s.errors == 0 && latency.p99_ms < a.p99_bar_ms;
+    let pass = delivery_pass && rest.as_ref().is_none_or(|r| r.0.pass);
     let mut sizes = s.sizes.clone();
     sizes.insert("battle:tick".into(), s.tick_size);
     sizes.insert("battle:tick_batch".into(), s.batch_size);
-    let plots = match report::write_plots(&a.out, "battles", &samples) {
+    let mut plots = match report::write_plots(&a.out, "battles", &samples) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("plots not written: {e}");
             Vec::new()
         }
     };
+    if let Some((_, rest_samples)) = &rest {
+        match report::write_plots_as(
+            &a.out,
+            "rest-latency",
+            "REST under tick load: request latency",
+            rest_samples,
+        ) {
+            Ok(p) => plots.extend(p),
+            Err(e) => eprintln!("REST plots not written: {e}"),
+        }
+    }
     let result = json!({
         "scenario": "battles", "urls": a.urls, "battles": a.battles, "players": n_players, "spectators": n_spect,
         "duration_s": a.duration, "elapsed_s": elapsed,
@@ -612,6 +653,8 @@ pub async fn run(a: Args) -> Result<bool, Error> {
         "server_memory": a.server_pid.map(rss_kb), "p99_bar_ms": a.p99_bar_ms, "pass": pass,
         "cpu_steady": window, "frame_bytes": sizes, "load_average": report::loadavg(),
         "latency_per_second": report::timeline(&samples), "plots": plots,
+        "delivery_pass": delivery_pass, "rest": rest.as_ref().map(|r| &r.0),
+        "rest_latency_per_second": rest.as_ref().map(|r| report::timeline(&r.1)),
     });
     write_json(&a.out, &result)?;
 
@@ -650,6 +693,35 @@ pub async fn run(a: Args) -> Result<bool, Error> {
             format!("{} / {} / {}", s.missing, s.duplicated, s.errors),
         )
         .row("(socket, battle) pairs checked", s.battles_seen.to_string());
+    if let Some((r, _)) = &rest {
+        t.row(
+            "REST",
+            format!(
+                "{:.0} replies/s of {} asked over {:.0} s · {} (bar p99 ≤ {} ms, all sent and 2xx)",
+                r.achieved_rps,
+                r.target_rps,
+                r.window_s,
+                if r.pass { "PASS" } else { "FAIL" },
+                r.p99_bar_ms
+            ),
+        );
+        for e in r.endpoints.iter().chain(std::iter::once(&r.overall)) {
+            t.row(
+                format!("  {} p50/p90/p99/max", e.endpoint),
+                format!(
+                    "{:.2} / {:.2} / {:.2} / {:.1} ms · {} sent, {} skipped, {} non-2xx, {} errors",
+                    e.latency.p50_ms,
+                    e.latency.p90_ms,
+                    e.latency.p99_ms,
+                    e.latency.max_ms,
+                    e.sent,
+                    e.skipped,
+                    e.non_2xx,
+                    e.errors
+                ),
+            );
+        }
+    }
     if let Some(w) = &window {
         t.row(
             format!("steady window {:.0}–{:.0} s", w.from_s, w.to_s),
@@ -703,7 +775,13 @@ pub async fn run(a: Args) -> Result<bool, Error> {
         t.row("plot", p.display().to_string());
     }
     println!("{t}");
-    for e in s.error_samples.iter().chain(&s.missing_samples) {
+    let rest_failures = rest.as_ref().map_or(&[][..], |r| &r.0.failure_samples[..]);
+    for e in s
+        .error_samples
+        .iter()
+        .chain(&s.missing_samples)
+        .chain(rest_failures)
+    {
         println!("  {e}");
     }
     Ok(pass)

@@ -8,7 +8,9 @@ mod battles;
 mod common;
 mod compare;
 mod report;
+mod rest;
 mod sio;
+mod sockets;
 mod tables;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +29,8 @@ enum Scenario {
     Tables(tables::Args),
     /// Robot battles over Socket.IO: players queue, play and re-queue; spectators join late.
     Battles(battles::Args),
+    /// Issue 14's memory bar: N idle guest Socket.IO sockets held open; server RSS per socket.
+    Sockets(sockets::Args),
     /// Issue 14's side-by-side run: WarRoom's `battles` against bare socketioxide
     /// (`../shared/bench-ref/side_by_side.py`), each server pinned to cpu0; prints the ratio of
     /// server CPU per delivered event.
@@ -43,6 +47,7 @@ fn main() -> std::process::ExitCode {
         match cli.scenario {
             Scenario::Tables(args) => tables::run(args).await,
             Scenario::Battles(args) => battles::run(args).await,
+            Scenario::Sockets(args) => sockets::run(args).await,
             Scenario::Compare(args) => compare::run(args).await,
         }
     });

@@ -90,6 +90,19 @@ pub fn cpu_s(pid: Option<u32>) -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
+/// A `kB` field of `/proc/{pid}/status` (`VmRSS`, `VmHWM`, …), of this process when `None`.
+pub fn status_kb(pid: Option<u32>, field: &str) -> Option<u64> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/status"),
+        None => "/proc/self/status".to_string(),
+    };
+    let s = std::fs::read_to_string(path).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
 /// The 1-, 5- and 15-minute load averages, as `/proc/loadavg` prints them.
 pub fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -207,12 +220,29 @@ pub fn beside(out: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Writes the two plots of a run beside `out`: latency over time (per-second p50, p99 and
-/// max) and the latency histogram (log count). Returns their paths.
+/// max) and the latency histogram (log count), titled `{what}: delivery latency …` and named
+/// `<result>.latency-over-time.svg` and `<result>.latency-histogram.svg`. Returns their paths.
 pub fn write_plots(out: &Path, what: &str, samples: &[(u32, u32)]) -> Result<Vec<PathBuf>, Error> {
-    let over_time = beside(out, "latency-over-time");
-    let histogram = beside(out, "latency-histogram");
-    plot_over_time(&over_time, what, &timeline(samples))?;
-    plot_histogram(&histogram, what, samples)?;
+    write_plots_as(
+        out,
+        "latency",
+        &format!("{what}: delivery latency"),
+        samples,
+    )
+}
+
+/// [`write_plots`] for another kind of latency: the files are `<result>.{name}-over-time.svg`
+/// and `<result>.{name}-histogram.svg`, the titles `{title} over time` and `{title} histogram`.
+pub fn write_plots_as(
+    out: &Path,
+    name: &str,
+    title: &str,
+    samples: &[(u32, u32)],
+) -> Result<Vec<PathBuf>, Error> {
+    let over_time = beside(out, &format!("{name}-over-time"));
+    let histogram = beside(out, &format!("{name}-histogram"));
+    plot_over_time(&over_time, title, &timeline(samples))?;
+    plot_histogram(&histogram, title, samples)?;
     Ok(vec![over_time, histogram])
 }
 
@@ -222,10 +252,7 @@ fn plot_over_time(path: &Path, what: &str, secs: &[Second]) -> Result<(), Error>
     let t_max = secs.len().max(1) as f64;
     let y_max = secs.iter().map(|s| s.max_ms).fold(1.0, f64::max) * 1.1;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{what}: delivery latency over time"),
-            ("sans-serif", 20),
-        )
+        .caption(format!("{what} over time"), ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -294,7 +321,7 @@ fn plot_histogram(path: &Path, what: &str, samples: &[(u32, u32)]) -> Result<(),
     };
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("{what}: latency histogram, {} samples{note}", ms.len()),
+            format!("{what} histogram, {} samples{note}", ms.len()),
             ("sans-serif", 18),
         )
         .margin(12)

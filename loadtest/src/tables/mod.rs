@@ -154,18 +154,7 @@ pub async fn run(args: Args) -> Result<bool, Error> {
     let armies: Vec<String> = collect(
         stream::iter(users.iter()).map(|u| {
             let server = server.clone();
-            async move {
-                let b = server
-                    .post(
-                        "/v1/armies",
-                        Some(&u.token),
-                        &json!({"name": "Load Host",
-                    "faction_id": "fac_custodes", "points_value": 2000,
-                    "army_list": {"units": [{"name": "Trajann Valoris", "points": 160}]}}),
-                    )
-                    .await?;
-                Ok(b["army"]["id"].as_str().ok_or("no army id")?.to_string())
-            }
+            async move { create_army(&server, u).await }
         }),
         conc,
     )
@@ -179,13 +168,7 @@ pub async fn run(args: Args) -> Result<bool, Error> {
             let (pa, pb) = (users[a].clone(), users[b].clone());
             let (aa, ab) = (armies[a].clone(), armies[b].clone());
             async move {
-                let body = json!({"turn_time_limit": 14_400, "max_rounds": 5, "players": [
-                {"user_id": pa.id, "army_id": aa}, {"user_id": pb.id, "army_id": ab}]});
-                let created = server.post("/v1/battles", Some(&pa.token), &body).await?;
-                let id = created["battle"]["id"]
-                    .as_str()
-                    .ok_or("no battle id")?
-                    .to_string();
+                let id = create_battle(&server, (&pa, &aa), (&pb, &ab)).await?;
                 let started_us = run.us();
                 patch(&server, &id, &pa.token, &json!({"action": "start"})).await?;
                 Ok(Arc::new(Battle {
@@ -324,7 +307,44 @@ async fn collect<T>(
     all.into_iter().collect()
 }
 
-async fn patch(server: &Server, id: &str, token: &str, body: &Value) -> Result<(), Error> {
+/// Creates a v1 army for `user` (one unit, 2,000 points); its id.
+pub(crate) async fn create_army(server: &Server, user: &Account) -> Result<String, Error> {
+    let b = server
+        .post(
+            "/v1/armies",
+            Some(&user.token),
+            &json!({"name": "Load Host",
+                "faction_id": "fac_custodes", "points_value": 2000,
+                "army_list": {"units": [{"name": "Trajann Valoris", "points": 160}]}}),
+        )
+        .await?;
+    Ok(b["army"]["id"].as_str().ok_or("no army id")?.to_string())
+}
+
+/// Creates a v1 tracker battle of two (player, army id) pairs, created by the first, with
+/// 4-hour turns (no turn ends during a run); its id. Start it with [`patch`]
+/// `{"action": "start"}`.
+pub(crate) async fn create_battle(
+    server: &Server,
+    (a, army_a): (&Account, &str),
+    (b, army_b): (&Account, &str),
+) -> Result<String, Error> {
+    let body = json!({"turn_time_limit": 14_400, "max_rounds": 5, "players": [
+        {"user_id": a.id, "army_id": army_a}, {"user_id": b.id, "army_id": army_b}]});
+    let created = server.post("/v1/battles", Some(&a.token), &body).await?;
+    Ok(created["battle"]["id"]
+        .as_str()
+        .ok_or("no battle id")?
+        .to_string())
+}
+
+/// `PATCH /v1/battles/{id}` with `body`; an error naming the status unless 2xx.
+pub(crate) async fn patch(
+    server: &Server,
+    id: &str,
+    token: &str,
+    body: &Value,
+) -> Result<(), Error> {
     let res = server
         .http
         .patch(format!("{}/v1/battles/{id}", server.base))
