@@ -26,12 +26,18 @@ impl Game {
         let Some(c) = self.owner.cluster() else {
             let all = self.live_battles();
             let total = all.len() as i64;
-            let mut data = Vec::with_capacity(limit);
-            for (_, a) in all.into_iter().skip(offset).take(limit) {
-                if let Ok(v) = a.send(LiveSummary).await {
-                    data.push(v);
-                }
-            }
+            // Asked of all the page's actors at once: the reply waits for the busiest one,
+            // not for the sum of their mailboxes (they are ticking meanwhile).
+            let asks = all
+                .into_iter()
+                .skip(offset)
+                .take(limit)
+                .map(|(_, a)| a.send(LiveSummary));
+            let data = futures_util::future::join_all(asks)
+                .await
+                .into_iter()
+                .filter_map(Result::ok)
+                .collect();
             return Ok((data, total));
         };
         let mut ids = self.db.unfinished_robot_battle_ids(i64::MAX).await?;
@@ -84,8 +90,14 @@ impl Game {
                 let Some(game) = game.upgrade() else { return };
                 let mut pipe = redis::pipe();
                 let mut n = 0;
-                for (id, a) in game.live_battles() {
-                    if let Ok(v) = a.send(LiveSummary).await {
+                let (ids, asks): (Vec<Uuid>, Vec<_>) = game
+                    .live_battles()
+                    .into_iter()
+                    .map(|(id, a)| (id, a.send(LiveSummary)))
+                    .unzip();
+                let answers = futures_util::future::join_all(asks).await;
+                for (id, answer) in ids.into_iter().zip(answers) {
+                    if let Ok(v) = answer {
                         pipe.cmd("SET")
                             .arg(c.key(&format!("live:{id}")))
                             .arg(v.to_string())
