@@ -175,8 +175,7 @@ impl Db {
             Winner::P2 => Some(p2),
             Winner::Draw => None,
         };
-        let r1 = self.rating(p1, f.season, &f.mode).await?;
-        let r2 = self.rating(p2, f.season, &f.mode).await?;
+        let (r1, r2) = self.ratings_of((p1, p2), f.season, &f.mode).await?;
         // Ratings: RANKED moves them; CASUAL only counts the record.
         let (n1, n2) = if f.mode == "RANKED" {
             rate(r1, r2, result)
@@ -296,26 +295,42 @@ impl Db {
 }
 
 impl Db {
-    /// A user's full rating in a season and mode (the default when unrated).
-    async fn rating(&self, user: Uuid, season: i64, mode: &str) -> Result<Rating, StoreError> {
-        let row = sqlx::query(
-            "SELECT rating, deviation, volatility FROM ratings \
-             WHERE user_id = $1 AND season = $2 AND mode = $3",
+    /// Both players' full ratings in a season and mode (the default when unrated), in one
+    /// round trip (settlement reads them for every battle).
+    async fn ratings_of(
+        &self,
+        (a, b): (Uuid, Uuid),
+        season: i64,
+        mode: &str,
+    ) -> Result<(Rating, Rating), StoreError> {
+        let rows = sqlx::query(
+            "SELECT user_id, rating, deviation, volatility FROM ratings \
+             WHERE user_id IN ($1, $2) AND season = $3 AND mode = $4",
         )
-        .bind(user.to_string())
+        .bind(a.to_string())
+        .bind(b.to_string())
         .bind(season)
         .bind(mode)
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;
-        Ok(match row {
-            Some(r) => Rating {
+        let (mut ra, mut rb) = (Rating::default(), Rating::default());
+        let (a, b) = (a.to_string(), b.to_string());
+        for r in &rows {
+            let user: String = r.try_get("user_id").map_err(StoreError::from_sqlx)?;
+            let rating = Rating {
                 rating: r.try_get("rating").map_err(StoreError::from_sqlx)?,
                 deviation: r.try_get("deviation").map_err(StoreError::from_sqlx)?,
                 volatility: r.try_get("volatility").map_err(StoreError::from_sqlx)?,
-            },
-            None => Rating::default(),
-        })
+            };
+            if user == a {
+                ra = rating;
+            }
+            if user == b {
+                rb = rating;
+            }
+        }
+        Ok((ra, rb))
     }
 }
 

@@ -308,7 +308,8 @@ impl BattleActor {
                 // Free the players before telling them, so a client that re-queues on
                 // `battle:ended` is not refused with BATTLE_IN_PROGRESS.
                 game.finished(id, players);
-                announce(&game, id, room, players, result, total, settled).await;
+                let wagered = finished.wager > 0;
+                announce(&game, id, room, players, result, total, settled, wagered).await;
             }
             .into_actor(self)
             .map(|_, _, ctx| ctx.stop()),
@@ -341,6 +342,7 @@ async fn settle(game: &Game, f: &Finished) -> Result<Settled, SettleError> {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one call site; the battle's end, as it is
 async fn announce(
     game: &Game,
     id: Uuid,
@@ -349,6 +351,7 @@ async fn announce(
     result: Winner,
     total: u32,
     settled: Option<Settled>,
+    wagered: bool,
 ) {
     let winner = match result {
         Winner::P1 => Some(players.0),
@@ -379,8 +382,13 @@ async fn announce(
         "battle:ended",
         v,
     );
-    for u in [players.0, players.1] {
-        game.push_balance(u).await;
+    // `balance:updated` only where money moved (a wager came back or was paid, a reward):
+    // a casual battle without one changes no balance, and the read is a SQL round trip per
+    // player per battle. Unknown (settlement failed): tell them anyway.
+    for (u, gmo) in [(players.0, d1.0), (players.1, d2.0)] {
+        if wagered || gmo != 0 || settled.is_none() {
+            game.push_balance(u).await;
+        }
     }
 }
 
