@@ -32,14 +32,17 @@ fresh() { psql -q "$pg/test" -c "CREATE DATABASE $1" ; }
 run() { # label urls...
   local label=$1; shift
   local args=(); for u in "$@"; do args+=(--url "$u"); done
+  local cpu=(); for p in "${pids[@]}"; do cpu+=(--server-pid "$p"); done # CPU summed over nodes
   echo "== $label: load $(cut -d' ' -f1-3 /proc/loadavg)"
-  target/release/loadtest battles "${args[@]}" --battles "$battles" --spectators "$spect" \
+  target/release/loadtest battles "${args[@]}" "${cpu[@]}" --battles "$battles" --spectators "$spect" \
     --duration "$secs" --prefix "mn$RANDOM$label" --out $out/$label-battles.json | tee $out/$label-battles.txt | tail -45 || true
   for u in "$@"; do # what an ownership change or a lost cross-node op would show
     echo "-- $u"; curl -fs "$u/metrics" | grep -E "^warroom_(leases|lease_takeovers|adapter_errors|forwarded|socket_buffer|emit_deferred)" || true
   done
-  [ "$tables" -gt 0 ] && { target/release/loadtest tables "${args[@]}" --battles "$tables" --duration "$secs" \
-    --out $out/$label-tables.json | tee $out/$label-tables.txt | tail -25 || true; }
+  if [ "$tables" -gt 0 ]; then
+    target/release/loadtest tables "${args[@]}" --battles "$tables" --duration "$secs" \
+      --out $out/$label-tables.json | tee $out/$label-tables.txt | tail -25 || true
+  fi
 }
 tag=$(date +%s)
 fresh "wr_lt1_$tag"; start one 18801 no "wr_lt1_$tag"

@@ -37,9 +37,10 @@ pub struct Args {
     /// Seconds of play (battles in flight then finish).
     #[arg(long, default_value_t = 60)]
     duration: u64,
-    /// Server process id, to report its memory.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// Server process id, to report its CPU and memory; give it once per node of a cluster
+    /// (CPU is summed). Without it no server CPU is reported.
+    #[arg(long = "server-pid")]
+    server_pids: Vec<u32>,
     /// Unique prefix for the accounts of this run.
     #[arg(long, default_value = "lb")]
     prefix: String,
@@ -357,6 +358,15 @@ fn rss_kb(pid: u32) -> Value {
     json!({ "rss_kb": get("VmRSS"), "peak_rss_kb": get("VmHWM") })
 }
 
+/// CPU seconds used so far by all the server processes; `None` without any (never this
+/// process's own, which would pass for the server's).
+fn servers_cpu_s(pids: &[u32]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|p| report::cpu_s(Some(*p))).sum()
+}
+
 /// Figures at one instant of play, for the CPU windows.
 #[derive(Debug, Clone, Copy)]
 struct Mark {
@@ -535,7 +545,7 @@ pub async fn run(a: Args) -> Result<bool, Error> {
             stats.clone(),
             marks.clone(),
             pb.clone(),
-            a.server_pid,
+            a.server_pids.clone(),
             rest.clone(),
         );
         let duration = a.duration;
@@ -551,7 +561,7 @@ pub async fn run(a: Args) -> Result<bool, Error> {
                     Mark {
                         t_s: t0.elapsed().as_secs_f64(),
                         live_ticks: s.live_ticks,
-                        server_cpu_s: report::cpu_s(server_pid),
+                        server_cpu_s: servers_cpu_s(&server_pid),
                         self_cpu_s: report::cpu_s(None),
                     }
                 };
@@ -650,7 +660,8 @@ pub async fn run(a: Args) -> Result<bool, Error> {
         "delivery_latency": latency, "missing": s.missing, "duplicated": s.duplicated,
         "socket_battles_checked": s.battles_seen, "errors": s.errors, "error_samples": s.error_samples,
         "missing_samples": s.missing_samples,
-        "server_memory": a.server_pid.map(rss_kb), "p99_bar_ms": a.p99_bar_ms, "pass": pass,
+        "server_memory": a.server_pids.first().copied().map(rss_kb),
+        "server_memory_each": a.server_pids.iter().map(|p| rss_kb(*p)).collect::<Vec<_>>(), "p99_bar_ms": a.p99_bar_ms, "pass": pass,
         "cpu_steady": window, "frame_bytes": sizes, "load_average": report::loadavg(),
         "latency_per_second": report::timeline(&samples), "plots": plots,
         "delivery_pass": delivery_pass, "rest": rest.as_ref().map(|r| &r.0),
@@ -744,7 +755,7 @@ pub async fn run(a: Args) -> Result<bool, Error> {
             ),
         );
     }
-    if let Some(pid) = a.server_pid {
+    for &pid in &a.server_pids {
         let m = rss_kb(pid);
         t.row(
             "server RSS / peak",
