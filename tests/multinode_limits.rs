@@ -166,10 +166,18 @@ impl Pair {
         (s, r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn send(&self, m: reqwest::Method, url: String, token: &str, body: Value) -> Value {
+    /// `m base+path` with a JSON body; the reply body (asserted 2xx).
+    async fn send(
+        &self,
+        m: reqwest::Method,
+        base: &str,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> Value {
         let r = self
             .http
-            .request(m, url)
+            .request(m, format!("{base}{path}"))
             .bearer_auth(token)
             .json(&body)
             .send()
@@ -177,6 +185,20 @@ impl Pair {
             .unwrap();
         assert!(r.status().is_success(), "{}", r.status());
         r.json().await.unwrap_or(Value::Null)
+    }
+
+    /// Creates an army named `name` on `base`; its id.
+    async fn army(&self, base: &str, token: &str, name: &str) -> String {
+        let made = self
+            .send(
+                reqwest::Method::POST,
+                base,
+                "/v1/armies",
+                token,
+                army_body(name),
+            )
+            .await;
+        made["army"]["id"].as_str().unwrap().to_string()
     }
 
     async fn keys(&self, pattern: &str) -> Vec<String> {
@@ -218,6 +240,12 @@ impl Drop for Pair {
         })
         .join();
     }
+}
+
+/// A valid 2,000-point army list named `name`.
+fn army_body(name: &str) -> Value {
+    json!({"name": name, "faction_id": "fac_custodes", "points_value": 2000,
+        "army_list": {"units": [{"name": "Captain", "points": 100}]}})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,17 +369,7 @@ async fn caches_never_hide_a_write_made_on_the_other_node() {
     let (uid, token) = p.register_v1(&p.a, "cache_user").await;
 
     // Army list: read on A (cached in Redis), replace on B, read on A.
-    let army = json!({"name": "First", "faction_id": "fac_custodes", "points_value": 2000,
-        "army_list": {"units": [{"name": "Captain", "points": 100}]}});
-    let made = p
-        .send(
-            reqwest::Method::POST,
-            format!("{}/v1/armies", p.a),
-            &token,
-            army.clone(),
-        )
-        .await;
-    let army_id = made["army"]["id"].as_str().unwrap().to_string();
+    let army_id = p.army(&p.a, &token, "First").await;
     let (s, v) = p.get(&p.a, &format!("/v1/armies/{army_id}"), &token).await;
     assert_eq!(
         (s, v["army"]["name"].as_str()),
@@ -362,11 +380,11 @@ async fn caches_never_hide_a_write_made_on_the_other_node() {
         1,
         "served from Redis"
     );
-    let mut renamed = army.clone();
-    renamed["name"] = json!("Second");
+    let renamed = army_body("Second");
     p.send(
         reqwest::Method::PUT,
-        format!("{}/v1/armies/{army_id}", p.b),
+        &p.b,
+        &format!("/v1/armies/{army_id}"),
         &token,
         renamed,
     )
@@ -380,7 +398,8 @@ async fn caches_never_hide_a_write_made_on_the_other_node() {
     assert_eq!(p.keys(&format!("cache:v1:user:{uid}")).await.len(), 1);
     p.send(
         reqwest::Method::PATCH,
-        format!("{}/v2/users/me", p.b),
+        &p.b,
+        "/v2/users/me",
         &token,
         json!({"avatar_url": "/avatars/new.png"}),
     )
@@ -396,7 +415,8 @@ async fn caches_never_hide_a_write_made_on_the_other_node() {
     let t = p
         .send(
             reqwest::Method::POST,
-            format!("{}/v1/tournaments", p.a),
+            &p.a,
+            "/v1/tournaments",
             &token,
             json!({"name": "Cup", "format": "swiss", "max_participants": 8}),
         )
@@ -412,7 +432,8 @@ async fn caches_never_hide_a_write_made_on_the_other_node() {
     assert_eq!(s, StatusCode::OK, "a hit");
     p.send(
         reqwest::Method::POST,
-        format!("{}/v1/tournaments/{tid}/register", p.b),
+        &p.b,
+        &format!("/v1/tournaments/{tid}/register"),
         &token,
         json!({"army_id": army_id}),
     )
@@ -455,31 +476,16 @@ async fn per_battle_update_quota_is_counted_in_redis() {
     };
     let (u1, t1) = p.register_v1(&p.a, "quota_p1").await;
     let (u2, t2) = p.register_v1(&p.b, "quota_p2").await;
-    let army = json!({"name": "List", "faction_id": "fac_custodes", "points_value": 2000,
-        "army_list": {"units": [{"name": "Captain", "points": 100}]}});
-    let a1 = p
-        .send(
-            reqwest::Method::POST,
-            format!("{}/v1/armies", p.a),
-            &t1,
-            army.clone(),
-        )
-        .await;
-    let a2 = p
-        .send(
-            reqwest::Method::POST,
-            format!("{}/v1/armies", p.a),
-            &t2,
-            army,
-        )
-        .await;
+    let a1 = p.army(&p.a, &t1, "List").await;
+    let a2 = p.army(&p.a, &t2, "List").await;
     let b = p
         .send(
             reqwest::Method::POST,
-            format!("{}/v1/battles", p.a),
+            &p.a,
+            "/v1/battles",
             &t1,
-            json!({"players": [{"user_id": u1, "army_id": a1["army"]["id"]},
-                {"user_id": u2, "army_id": a2["army"]["id"]}], "turn_time_limit": 1800}),
+            json!({"players": [{"user_id": u1, "army_id": a1},
+                {"user_id": u2, "army_id": a2}], "turn_time_limit": 1800}),
         )
         .await;
     let id = b["battle"]["id"].as_str().unwrap().to_string();
@@ -564,17 +570,7 @@ async fn without_redis_a_node_stays_up_with_node_local_limits_and_uncached_reads
         return;
     };
     let (_, token) = p.register_v1(&p.a, "outage_user").await;
-    let army = json!({"name": "Kept", "faction_id": "fac_custodes", "points_value": 2000,
-        "army_list": {"units": [{"name": "Captain", "points": 100}]}});
-    let made = p
-        .send(
-            reqwest::Method::POST,
-            format!("{}/v1/armies", p.a),
-            &token,
-            army,
-        )
-        .await;
-    let army_id = made["army"]["id"].as_str().unwrap().to_string();
+    let army_id = p.army(&p.a, &token, "Kept").await;
     let (s, _) = p.get(&p.a, &format!("/v1/armies/{army_id}"), &token).await;
     assert_eq!(s, StatusCode::OK);
     for _ in 0..2 {

@@ -2,8 +2,8 @@
 //!
 //! A room op (emit, join, leave) completes on its first poll with both adapters: the local
 //! adapter acts on this node's sockets at once, and the Redis adapter's driver only queues
-//! its PUBLISH for an ordered writer (`sio_driver`) before doing the same. So [`Lane`] polls
-//! each op inline, and events reach this node's sockets and the other nodes in the order the
+//! its PUBLISH for an ordered writer (`sio_driver`) before doing the same. So [`run_inline`]
+//! polls each op once, and events reach this node's sockets and the other nodes in the order the
 //! actor produced them, at no extra cost: a join and the catch-up batch and ticks after it
 //! stay in order. (An ordering task that awaited each PUBLISH's reply did not hold this:
 //! tokio's cooperative budget let later ops overtake earlier ones, losing ticks.) Should an
@@ -13,32 +13,20 @@
 use std::future::Future;
 use std::task::Context;
 
-use futures_util::{future::BoxFuture, task::noop_waker_ref, FutureExt};
+use futures_util::{task::noop_waker_ref, FutureExt};
 use socketioxide::adapter::Adapter;
 use socketioxide::{BroadcastError, SocketIo};
 
 use crate::metrics::METRICS;
 
-/// How room ops of one Socket.IO server are run: polled inline (see the module docs).
-pub(crate) struct Lane;
-
-impl Lane {
-    /// Runs `op` now, in order with the ops before it, not waiting for what it awaits.
-    pub(crate) fn run(&self, op: impl Future<Output = ()> + Send + 'static) {
-        let mut fut = Box::pin(op);
-        let mut cx = Context::from_waker(noop_waker_ref());
-        if fut.poll_unpin(&mut cx).is_pending() {
-            METRICS.emit_deferred.inc();
-            tokio::spawn(fut);
-        }
-    }
-
-    /// `op`, to be awaited by the caller (an op whose completion the caller needs).
-    pub(crate) fn run_now(
-        &self,
-        op: impl Future<Output = ()> + Send + 'static,
-    ) -> BoxFuture<'static, ()> {
-        Box::pin(op)
+/// Runs a room op now, in order with the ops before it (it completes on this first poll; see
+/// the module docs); should it not, the rest is spawned and counted.
+pub(crate) fn run_inline(op: impl Future<Output = ()> + Send + 'static) {
+    let mut fut = Box::pin(op);
+    let mut cx = Context::from_waker(noop_waker_ref());
+    if fut.poll_unpin(&mut cx).is_pending() {
+        METRICS.emit_deferred.inc();
+        tokio::spawn(fut);
     }
 }
 

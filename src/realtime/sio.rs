@@ -29,7 +29,6 @@ use crate::auth::{
 use crate::cluster::Cluster;
 use crate::metrics::METRICS;
 use crate::realtime::admission::{Admission, Admitted, ClientIp, Refusal};
-use crate::realtime::emit::Lane;
 use crate::realtime::prefixed::PrefixedIo;
 use crate::realtime::sio_driver::ManagedDriver;
 use crate::realtime::sio_node::SioNode;
@@ -264,12 +263,7 @@ pub fn local(auth: SioAuth, timing: SioTiming) -> Arc<dyn SioEntry> {
         "/",
         on_connect::<LocalAdapter>.with(authenticate::<LocalAdapter>),
     );
-    Arc::new(SioNode {
-        svc,
-        io,
-        admission,
-        lane: Lane,
-    })
+    Arc::new(SioNode { svc, io, admission })
 }
 
 /// A cluster node's server: the Redis adapter on its own RESP3 connection (reconnecting,
@@ -299,12 +293,7 @@ async fn clustered(
     io.ns("/", on_connect.with(authenticate))
         .await
         .map_err(|e| SioBuildError::Init(e.to_string()))?;
-    Ok(Arc::new(SioNode {
-        svc,
-        io,
-        admission,
-        lane: Lane,
-    }))
+    Ok(Arc::new(SioNode { svc, io, admission }))
 }
 
 /// True for an engine.io request that opens a new session (it names no `sid`).

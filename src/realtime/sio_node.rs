@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use super::emit::{count, count_adapter, root, Lane};
+use super::emit::{count, count_adapter, root, run_inline};
 use super::sio::SioEntry;
 use crate::actors::rooms::Rooms;
 use crate::realtime::admission::Admission;
@@ -26,13 +26,12 @@ pub(crate) struct SioNode<A: Adapter> {
     pub(super) svc: SocketIoService<NotFoundService, A>,
     pub(super) io: SocketIo<A>,
     pub(super) admission: Arc<Admission>,
-    pub(super) lane: Lane,
 }
 
 impl<A: Adapter> Rooms for SioNode<A> {
     fn to_room(&self, room: String, except: Vec<String>, event: &'static str, data: Value) {
         let io = self.io.clone();
-        self.lane.run(async move {
+        run_inline(async move {
             let Some(root) = root(&io) else { return };
             let mut op = root.to(room);
             if !except.is_empty() {
@@ -49,7 +48,7 @@ impl<A: Adapter> Rooms for SioNode<A> {
         data: Box<serde_json::value::RawValue>,
     ) {
         let io = self.io.clone();
-        self.lane.run(async move {
+        run_inline(async move {
             let Some(root) = root(&io) else { return };
             count(root.to(room).emit(event, &data).await);
         });
@@ -57,7 +56,7 @@ impl<A: Adapter> Rooms for SioNode<A> {
 
     fn join_room(&self, from: String, to: String) {
         let io = self.io.clone();
-        self.lane.run(async move {
+        run_inline(async move {
             if let Some(root) = root(&io) {
                 count_adapter(root.to(from).join(to).await);
             }
@@ -66,7 +65,7 @@ impl<A: Adapter> Rooms for SioNode<A> {
 
     fn leave_room(&self, from: String, to: String) {
         let io = self.io.clone();
-        self.lane.run(async move {
+        run_inline(async move {
             if let Some(root) = root(&io) {
                 count_adapter(root.to(from).leave(to).await);
             }
@@ -75,7 +74,7 @@ impl<A: Adapter> Rooms for SioNode<A> {
 
     fn join_now(&self, from: String, to: String) -> BoxFuture<'static, ()> {
         let io = self.io.clone();
-        self.lane.run_now(async move {
+        Box::pin(async move {
             if let Some(root) = root(&io) {
                 count_adapter(root.to(from).join(to).await);
             }
@@ -84,7 +83,7 @@ impl<A: Adapter> Rooms for SioNode<A> {
 
     fn emit_now(&self, room: String, event: String, data: Value) -> BoxFuture<'static, ()> {
         let io = self.io.clone();
-        self.lane.run_now(async move {
+        Box::pin(async move {
             if let Some(root) = root(&io) {
                 count(root.to(room).emit(&event, &data).await);
             }
@@ -93,7 +92,7 @@ impl<A: Adapter> Rooms for SioNode<A> {
 
     fn disconnect(&self, room: String) -> BoxFuture<'static, ()> {
         let io = self.io.clone();
-        self.lane.run_now(async move {
+        Box::pin(async move {
             if let Some(root) = root(&io) {
                 count(root.to(room).disconnect().await);
             }

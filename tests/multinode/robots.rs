@@ -87,6 +87,39 @@ async fn first_robot(http: &reqwest::Client, base: &str, token: &str) -> String 
         .to_string()
 }
 
+/// One queued player: user id, token, Socket.IO client and its events.
+type Queued = (String, String, Client, Rx);
+
+/// Registers `names[i]` on `bases[i]`, connects each there and queues both (CASUAL), the
+/// first before the second; waits until the cluster's matcher pairs them with each other.
+/// The battle id, and the two players.
+async fn matched_pair(
+    http: &reqwest::Client,
+    bases: [&str; 2],
+    names: [&str; 2],
+) -> (String, Queued, Queued) {
+    let mut players = Vec::new();
+    for (base, name) in bases.into_iter().zip(names) {
+        let (user, token) = register_v2(http, base, name).await;
+        let robot = first_robot(http, base, &token).await;
+        let (client, mut rx) = connect(base, &token).await;
+        client
+            .emit("queue:join", json!({"mode": "CASUAL", "robot_id": robot}))
+            .await
+            .unwrap();
+        if players.is_empty() {
+            let joined = next(&mut rx, "queue:joined").await;
+            assert_eq!(joined["mode"], "CASUAL");
+        }
+        players.push((user, token, client, rx));
+    }
+    let (mut p2, mut p1) = (players.pop().unwrap(), players.pop().unwrap());
+    let m1 = next(&mut p1.3, "queue:matched").await;
+    let m2 = next(&mut p2.3, "queue:matched").await;
+    assert_eq!(m2["battle_id"], m1["battle_id"], "matched with each other");
+    (m1["battle_id"].as_str().unwrap().to_string(), p1, p2)
+}
+
 /// Tick numbers of ticks and batches until `battle:ended`.
 async fn ticks_until_end(rx: &mut Rx, into: &mut Vec<u64>) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -118,32 +151,14 @@ async fn players_on_two_nodes_meet_and_their_battle_survives_kill9_of_its_owner(
     let a = cluster.node("a");
     let b = cluster.node("b");
     let http = reqwest::Client::new();
-    let (u1, t1) = register_v2(&http, &a.base, "mnr1").await;
-    let (_u2, t2) = register_v2(&http, &b.base, "mnr2").await;
-    let (r1, r2) = (
-        first_robot(&http, &a.base, &t1).await,
-        first_robot(&http, &b.base, &t2).await,
-    );
-    let (c1, mut rx1) = connect(&a.base, &t1).await;
-    let (c2, mut rx2) = connect(&b.base, &t2).await;
     // Each queues on its own node; the one matcher of the cluster pairs them.
-    c1.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r1}))
-        .await
-        .unwrap();
-    let joined = next(&mut rx1, "queue:joined").await;
-    assert_eq!(joined["mode"], "CASUAL");
-    c2.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r2}))
-        .await
-        .unwrap();
-    let m1 = next(&mut rx1, "queue:matched").await;
-    let m2 = next(&mut rx2, "queue:matched").await;
-    let id = m1["battle_id"].as_str().unwrap().to_string();
-    assert_eq!(m2["battle_id"], m1["battle_id"], "matched with each other");
+    let (id, (u1, t1, c1, mut rx1), (_, t2, c2, mut rx2)) =
+        matched_pair(&http, [&a.base, &b.base], ["mnr1", "mnr2"]).await;
     // The queue answers the same on both nodes.
     for (base, t) in [(&a.base, &t1), (&b.base, &t2)] {
         let (_, st) = get(&http, base, "/v2/battles/queue/status", t).await;
         assert_eq!(st["status"], "MATCHED", "{st}");
-        assert_eq!(st["battle_id"], m1["battle_id"]);
+        assert_eq!(st["battle_id"], id.as_str());
     }
     for c in [&c1, &c2] {
         c.emit("battle:ready", json!({"battle_id": id}))
@@ -289,26 +304,8 @@ async fn sigterm_of_the_owner_hands_the_battle_over_with_a_short_gap() {
     let a = cluster.node("a");
     let b = cluster.node("b");
     let http = reqwest::Client::new();
-    let (_, t1) = register_v2(&http, &a.base, "mnh1").await;
-    let (_, t2) = register_v2(&http, &b.base, "mnh2").await;
-    let (r1, r2) = (
-        first_robot(&http, &a.base, &t1).await,
-        first_robot(&http, &b.base, &t2).await,
-    );
-    let (c1, mut rx1) = connect(&a.base, &t1).await;
-    let (c2, mut rx2) = connect(&b.base, &t2).await;
-    c1.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r1}))
-        .await
-        .unwrap();
-    next(&mut rx1, "queue:joined").await;
-    c2.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r2}))
-        .await
-        .unwrap();
-    let id = next(&mut rx1, "queue:matched").await["battle_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    next(&mut rx2, "queue:matched").await;
+    let (id, (_, _, c1, rx1), (_, _, c2, rx2)) =
+        matched_pair(&http, [&a.base, &b.base], ["mnh1", "mnh2"]).await;
     for c in [&c1, &c2] {
         c.emit("battle:ready", json!({"battle_id": id}))
             .await
@@ -411,26 +408,8 @@ async fn a_redis_blip_fences_the_owner_and_the_battle_runs_on_once() {
     assert!(matcher.unwrap().starts_with("a:"));
     let b = cluster.node("b");
     // Both players are on node b; their battle runs on a (the matcher's node).
-    let (_, t1) = register_v2(&http, &b.base, "mnb1").await;
-    let (_, t2) = register_v2(&http, &b.base, "mnb2").await;
-    let (r1, r2) = (
-        first_robot(&http, &b.base, &t1).await,
-        first_robot(&http, &b.base, &t2).await,
-    );
-    let (c1, mut rx1) = connect(&b.base, &t1).await;
-    let (c2, mut rx2) = connect(&b.base, &t2).await;
-    c1.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r1}))
-        .await
-        .unwrap();
-    next(&mut rx1, "queue:joined").await;
-    c2.emit("queue:join", json!({"mode": "CASUAL", "robot_id": r2}))
-        .await
-        .unwrap();
-    let id = next(&mut rx1, "queue:matched").await["battle_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    next(&mut rx2, "queue:matched").await;
+    let (id, (_, t1, c1, mut rx1), (_, _, c2, _rx2)) =
+        matched_pair(&http, [&b.base, &b.base], ["mnb1", "mnb2"]).await;
     assert_eq!(
         lease_holder(&cluster.prefix, "battle", &id)
             .await
