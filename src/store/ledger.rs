@@ -213,56 +213,39 @@ pub async fn post(
 }
 
 /// The writes of [`post`] as Persister ops, for a unit that group-commits with others: the two
-/// balance updates are guards (an overdraft refuses the unit with the account's name) and the
-/// transfer row follows.
+/// balance moves (an overdraft refuses the unit with the account's name) and the transfer row.
+/// Both are keyed, so the Persister writes a batch's transfers as one statement each for the
+/// rows and for the balances (summed per account), not three per transfer.
 pub(crate) fn transfer_ops(t: &Transfer, now: i64) -> Vec<super::batch::WriteOp> {
-    use super::batch::{SqlValue, WriteOp};
-    let adjust = |account: Account, delta: i64| {
-        let (sql, args) = match account {
-            Account::User(id) => (
-                match t.currency {
-                    Currency::Gmo => {
-                        "UPDATE users SET gmo_balance = gmo_balance + $1 \
-                         WHERE id = $2 AND gmo_balance + $1 >= 0"
-                    }
-                    Currency::Eldr => {
-                        "UPDATE users SET eldr_balance = eldr_balance + $1 \
-                         WHERE id = $2 AND eldr_balance + $1 >= 0"
-                    }
-                },
-                vec![SqlValue::I64(delta), SqlValue::Text(id.to_string())],
-            ),
-            Account::System(s) => (
-                "UPDATE system_accounts SET balance = balance + $1 \
-                 WHERE id = $2 AND currency = $3 AND (may_go_negative = 1 OR balance + $1 >= 0)",
-                vec![
-                    SqlValue::I64(delta),
-                    s.id().into(),
-                    t.currency.code().into(),
-                ],
-            ),
-        };
-        WriteOp::Guard {
-            sql,
-            args,
-            refusal: account.name(),
-        }
+    use super::batch::{Shape, SqlValue, WriteOp};
+    static TRANSFER_ROW: Shape = Shape {
+        table: "ledger_transfers",
+        columns: &[
+            ("id", "TEXT"),
+            ("kind", "TEXT"),
+            ("currency", "TEXT"),
+            ("amount", "BIGINT"),
+            ("debit_account", "TEXT"),
+            ("credit_account", "TEXT"),
+            ("reference", "TEXT"),
+            ("created_at", "BIGINT"),
+        ],
+        key: 1,
+        sql: "INSERT INTO ledger_transfers (id, kind, currency, amount, debit_account, \
+              credit_account, reference, created_at) SELECT id, kind, currency, amount, \
+              debit_account, credit_account, reference, created_at FROM v WHERE id IS NOT NULL",
+        refusal: None,
+    };
+    let adjust = |account: Account, delta: i64| WriteOp::Adjust {
+        account,
+        currency: t.currency,
+        delta,
     };
     vec![
         adjust(t.from, -t.amount),
         adjust(t.to, t.amount),
-        WriteOp::Insert {
-            table: "ledger_transfers",
-            columns: &[
-                "id",
-                "kind",
-                "currency",
-                "amount",
-                "debit_account",
-                "credit_account",
-                "reference",
-                "created_at",
-            ],
+        WriteOp::Row {
+            shape: &TRANSFER_ROW,
             values: vec![
                 SqlValue::Text(Uuid::new_v4().to_string()),
                 t.kind.code().into(),

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::batch::{SqlValue, WriteOp};
+use super::batch::{Shape, SqlValue, WriteOp};
 pub use super::battle_rows::{BattleFilter, BattleRow};
 use super::ledger::{self, Account, Currency, SystemAccount, Transfer, TransferKind};
 use super::{now_ms, Db, StoreError};
@@ -96,12 +96,37 @@ pub(crate) fn started_op(id: Uuid, at: i64) -> WriteOp {
 /// battles share a COMMIT and each is all-or-nothing. A player who cannot cover the wager
 /// refuses the unit; [`poor_player`] says who.
 pub fn create_ops(b: &NewRobotBattle, now: i64) -> Vec<WriteOp> {
-    let mut ops = vec![WriteOp::Exec {
+    static BATTLE_ROW: Shape = Shape {
+        table: "robot_battles",
+        columns: &[
+            ("id", "TEXT"),
+            ("mode", "TEXT"),
+            ("biome", "TEXT"),
+            ("season", "BIGINT"),
+            ("p1_id", "TEXT"),
+            ("p2_id", "TEXT"),
+            ("p1_snapshot", "TEXT"),
+            ("p2_snapshot", "TEXT"),
+            ("p1_algorithm_id", "TEXT"),
+            ("p2_algorithm_id", "TEXT"),
+            ("inputs", "TEXT"),
+            ("engine_version", "BIGINT"),
+            ("lcg_seed", "BIGINT"),
+            ("gmo_wager", "BIGINT"),
+            ("created_at", "BIGINT"),
+        ],
+        key: 1,
         sql: "INSERT INTO robot_battles (id, mode, status, biome, season, p1_id, p2_id, \
               p1_snapshot, p2_snapshot, p1_algorithm_id, p2_algorithm_id, inputs, \
-              engine_version, lcg_seed, gmo_wager, created_at) VALUES ($1, $2, 'COUNTDOWN', $3, \
-              $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        args: vec![
+              engine_version, lcg_seed, gmo_wager, created_at) SELECT id, mode, 'COUNTDOWN', \
+              biome, season, p1_id, p2_id, p1_snapshot, p2_snapshot, p1_algorithm_id, \
+              p2_algorithm_id, inputs, engine_version, lcg_seed, gmo_wager, created_at \
+              FROM v WHERE id IS NOT NULL",
+        refusal: None,
+    };
+    let mut ops = vec![WriteOp::Row {
+        shape: &BATTLE_ROW,
+        values: vec![
             SqlValue::Text(b.id.to_string()),
             b.mode.as_str().into(),
             b.inputs.biome.as_str().into(),
@@ -191,12 +216,10 @@ impl Db {
             "p1": {"gmo_delta": settled.p1.0, "rating_delta": settled.p1.1, "rating": n1.rating},
             "p2": {"gmo_delta": settled.p2.0, "rating_delta": settled.p2.1, "rating": n2.rating},
         });
-        let mut ops = vec![WriteOp::Guard {
-            sql: "UPDATE robot_battles SET status = 'COMPLETED', winner_id = $1, is_draw = $2, \
-                  total_ticks = $3, current_tick = $3, log_hash = $4, gmo_winner_gain = $5, \
-                  completed_at = $6, result = $7 \
-                  WHERE id = $8 AND status IN ('COUNTDOWN', 'IN_PROGRESS')",
-            args: vec![
+        let mut ops = vec![WriteOp::Row {
+            shape: &SETTLE_ROW,
+            values: vec![
+                SqlValue::Text(id.to_string()),
                 winner.map(|w| w.to_string()).into(),
                 SqlValue::I64(i64::from(result == Winner::Draw)),
                 SqlValue::I64(i64::from(f.total_ticks)),
@@ -206,9 +229,7 @@ impl Db {
                 }),
                 SqlValue::I64(now),
                 SqlValue::Text(result_json.to_string()),
-                SqlValue::Text(id.to_string()),
             ],
-            refusal: ALREADY_SETTLED.into(),
         }];
         let kind = if result == Winner::Draw {
             TransferKind::Refund
@@ -240,24 +261,21 @@ impl Db {
                 (_, 1, _) => XP_LOSS,
                 _ => XP_DRAW,
             };
-            ops.push(WriteOp::Exec {
-                // `level_for` in SQL: 1 + xp / XP_PER_LEVEL.
-                sql: "UPDATE users SET xp = xp + $1, level = 1 + (xp + $1) / $2, updated_at = $3 \
-                      WHERE id = $4",
-                args: vec![
+            ops.push(WriteOp::Row {
+                shape: &XP_ROW,
+                values: vec![
+                    SqlValue::Text(user.to_string()),
                     SqlValue::I64(xp),
                     SqlValue::I64(XP_PER_LEVEL),
                     SqlValue::I64(now),
-                    SqlValue::Text(user.to_string()),
                 ],
             });
         }
         for (alg, won) in [(f.algorithms.0, o1.0), (f.algorithms.1, o2.0)] {
             if let Some(a) = alg {
-                ops.push(WriteOp::Exec {
-                    sql: "UPDATE algorithms SET times_used = times_used + 1, wins = wins + $1 \
-                          WHERE id = $2",
-                    args: vec![SqlValue::I64(won), SqlValue::Text(a.to_string())],
+                ops.push(WriteOp::Row {
+                    shape: &ALGORITHM_ROW,
+                    values: vec![SqlValue::Text(a.to_string()), SqlValue::I64(won)],
                 });
             }
         }
@@ -334,6 +352,83 @@ impl Db {
     }
 }
 
+/// The settled battle row, guarded on its status so a battle is settled exactly once.
+static SETTLE_ROW: Shape = Shape {
+    table: "robot_battles",
+    columns: &[
+        ("id", "TEXT"),
+        ("winner", "TEXT"),
+        ("draw", "BIGINT"),
+        ("ticks", "BIGINT"),
+        ("hash", "TEXT"),
+        ("gain", "BIGINT"),
+        ("done_at", "BIGINT"),
+        ("outcome", "TEXT"),
+    ],
+    key: 1,
+    sql: "UPDATE robot_battles SET status = 'COMPLETED', winner_id = v.winner, \
+          is_draw = v.draw, total_ticks = v.ticks, current_tick = v.ticks, log_hash = v.hash, \
+          gmo_winner_gain = v.gain, completed_at = v.done_at, result = v.outcome FROM v \
+          WHERE robot_battles.id = v.id AND robot_battles.status IN ('COUNTDOWN', 'IN_PROGRESS')",
+    refusal: Some(ALREADY_SETTLED),
+};
+
+/// xp gained and the level it gives (`level_for` in SQL: 1 + xp / XP_PER_LEVEL).
+static XP_ROW: Shape = Shape {
+    table: "users",
+    columns: &[
+        ("id", "TEXT"),
+        ("gained", "BIGINT"),
+        ("per_level", "BIGINT"),
+        ("stamp", "BIGINT"),
+    ],
+    key: 1,
+    sql: "UPDATE users SET xp = users.xp + v.gained, \
+          level = 1 + (users.xp + v.gained) / v.per_level, updated_at = v.stamp FROM v \
+          WHERE users.id = v.id",
+    refusal: None,
+};
+
+/// One more use (and maybe win) of an algorithm.
+static ALGORITHM_ROW: Shape = Shape {
+    table: "algorithms",
+    columns: &[("id", "TEXT"), ("won", "BIGINT")],
+    key: 1,
+    sql: "UPDATE algorithms SET times_used = algorithms.times_used + 1, \
+          wins = algorithms.wins + v.won FROM v WHERE algorithms.id = v.id",
+    refusal: None,
+};
+
+/// A rating with one more win, loss or draw, upserted. (`WHERE` skips padding rows, and tells
+/// SQLite that `ON CONFLICT` is the upsert, not a join constraint.)
+static RATING_ROW: Shape = Shape {
+    table: "ratings",
+    columns: &[
+        ("user_id", "TEXT"),
+        ("season", "BIGINT"),
+        ("mode", "TEXT"),
+        ("rating", "DOUBLE PRECISION"),
+        ("deviation", "DOUBLE PRECISION"),
+        ("volatility", "DOUBLE PRECISION"),
+        ("wins", "BIGINT"),
+        ("losses", "BIGINT"),
+        ("draws", "BIGINT"),
+        ("updated_at", "BIGINT"),
+    ],
+    key: 3,
+    sql: "INSERT INTO ratings (user_id, season, mode, rating, deviation, volatility, \
+          peak_rating, wins, losses, draws, updated_at) SELECT user_id, season, mode, rating, \
+          deviation, volatility, rating, wins, losses, draws, updated_at FROM v \
+          WHERE user_id IS NOT NULL \
+          ON CONFLICT (user_id, season, mode) DO UPDATE SET rating = excluded.rating, \
+          deviation = excluded.deviation, volatility = excluded.volatility, \
+          peak_rating = CASE WHEN excluded.rating > ratings.peak_rating \
+          THEN excluded.rating ELSE ratings.peak_rating END, \
+          wins = ratings.wins + excluded.wins, losses = ratings.losses + excluded.losses, \
+          draws = ratings.draws + excluded.draws, updated_at = excluded.updated_at",
+    refusal: None,
+};
+
 /// Upserts a rating with one more win, loss or draw.
 fn rating_op(
     user: Uuid,
@@ -343,17 +438,9 @@ fn rating_op(
     (w, l, d): (i64, i64, i64),
     now: i64,
 ) -> WriteOp {
-    WriteOp::Exec {
-        sql: "INSERT INTO ratings (user_id, season, mode, rating, deviation, volatility, \
-              peak_rating, wins, losses, draws, updated_at) \
-              VALUES ($1, $2, $3, $4, $5, $6, $4, $7, $8, $9, $10) \
-              ON CONFLICT (user_id, season, mode) DO UPDATE SET rating = excluded.rating, \
-              deviation = excluded.deviation, volatility = excluded.volatility, \
-              peak_rating = CASE WHEN excluded.rating > ratings.peak_rating \
-              THEN excluded.rating ELSE ratings.peak_rating END, \
-              wins = ratings.wins + excluded.wins, losses = ratings.losses + excluded.losses, \
-              draws = ratings.draws + excluded.draws, updated_at = excluded.updated_at",
-        args: vec![
+    WriteOp::Row {
+        shape: &RATING_ROW,
+        values: vec![
             SqlValue::Text(user.to_string()),
             SqlValue::I64(season),
             mode.into(),

@@ -1,12 +1,25 @@
 //! Write batches: the typed writes the Persister commits (`WriteOp`) and the one function that
-//! commits a batch in a transaction, coalescing same-shape inserts into multi-row INSERTs.
+//! commits a batch of many callers' units in one transaction ([`write_units`]).
 //! Store modules build `WriteOp`s; `actors::persister` groups them and calls [`write_units`].
 //!
-//! A caller's writes are one unit. A unit with a [`WriteOp::Guard`] (a money move: escrow,
-//! settlement) runs inside its own SAVEPOINT, so a guard that does not hold rolls back that
-//! unit alone and the rest of the batch still commits: many battles share one COMMIT (one
-//! fsync) and each stays all-or-nothing.
+//! A caller's writes are one unit, all-or-nothing. Guards (a balance [`WriteOp::Adjust`], a
+//! status transition) that do not hold refuse their unit alone; the rest of the batch commits:
+//! many battles share one COMMIT (one fsync).
+//!
+//! On Postgres every statement is a round trip, so the batch is written set-based where it can
+//! be (`merge`): the keyed writes ([`WriteOp::Row`] of a [`Shape`], [`WriteOp::Adjust`]) of a
+//! run of units go as one statement per shape, balance moves summed per account. Only when a
+//! guard refuses is the attempt rolled back and redone unit by unit, each guarded unit in its
+//! own SAVEPOINT, so that exactly the refused unit is rolled back and reported.
 
+mod merge;
+mod shape;
+#[cfg(test)]
+mod tests;
+
+pub use shape::Shape;
+
+use super::ledger::{Account, Currency};
 use super::Db;
 
 /// A value bound into a persisted statement.
@@ -45,7 +58,8 @@ impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
     }
 }
 
-/// One write. Consecutive inserts into the same table and columns become one multi-row INSERT.
+/// One write. Consecutive inserts into the same table and columns become one multi-row INSERT;
+/// `Row`s and `Adjust`s of many units become one statement per shape (see `merge`).
 #[derive(Debug, Clone)]
 pub enum WriteOp {
     /// Insert one row.
@@ -74,6 +88,23 @@ pub enum WriteOp {
         /// What the caller is told (see [`WriteError::Refused`]).
         refusal: String,
     },
+    /// One row of a keyed write: many units' rows of one shape go as one statement.
+    Row {
+        /// The statement (a `static`: shapes are told apart by address).
+        shape: &'static Shape,
+        /// One value per `shape.columns`.
+        values: Vec<SqlValue>,
+    },
+    /// Adds `delta` to an account's balance. Refuses the unit, naming the account
+    /// ([`Account::name`]), when it would take an account that may not go negative below zero.
+    Adjust {
+        /// Whose balance.
+        account: Account,
+        /// Which balance.
+        currency: Currency,
+        /// Signed amount in minor units.
+        delta: i64,
+    },
 }
 
 /// Why a batch was not written.
@@ -90,32 +121,34 @@ pub(crate) enum WriteError {
     Refused(String),
 }
 
+fn failed(e: sqlx::Error) -> WriteError {
+    WriteError::Failed(e.to_string())
+}
+
 /// Commits `units` in one transaction and returns each unit's outcome: `Refused` for a unit
 /// whose guard did not hold (rolled back to its savepoint), `Ok` for the rest. `Err` when the
 /// transaction as a whole failed (nothing was written).
 ///
-/// Guards almost always hold, so the batch is first written without savepoints (two statements
-/// less per guarded unit); only when a guard refuses is that attempt rolled back and the batch
-/// written again with a savepoint per guarded unit.
+/// Guards almost always hold, so the batch is first written optimistically: no savepoints, and
+/// runs of mergeable units set-based. Only when a guard refuses is that attempt rolled back and
+/// the batch written again unit by unit, with a savepoint per guarded unit. Both passes apply the
+/// units in batch order, so the outcome is that of writing them one after the other.
 pub(crate) async fn write_units(
     db: &Db,
     units: &[&[WriteOp]],
 ) -> Result<Vec<Result<(), WriteError>>, WriteError> {
-    let err = |e: sqlx::Error| WriteError::Failed(e.to_string());
-    if units.iter().any(|u| is_guarded(u)) {
-        let mut tx = db.pool.begin().await.map_err(err)?;
-        let ops: Vec<&WriteOp> = units.iter().flat_map(|u| u.iter()).collect();
-        match write_ops(&mut tx, &ops).await {
-            Ok(()) => {
-                tx.commit().await.map_err(err)?;
-                return Ok(units.iter().map(|_| Ok(())).collect());
-            }
-            // Dropping `tx` rolls the attempt back; redo it unit by unit below.
-            Err(WriteError::Refused(_)) => {}
-            Err(e) => return Err(e),
+    let mut tx = db.pool.begin().await.map_err(failed)?;
+    match optimistic(&mut tx, units).await {
+        Ok(()) => {
+            tx.commit().await.map_err(failed)?;
+            return Ok(units.iter().map(|_| Ok(())).collect());
         }
+        // Rolled back now, not when the connection is next used: its row locks would stall
+        // the redo below on another connection.
+        Err(WriteError::Refused(_)) => tx.rollback().await.map_err(failed)?,
+        Err(e) => return Err(e),
     }
-    let mut tx = db.pool.begin().await.map_err(err)?;
+    let mut tx = db.pool.begin().await.map_err(failed)?;
     let mut out = Vec::with_capacity(units.len());
     let mut i = 0;
     while i < units.len() {
@@ -134,63 +167,74 @@ pub(crate) async fn write_units(
         out.extend((i..j).map(|_| Ok(())));
         i = j;
     }
-    tx.commit().await.map_err(err)?;
+    tx.commit().await.map_err(failed)?;
     Ok(out)
 }
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
+/// The whole batch without savepoints: runs of mergeable units set-based, the other units'
+/// ops in order between them. `Refused` when any guard does not hold (the caller rolls back).
+async fn optimistic(tx: &mut Tx, units: &[&[WriteOp]]) -> Result<(), WriteError> {
+    let mut i = 0;
+    while i < units.len() {
+        let m = merge::mergeable(units[i]);
+        let mut j = i + 1;
+        while j < units.len() && merge::mergeable(units[j]) == m {
+            j += 1;
+        }
+        if !(m && merge::write_merged(tx, &units[i..j]).await?) {
+            let ops: Vec<&WriteOp> = units[i..j].iter().flat_map(|u| u.iter()).collect();
+            write_ops(tx, &ops).await?;
+        }
+        i = j;
+    }
+    Ok(())
+}
+
 fn is_guarded(unit: &[WriteOp]) -> bool {
-    unit.iter().any(|op| matches!(op, WriteOp::Guard { .. }))
+    unit.iter().any(|op| match op {
+        WriteOp::Guard { .. } | WriteOp::Adjust { .. } => true,
+        WriteOp::Row { shape, .. } => shape.refusal.is_some(),
+        WriteOp::Insert { .. } | WriteOp::Exec { .. } => false,
+    })
 }
 
 /// One guarded unit inside its savepoint: released when every guard holds, rolled back to it
 /// (and refused) at the first that does not.
 async fn guarded_unit(tx: &mut Tx, unit: &[WriteOp]) -> Result<Result<(), WriteError>, WriteError> {
-    let err = |e: sqlx::Error| WriteError::Failed(e.to_string());
     let plain = |sql: &'static str| sqlx::query(sql);
     plain("SAVEPOINT unit")
         .execute(&mut **tx)
         .await
-        .map_err(err)?;
+        .map_err(failed)?;
     for op in unit {
-        let refused = match op {
-            WriteOp::Guard { sql, args, refusal } => {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(*sql));
-                for a in args {
-                    q = bind(q, a);
-                }
-                let n = q.execute(&mut **tx).await.map_err(err)?.rows_affected();
-                (n != 1).then(|| refusal.clone())
+        match write_ops(tx, &[op]).await {
+            Ok(()) => {}
+            Err(WriteError::Refused(r)) => {
+                plain("ROLLBACK TO SAVEPOINT unit")
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(failed)?;
+                plain("RELEASE SAVEPOINT unit")
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(failed)?;
+                return Ok(Err(WriteError::Refused(r)));
             }
-            other => {
-                write_ops(tx, &[other]).await?;
-                None
-            }
-        };
-        if let Some(r) = refused {
-            plain("ROLLBACK TO SAVEPOINT unit")
-                .execute(&mut **tx)
-                .await
-                .map_err(err)?;
-            plain("RELEASE SAVEPOINT unit")
-                .execute(&mut **tx)
-                .await
-                .map_err(err)?;
-            return Ok(Err(WriteError::Refused(r)));
+            Err(e) => return Err(e),
         }
     }
     plain("RELEASE SAVEPOINT unit")
         .execute(&mut **tx)
         .await
-        .map_err(err)?;
+        .map_err(failed)?;
     Ok(Ok(()))
 }
 
 /// The statements of `ops`, in order, inside `tx`, coalescing runs of same-shape inserts. A
 /// guard that does not hold fails the call with [`WriteError::Refused`].
 async fn write_ops(tx: &mut Tx, ops: &[&WriteOp]) -> Result<(), WriteError> {
-    let err = |e: sqlx::Error| WriteError::Failed(e.to_string());
     let mut i = 0;
     while i < ops.len() {
         match ops[i] {
@@ -199,7 +243,7 @@ async fn write_ops(tx: &mut Tx, ops: &[&WriteOp]) -> Result<(), WriteError> {
                 for a in args {
                     q = bind(q, a);
                 }
-                if q.execute(&mut **tx).await.map_err(err)?.rows_affected() != 1 {
+                if q.execute(&mut **tx).await.map_err(failed)?.rows_affected() != 1 {
                     return Err(WriteError::Refused(refusal.clone()));
                 }
                 i += 1;
@@ -209,7 +253,25 @@ async fn write_ops(tx: &mut Tx, ops: &[&WriteOp]) -> Result<(), WriteError> {
                 for a in args {
                     q = bind(q, a);
                 }
-                q.execute(&mut **tx).await.map_err(err)?;
+                q.execute(&mut **tx).await.map_err(failed)?;
+                i += 1;
+            }
+            WriteOp::Row { shape, values } => {
+                let n = shape::execute(tx, shape, &[values.as_slice()]).await?;
+                if let (Some(r), false) = (shape.refusal, n == 1) {
+                    return Err(WriteError::Refused(r.to_string()));
+                }
+                i += 1;
+            }
+            WriteOp::Adjust {
+                account,
+                currency,
+                delta,
+            } => {
+                let (shape, row) = merge::adjust_row(account, *currency, *delta, *delta);
+                if shape::execute(tx, shape, &[row.as_slice()]).await? != 1 {
+                    return Err(WriteError::Refused(account.name()));
+                }
                 i += 1;
             }
             WriteOp::Insert { table, columns, .. } => {
@@ -237,14 +299,13 @@ async fn write_ops(tx: &mut Tx, ops: &[&WriteOp]) -> Result<(), WriteError> {
                         }
                     }
                 }
-                q.execute(&mut **tx).await.map_err(err)?;
+                q.execute(&mut **tx).await.map_err(failed)?;
                 i = j;
             }
         }
     }
     Ok(())
 }
-
 /// Rows per INSERT statement, largest first. The cap keeps bound parameters under SQLite's and
 /// Postgres' limits; the fixed sizes keep the statement cache warm.
 const CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
@@ -283,73 +344,3 @@ fn bind<'q>(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{insert_sql, write_units, SqlValue, WriteError, WriteOp};
-    use crate::store::Db;
-
-    fn audit(target: &str) -> WriteOp {
-        WriteOp::Insert {
-            table: "audit_log",
-            columns: &["id", "at", "actor_id", "action", "target", "ip", "details"],
-            values: vec![
-                SqlValue::Text(uuid::Uuid::new_v4().to_string()),
-                SqlValue::I64(0),
-                SqlValue::Null,
-                "test.unit".into(),
-                target.into(),
-                SqlValue::Null,
-                "{}".into(),
-            ],
-        }
-    }
-
-    fn guard(holds: bool) -> WriteOp {
-        WriteOp::Guard {
-            sql: "UPDATE system_accounts SET balance = balance WHERE id = $1 AND currency = 'GMO'",
-            args: vec![if holds { "system:escrow" } else { "nobody" }.into()],
-            refusal: format!("holds={holds}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_refused_unit_rolls_back_alone_and_the_batch_commits() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = Db::connect(&crate::store::DatabaseTarget::Sqlite(url))
-            .await
-            .unwrap();
-        db.migrate().await.unwrap();
-        let refused = [audit("a"), guard(false)];
-        let plain = [audit("b")];
-        let kept = [audit("c"), guard(true)];
-        let out = write_units(&db, &[&refused, &plain, &kept]).await.unwrap();
-        assert_eq!(
-            out,
-            vec![
-                Err(WriteError::Refused("holds=false".into())),
-                Ok(()),
-                Ok(())
-            ]
-        );
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT target FROM audit_log WHERE action = 'test.unit' ORDER BY target",
-        )
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
-        assert_eq!(rows, vec![("b".to_string(),), ("c".to_string(),)]);
-        // All guards holding: one optimistic pass, everything written.
-        let (kept, plain) = ([audit("d"), guard(true)], [audit("e")]);
-        let out = write_units(&db, &[&kept, &plain]).await.unwrap();
-        assert_eq!(out, vec![Ok(()), Ok(())]);
-    }
-
-    #[test]
-    fn multi_row_insert_numbers_placeholders() {
-        assert_eq!(
-            insert_sql("t", &["a", "b"], 2),
-            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
-        );
-    }
-}
