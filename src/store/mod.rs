@@ -9,6 +9,7 @@ pub mod armies;
 pub mod audit;
 pub mod batch;
 pub(crate) mod battle_rows;
+mod battle_shapes;
 pub mod economy;
 pub(crate) mod idempotency;
 pub mod leaderboard;

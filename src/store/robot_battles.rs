@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::batch::{Shape, SqlValue, WriteOp};
+use super::batch::{SqlValue, WriteOp};
+use super::battle_shapes as shapes;
 pub use super::battle_rows::{BattleFilter, BattleRow};
 use super::ledger::{self, Account, Currency, SystemAccount, Transfer, TransferKind};
 use super::{now_ms, Db, StoreError};
@@ -96,36 +97,8 @@ pub(crate) fn started_op(id: Uuid, at: i64) -> WriteOp {
 /// battles share a COMMIT and each is all-or-nothing. A player who cannot cover the wager
 /// refuses the unit; [`poor_player`] says who.
 pub fn create_ops(b: &NewRobotBattle, now: i64) -> Vec<WriteOp> {
-    static BATTLE_ROW: Shape = Shape {
-        table: "robot_battles",
-        columns: &[
-            ("id", "TEXT"),
-            ("mode", "TEXT"),
-            ("biome", "TEXT"),
-            ("season", "BIGINT"),
-            ("p1_id", "TEXT"),
-            ("p2_id", "TEXT"),
-            ("p1_snapshot", "TEXT"),
-            ("p2_snapshot", "TEXT"),
-            ("p1_algorithm_id", "TEXT"),
-            ("p2_algorithm_id", "TEXT"),
-            ("inputs", "TEXT"),
-            ("engine_version", "BIGINT"),
-            ("lcg_seed", "BIGINT"),
-            ("gmo_wager", "BIGINT"),
-            ("created_at", "BIGINT"),
-        ],
-        key: 1,
-        sql: "INSERT INTO robot_battles (id, mode, status, biome, season, p1_id, p2_id, \
-              p1_snapshot, p2_snapshot, p1_algorithm_id, p2_algorithm_id, inputs, \
-              engine_version, lcg_seed, gmo_wager, created_at) SELECT id, mode, 'COUNTDOWN', \
-              biome, season, p1_id, p2_id, p1_snapshot, p2_snapshot, p1_algorithm_id, \
-              p2_algorithm_id, inputs, engine_version, lcg_seed, gmo_wager, created_at \
-              FROM v WHERE id IS NOT NULL",
-        refusal: None,
-    };
     let mut ops = vec![WriteOp::Row {
-        shape: &BATTLE_ROW,
+        shape: &shapes::BATTLE_ROW,
         values: vec![
             SqlValue::Text(b.id.to_string()),
             b.mode.as_str().into(),
@@ -217,7 +190,7 @@ impl Db {
             "p2": {"gmo_delta": settled.p2.0, "rating_delta": settled.p2.1, "rating": n2.rating},
         });
         let mut ops = vec![WriteOp::Row {
-            shape: &SETTLE_ROW,
+            shape: &shapes::SETTLE_ROW,
             values: vec![
                 SqlValue::Text(id.to_string()),
                 winner.map(|w| w.to_string()).into(),
@@ -262,7 +235,7 @@ impl Db {
                 _ => XP_DRAW,
             };
             ops.push(WriteOp::Row {
-                shape: &XP_ROW,
+                shape: &shapes::XP_ROW,
                 values: vec![
                     SqlValue::Text(user.to_string()),
                     SqlValue::I64(xp),
@@ -274,7 +247,7 @@ impl Db {
         for (alg, won) in [(f.algorithms.0, o1.0), (f.algorithms.1, o2.0)] {
             if let Some(a) = alg {
                 ops.push(WriteOp::Row {
-                    shape: &ALGORITHM_ROW,
+                    shape: &shapes::ALGORITHM_ROW,
                     values: vec![SqlValue::Text(a.to_string()), SqlValue::I64(won)],
                 });
             }
@@ -352,83 +325,6 @@ impl Db {
     }
 }
 
-/// The settled battle row, guarded on its status so a battle is settled exactly once.
-static SETTLE_ROW: Shape = Shape {
-    table: "robot_battles",
-    columns: &[
-        ("id", "TEXT"),
-        ("winner", "TEXT"),
-        ("draw", "BIGINT"),
-        ("ticks", "BIGINT"),
-        ("hash", "TEXT"),
-        ("gain", "BIGINT"),
-        ("done_at", "BIGINT"),
-        ("outcome", "TEXT"),
-    ],
-    key: 1,
-    sql: "UPDATE robot_battles SET status = 'COMPLETED', winner_id = v.winner, \
-          is_draw = v.draw, total_ticks = v.ticks, current_tick = v.ticks, log_hash = v.hash, \
-          gmo_winner_gain = v.gain, completed_at = v.done_at, result = v.outcome FROM v \
-          WHERE robot_battles.id = v.id AND robot_battles.status IN ('COUNTDOWN', 'IN_PROGRESS')",
-    refusal: Some(ALREADY_SETTLED),
-};
-
-/// xp gained and the level it gives (`level_for` in SQL: 1 + xp / XP_PER_LEVEL).
-static XP_ROW: Shape = Shape {
-    table: "users",
-    columns: &[
-        ("id", "TEXT"),
-        ("gained", "BIGINT"),
-        ("per_level", "BIGINT"),
-        ("stamp", "BIGINT"),
-    ],
-    key: 1,
-    sql: "UPDATE users SET xp = users.xp + v.gained, \
-          level = 1 + (users.xp + v.gained) / v.per_level, updated_at = v.stamp FROM v \
-          WHERE users.id = v.id",
-    refusal: None,
-};
-
-/// One more use (and maybe win) of an algorithm.
-static ALGORITHM_ROW: Shape = Shape {
-    table: "algorithms",
-    columns: &[("id", "TEXT"), ("won", "BIGINT")],
-    key: 1,
-    sql: "UPDATE algorithms SET times_used = algorithms.times_used + 1, \
-          wins = algorithms.wins + v.won FROM v WHERE algorithms.id = v.id",
-    refusal: None,
-};
-
-/// A rating with one more win, loss or draw, upserted. (`WHERE` skips padding rows, and tells
-/// SQLite that `ON CONFLICT` is the upsert, not a join constraint.)
-static RATING_ROW: Shape = Shape {
-    table: "ratings",
-    columns: &[
-        ("user_id", "TEXT"),
-        ("season", "BIGINT"),
-        ("mode", "TEXT"),
-        ("rating", "DOUBLE PRECISION"),
-        ("deviation", "DOUBLE PRECISION"),
-        ("volatility", "DOUBLE PRECISION"),
-        ("wins", "BIGINT"),
-        ("losses", "BIGINT"),
-        ("draws", "BIGINT"),
-        ("updated_at", "BIGINT"),
-    ],
-    key: 3,
-    sql: "INSERT INTO ratings (user_id, season, mode, rating, deviation, volatility, \
-          peak_rating, wins, losses, draws, updated_at) SELECT user_id, season, mode, rating, \
-          deviation, volatility, rating, wins, losses, draws, updated_at FROM v \
-          WHERE user_id IS NOT NULL \
-          ON CONFLICT (user_id, season, mode) DO UPDATE SET rating = excluded.rating, \
-          deviation = excluded.deviation, volatility = excluded.volatility, \
-          peak_rating = CASE WHEN excluded.rating > ratings.peak_rating \
-          THEN excluded.rating ELSE ratings.peak_rating END, \
-          wins = ratings.wins + excluded.wins, losses = ratings.losses + excluded.losses, \
-          draws = ratings.draws + excluded.draws, updated_at = excluded.updated_at",
-    refusal: None,
-};
-
 /// Upserts a rating with one more win, loss or draw.
 fn rating_op(
     user: Uuid,
@@ -439,7 +335,7 @@ fn rating_op(
     now: i64,
 ) -> WriteOp {
     WriteOp::Row {
-        shape: &RATING_ROW,
+        shape: &shapes::RATING_ROW,
         values: vec![
             SqlValue::Text(user.to_string()),
             SqlValue::I64(season),
