@@ -232,6 +232,36 @@ async fn a_poor_player_refuses_only_their_battle_in_a_merged_batch() {
 }
 
 #[tokio::test]
+async fn refused_units_among_many_are_found_and_the_rest_commit() {
+    for t in backends().await {
+        let (n, w) = (21, 50);
+        // One opponent in every battle: its balance is summed over the whole batch.
+        let shared = t.user(w * n as i64).await;
+        let mut players = Vec::new();
+        for i in 0..n {
+            players.push(t.user(if i == 5 || i == 13 { 10 } else { 100 }).await);
+        }
+        let units: Vec<Vec<WriteOp>> = players
+            .iter()
+            .map(|p| create_ops(&battle(*p, shared, w), 0))
+            .collect();
+        let refs: Vec<&[WriteOp]> = units.iter().map(Vec::as_slice).collect();
+        let out = write_units(&t.db, &refs).await.unwrap();
+        for (i, r) in out.iter().enumerate() {
+            if i == 5 || i == 13 {
+                assert_eq!(*r, refused(&Account::User(players[i]).name()), "unit {i}");
+            } else {
+                assert_eq!(*r, Ok(()), "unit {i}");
+            }
+        }
+        assert_eq!(t.gmo(shared).await, 2 * w);
+        assert_eq!((t.gmo(players[5]).await, t.gmo(players[6]).await), (10, 100 - w));
+        t.ledger_ok().await;
+        t.done().await;
+    }
+}
+
+#[tokio::test]
 async fn one_user_settled_and_escrowed_again_in_one_batch() {
     for t in backends().await {
         let w = 100;
