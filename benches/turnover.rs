@@ -6,13 +6,17 @@
 //! Each of `CALLERS` concurrent tasks plays its own pair of users back to back, as the
 //! matchmaker and the battle actors do: create, then settle (the ticks in between write
 //! nothing). The actors' own time (countdown, ticks) is left out: this is the storage cap.
+//!
+//! `WARROOM_BENCH_POOR=n` makes the first player of n callers unable to cover the wager: their
+//! creations are refused, so most batches hold refusals (the cost of isolating them; those
+//! callers' refused attempts are counted apart, not as battles).
 
 use std::time::{Duration, Instant};
 
 use actix::Actor;
 use serde_json::json;
 use uuid::Uuid;
-use warroom::actors::persister::{Persist, Persister};
+use warroom::actors::persister::{Persist, PersistError, Persister};
 use warroom::config::DatabaseTarget;
 use warroom::sim::battle::{BattleInputs, Fighter, Winner, DEFAULT_MAX_TICKS};
 use warroom::sim::catalog::Biome;
@@ -74,22 +78,38 @@ async fn bench(name: &str, target: DatabaseTarget) {
     db.migrate().await.expect("migrate");
     let p = Persister::new(db.clone(), Duration::from_millis(2), 2000).start();
     let ids = users(&db, 2 * CALLERS).await;
+    let poor: usize = std::env::var("WARROOM_BENCH_POOR")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for a in ids.iter().step_by(2).take(poor) {
+        sqlx::query("UPDATE users SET gmo_balance = $1 WHERE id = $2")
+            .bind(WAGER - 1)
+            .bind(a.to_string())
+            .execute(&db.pool)
+            .await
+            .expect("poor user");
+    }
     let t0 = Instant::now();
     let stop = t0 + Duration::from_secs(SECS);
     let mut tasks = Vec::new();
     for c in 0..CALLERS {
         let (p, db, a, b) = (p.clone(), db.clone(), ids[2 * c], ids[2 * c + 1]);
         tasks.push(actix_rt::spawn(async move {
-            let mut n = 0u64;
+            let (mut n, mut refused) = (0u64, 0u64);
             while Instant::now() < stop {
                 let new = battle(a, b, n + 1);
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as i64);
-                p.send(Persist(create_ops(&new, now)))
-                    .await
-                    .unwrap()
-                    .expect("created");
+                match p.send(Persist(create_ops(&new, now))).await.unwrap() {
+                    Ok(()) => {}
+                    Err(PersistError::Refused(_)) if c < poor => {
+                        refused += 1;
+                        continue;
+                    }
+                    Err(e) => panic!("created: {e}"),
+                }
                 let f = Finished {
                     id: new.id,
                     mode: new.mode.clone(),
@@ -106,17 +126,24 @@ async fn bench(name: &str, target: DatabaseTarget) {
                 p.send(Persist(ops)).await.unwrap().expect("settled");
                 n += 1;
             }
-            n
+            (n, refused)
         }));
     }
-    let mut total = 0;
+    let (mut total, mut refused) = (0, 0);
     for t in tasks {
-        total += t.await.unwrap();
+        let (n, r) = t.await.unwrap();
+        total += n;
+        refused += r;
     }
     let secs = t0.elapsed().as_secs_f64();
     println!(
-        "{name}: {:.0} battles created+settled/s ({total} battles, {CALLERS} concurrent, {secs:.2} s)",
-        total as f64 / secs
+        "{name}: {:.0} battles created+settled/s ({total} battles, {CALLERS} concurrent, {secs:.2} s{})",
+        total as f64 / secs,
+        if poor > 0 {
+            format!("; {refused} creations refused, {poor} poor callers")
+        } else {
+            String::new()
+        }
     );
 }
 

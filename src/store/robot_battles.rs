@@ -10,8 +10,8 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::batch::{SqlValue, WriteOp};
-use super::battle_shapes as shapes;
 pub use super::battle_rows::{BattleFilter, BattleRow};
+use super::battle_shapes as shapes;
 use super::ledger::{self, Account, Currency, SystemAccount, Transfer, TransferKind};
 use super::{now_ms, Db, StoreError};
 use crate::domain::settlement::{

@@ -160,7 +160,10 @@ pub(crate) async fn write_units(
 /// the refusal. Parts go in batch order, so each sees the parts before it: the outcome is that
 /// of writing the units one after the other, each refused one rolled back alone. One refusal in
 /// n units costs ≈ 2·log₂ n set-based attempts, not n units op by op.
-async fn redo(tx: &mut Tx, units: &[&[WriteOp]]) -> Result<Vec<Result<(), WriteError>>, WriteError> {
+async fn redo(
+    tx: &mut Tx,
+    units: &[&[WriteOp]],
+) -> Result<Vec<Result<(), WriteError>>, WriteError> {
     let plain = |sql: &'static str| sqlx::query(sql);
     let mut out = vec![Ok(()); units.len()];
     // Popped from the end: the first half first. The whole batch already refused once.
@@ -377,4 +380,3 @@ fn bind<'q>(
         SqlValue::NullI64 => q.bind(Option::<i64>::None),
     }
 }
-

@@ -64,7 +64,11 @@ impl TestDb {
     async fn done(self) {
         self.db.pool.close().await;
         if let Some((url, name)) = self.pg {
-            admin(&url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            admin(
+                &url,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await;
         }
     }
 
@@ -83,8 +87,15 @@ impl TestDb {
         .await
         .unwrap();
         if gmo > 0 {
-            let grant = move_gmo(Account::System(SystemAccount::Issuance), Account::User(id), gmo);
-            assert_eq!(write_units(&self.db, &[&grant]).await.unwrap(), vec![Ok(())]);
+            let grant = move_gmo(
+                Account::System(SystemAccount::Issuance),
+                Account::User(id),
+                gmo,
+            );
+            assert_eq!(
+                write_units(&self.db, &[&grant]).await.unwrap(),
+                vec![Ok(())]
+            );
         }
         id
     }
@@ -190,7 +201,9 @@ async fn a_refused_unit_rolls_back_alone_and_the_batch_commits() {
         let refused_unit = [audit("a"), guard(false)];
         let plain = [audit("b")];
         let kept = [audit("c"), guard(true)];
-        let out = write_units(db, &[&refused_unit, &plain, &kept]).await.unwrap();
+        let out = write_units(db, &[&refused_unit, &plain, &kept])
+            .await
+            .unwrap();
         assert_eq!(out, vec![refused("holds=false"), Ok(()), Ok(())]);
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT target FROM audit_log WHERE action = 'test.unit' ORDER BY target",
@@ -210,7 +223,12 @@ async fn a_refused_unit_rolls_back_alone_and_the_batch_commits() {
 #[tokio::test]
 async fn a_poor_player_refuses_only_their_battle_in_a_merged_batch() {
     for t in backends().await {
-        let (a, b, c, d) = (t.user(100).await, t.user(100).await, t.user(5).await, t.user(100).await);
+        let (a, b, c, d) = (
+            t.user(100).await,
+            t.user(100).await,
+            t.user(5).await,
+            t.user(100).await,
+        );
         let ok1 = create_ops(&battle(a, b, 50), 0);
         let poor = create_ops(&battle(c, d, 50), 0);
         let ok2 = create_ops(&battle(b, a, 50), 0);
@@ -255,7 +273,10 @@ async fn refused_units_among_many_are_found_and_the_rest_commit() {
             }
         }
         assert_eq!(t.gmo(shared).await, 2 * w);
-        assert_eq!((t.gmo(players[5]).await, t.gmo(players[6]).await), (10, 100 - w));
+        assert_eq!(
+            (t.gmo(players[5]).await, t.gmo(players[6]).await),
+            (10, 100 - w)
+        );
         t.ledger_ok().await;
         t.done().await;
     }
@@ -350,10 +371,16 @@ async fn a_battle_settled_twice_in_one_batch_pays_once() {
         let bt = battle(a, b, 100);
         let created = create_ops(&bt, 0);
         assert_eq!(write_units(&t.db, &[&created]).await.unwrap(), vec![Ok(())]);
-        let (s1, s2) = (t.settle(&bt, Winner::P2).await, t.settle(&bt, Winner::P1).await);
+        let (s1, s2) = (
+            t.settle(&bt, Winner::P2).await,
+            t.settle(&bt, Winner::P1).await,
+        );
         let out = write_units(&t.db, &[&s1, &s2]).await.unwrap();
         assert_eq!(out, vec![Ok(()), refused(ALREADY_SETTLED)]);
-        assert_eq!((t.gmo(a).await, t.gmo(b).await), (0, payout(100, Winner::P2).to_p2));
+        assert_eq!(
+            (t.gmo(a).await, t.gmo(b).await),
+            (0, payout(100, Winner::P2).to_p2)
+        );
         t.ledger_ok().await;
         t.done().await;
     }
@@ -382,12 +409,11 @@ async fn hundreds_of_battles_turn_over_in_a_few_batches() {
         let units: Vec<&[WriteOp]> = settled.iter().map(Vec::as_slice).collect();
         let out = write_units(&t.db, &units).await.unwrap();
         assert!(out.iter().all(Result::is_ok), "{out:?}");
-        let games: i64 = sqlx::query_scalar(
-            "SELECT CAST(SUM(wins + losses + draws) AS BIGINT) FROM ratings",
-        )
-        .fetch_one(&t.db.pool)
-        .await
-        .unwrap();
+        let games: i64 =
+            sqlx::query_scalar("SELECT CAST(SUM(wins + losses + draws) AS BIGINT) FROM ratings")
+                .fetch_one(&t.db.pool)
+                .await
+                .unwrap();
         assert_eq!(games, 300);
         let done: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM robot_battles WHERE status = 'COMPLETED'")
