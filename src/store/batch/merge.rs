@@ -14,7 +14,7 @@
 //!   have found enough (so a later debit is refused even if a still later credit would cover
 //!   it: the batch is not a netting, it is the units one after the other);
 //! - every guard is checked as "rows changed = rows given"; any shortfall refuses the pass and
-//!   the caller redoes the batch unit by unit to find out which unit it was.
+//!   the caller redoes the batch in savepointed halves to find out which units it was.
 
 use std::collections::HashMap;
 
