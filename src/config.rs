@@ -99,6 +99,11 @@ pub struct Config {
     pub body_limit: usize,
     /// HTTP worker threads (0 = number of cores).
     pub workers: usize,
+    /// `WARROOM_RUNTIME` (`auto`, `current` or `multi`): the runtime the actors run on.
+    pub runtime: RuntimeFlavor,
+    /// `WARROOM_TICK_GRID_MS` (default 10, 0 = off): robot battles start on multiples of this
+    /// (unix ms), so battles tick together and one timer wake-up serves several of them.
+    pub tick_grid: Duration,
     /// Persister: longest a write waits for companions before its batch commits.
     pub persist_max_wait: Duration,
     /// Persister: most rows per batch.
@@ -122,6 +127,30 @@ pub struct Config {
     /// `WARROOM_IDEMPOTENCY_LEASE_MS`: how long an in-progress `Idempotency-Key` is held before
     /// a retry may take it over (its request died).
     pub idempotency_lease: Duration,
+}
+
+/// The tokio runtime under the actix System that runs the actors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeFlavor {
+    /// One thread when the process may use one CPU, tokio's multi-thread default otherwise.
+    Auto,
+    /// Actors, timers and spawned tasks on one thread (actix's own default).
+    CurrentThread,
+    /// A multi-thread runtime with one worker per CPU.
+    MultiThread,
+}
+
+impl RuntimeFlavor {
+    /// Whether this runs on a current-thread runtime here. On one CPU, more runtime threads
+    /// can only take turns: every timer they drive for the actor thread is a wake-up and two
+    /// context switches, which side by side cost ≈ 1.5 µs per delivered event.
+    pub fn is_current_thread(self) -> bool {
+        match self {
+            RuntimeFlavor::Auto => std::thread::available_parallelism().is_ok_and(|n| n.get() == 1),
+            RuntimeFlavor::CurrentThread => true,
+            RuntimeFlavor::MultiThread => false,
+        }
+    }
 }
 
 /// Error reading configuration.
@@ -297,6 +326,19 @@ impl Config {
             body_limit: parse_num("WARROOM_BODY_LIMIT", get("WARROOM_BODY_LIMIT"), 256 * 1024)?
                 as usize,
             workers: parse_num("WARROOM_WORKERS", get("WARROOM_WORKERS"), 0)? as usize,
+            runtime: match get("WARROOM_RUNTIME").as_deref() {
+                None | Some("auto") => RuntimeFlavor::Auto,
+                Some("current") => RuntimeFlavor::CurrentThread,
+                Some("multi") => RuntimeFlavor::MultiThread,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        key: "WARROOM_RUNTIME",
+                        value: other.into(),
+                        reason: "auto, current or multi".into(),
+                    })
+                }
+            },
+            tick_grid: ms("WARROOM_TICK_GRID_MS", 10)?,
             persist_max_wait: ms("WARROOM_PERSIST_MAX_WAIT_MS", 2)?,
             persist_max_rows: parse_num(
                 "WARROOM_PERSIST_MAX_ROWS",
@@ -434,12 +476,17 @@ mod tests {
         assert!(c.rate_limits.enabled);
         assert!(matches!(c.database, DatabaseTarget::Sqlite(ref u) if u.contains("warroom.db")));
         assert_eq!(c.season, 1);
+        assert_eq!(c.runtime, RuntimeFlavor::Auto);
+        assert_eq!(c.tick_grid, Duration::from_millis(10));
     }
 
     #[test]
     fn rejects_bad_values() {
         let mut m = BTreeMap::new();
         m.insert("WARROOM_TICK_MS".to_string(), "fast".to_string());
+        assert!(Config::from_map(&m).is_err());
+        let mut m = BTreeMap::new();
+        m.insert("WARROOM_RUNTIME".to_string(), "fibers".to_string());
         assert!(Config::from_map(&m).is_err());
         let mut m = BTreeMap::new();
         m.insert("DATABASE_URL".to_string(), "mysql://x".to_string());

@@ -53,7 +53,8 @@ fn main() -> ExitCode {
     telemetry::init(&config.log, &config.log_format);
     let result: Result<(), String> = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            server::block_on_system(server::run(config, None, None)).map_err(|e| e.to_string())
+            server::block_on_system_with(config.runtime, server::run(config, None, None))
+                .map_err(|e| e.to_string())
         }
         Command::Migrate => server::block_on_system(async move {
             server::open_db(&config)

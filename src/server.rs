@@ -258,6 +258,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
             countdown: config.countdown,
             season: config.season,
             queue_grace: config.queue_grace,
+            tick_grid: config.tick_grid,
         },
         cluster.clone(),
     );
@@ -450,11 +451,25 @@ async fn shutdown_signal() {
     }
 }
 
-/// Runs `fut` in a fresh actix System on a multi-thread tokio runtime (blocking).
+/// Runs `fut` in a fresh actix System (blocking) on the [`RuntimeFlavor::Auto`] runtime
+/// (see [`block_on_system_with`]).
+///
+/// [`RuntimeFlavor::Auto`]: crate::config::RuntimeFlavor::Auto
 pub fn block_on_system<F: std::future::Future>(fut: F) -> F::Output {
+    block_on_system_with(crate::config::RuntimeFlavor::Auto, fut)
+}
+
+/// Runs `fut` in a fresh actix System on a current-thread runtime (actors, their timers and
+/// spawned tasks share one thread: on one CPU nothing else can run meanwhile anyway) or a
+/// multi-thread one sized to the CPUs this process may use.
+pub fn block_on_system_with<F: std::future::Future>(
+    flavor: crate::config::RuntimeFlavor,
+    fut: F,
+) -> F::Output {
+    if flavor.is_current_thread() {
+        return actix_rt::System::new().block_on(fut);
+    }
     actix_rt::System::with_tokio_rt(|| {
-        // Tokio's default: one worker per CPU this process may run on (one when pinned), so
-        // a server confined to one core does not pay cross-thread wake-ups between workers.
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -476,8 +491,9 @@ impl Background {
     pub fn start(config: Config) -> Result<Self, String> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = oneshot::channel();
+        let flavor = config.runtime;
         let thread = std::thread::spawn(move || {
-            block_on_system(async move {
+            block_on_system_with(flavor, async move {
                 let (tx, rx) = oneshot::channel();
                 let fwd = ready_tx.clone();
                 actix_rt::spawn(async move {

@@ -88,6 +88,8 @@ pub struct RestLoad {
     in_flight: Arc<AtomicU64>,
     pacer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     started: Instant,
+    /// When the pacer sent its first request (after the gate).
+    began: Arc<Mutex<Option<Instant>>>,
     until: Instant,
     rps: u32,
     tracker_battles: Vec<String>,
@@ -119,6 +121,9 @@ pub struct RestResult {
     pub achieved_rps: f64,
     /// Length of the load window, s.
     pub window_s: f64,
+    /// Seconds from the start of play to the first request (the gate: every battle started,
+    /// unless `--rest-from-start`).
+    pub began_after_s: f64,
     /// Every endpoint together.
     pub overall: EndpointResult,
     /// Each endpoint.
@@ -134,16 +139,25 @@ pub struct RestResult {
 }
 
 impl RestLoad {
-    /// Starts `rps` requests per second until `until`, round-robin over the endpoints and the
-    /// servers.
-    pub fn start(targets: Targets, servers: Vec<Server>, rps: u32, until: Instant) -> Self {
+    /// Starts `rps` requests per second from when `gate` resolves until `until`, round-robin
+    /// over the endpoints and the servers.
+    pub fn start(
+        targets: Targets,
+        servers: Vec<Server>,
+        rps: u32,
+        until: Instant,
+        gate: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Self {
         let stats: Arc<Mutex<Stats>> = Arc::default();
         let in_flight = Arc::new(AtomicU64::new(0));
         let started = Instant::now();
+        let began: Arc<Mutex<Option<Instant>>> = Arc::default();
         let tracker_battles = targets.battles.clone();
         let pacer = {
-            let (stats, in_flight) = (stats.clone(), in_flight.clone());
+            let (stats, in_flight, began) = (stats.clone(), in_flight.clone(), began.clone());
             tokio::spawn(async move {
+                gate.await;
+                *began.lock().expect("began") = Some(Instant::now());
                 let targets = Arc::new(targets);
                 let mut pace =
                     tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rps.max(1))));
@@ -213,6 +227,7 @@ impl RestLoad {
             in_flight,
             pacer: Mutex::new(Some(pacer)),
             started,
+            began,
             until,
             rps,
             tracker_battles,
@@ -257,7 +272,8 @@ impl RestLoad {
         while self.in_flight.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let window_s = (self.until - self.started).as_secs_f64();
+        let began = self.began.lock().expect("began").unwrap_or(self.until);
+        let window_s = self.until.saturating_duration_since(began).as_secs_f64();
         let s = std::mem::take(&mut *self.stats.lock().expect("rest stats"));
         let mut all: Samples = Vec::new();
         let mut endpoints = Vec::with_capacity(ENDPOINTS.len());
@@ -289,6 +305,7 @@ impl RestLoad {
             target_rps: self.rps,
             achieved_rps: overall.latency.count as f64 / window_s.max(0.001),
             window_s,
+            began_after_s: began.saturating_duration_since(self.started).as_secs_f64(),
             overall,
             endpoints,
             tracker_battles: self.tracker_battles.clone(),

@@ -172,23 +172,6 @@ impl Db {
         Ok(row.as_ref().map(from_row).transpose()?)
     }
 
-    /// The user's active algorithm, if any.
-    #[tracing::instrument(skip(self))]
-    pub(crate) async fn active_algorithm(
-        &self,
-        user: Uuid,
-    ) -> Result<Option<AlgorithmRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {COLS} FROM algorithms WHERE user_id = $1 AND status = 'ACTIVE' \
-             ORDER BY updated_at DESC LIMIT 1"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(user.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(from_row).transpose()?)
-    }
-
     /// The user's algorithms, optionally by status.
     #[tracing::instrument(skip(self))]
     pub(crate) async fn list_algorithms(

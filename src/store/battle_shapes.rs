@@ -111,3 +111,14 @@ pub(super) static RATING_ROW: Shape = Shape {
           draws = ratings.draws + excluded.draws, updated_at = excluded.updated_at",
     refusal: None,
 };
+
+/// A battle's start instant (the one thing a resume needs besides its inputs), from COUNTDOWN
+/// only: a battle already settled or started keeps its row.
+pub(super) static STARTED_ROW: Shape = Shape {
+    table: "robot_battles",
+    columns: &[("id", "TEXT"), ("at", "BIGINT")],
+    key: 1,
+    sql: "UPDATE robot_battles SET status = 'IN_PROGRESS', started_at = v.at FROM v \
+          WHERE robot_battles.id = v.id AND robot_battles.status = 'COUNTDOWN'",
+    refusal: None,
+};

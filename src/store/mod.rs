@@ -16,6 +16,7 @@ pub mod leaderboard;
 pub mod ledger;
 pub mod lockout;
 pub mod pilots;
+pub(crate) mod queue_inputs;
 pub mod robot_battles;
 pub mod roster;
 pub mod stats;

@@ -86,10 +86,9 @@ pub struct Settled {
 /// inputs it fixes every later tick. Guarded on COUNTDOWN so a late commit can never reopen a
 /// battle already settled.
 pub(crate) fn started_op(id: Uuid, at: i64) -> WriteOp {
-    WriteOp::Exec {
-        sql: "UPDATE robot_battles SET status = 'IN_PROGRESS', started_at = $1 \
-              WHERE id = $2 AND status = 'COUNTDOWN'",
-        args: vec![SqlValue::I64(at), SqlValue::Text(id.to_string())],
+    WriteOp::Row {
+        shape: &shapes::STARTED_ROW,
+        values: vec![SqlValue::Text(id.to_string()), SqlValue::I64(at)],
     }
 }
 
@@ -348,28 +347,5 @@ fn rating_op(
             SqlValue::I64(d),
             SqlValue::I64(now),
         ],
-    }
-}
-
-impl Db {
-    /// A user's current rating in a season and mode (1500 when unrated).
-    pub(crate) async fn current_rating(
-        &self,
-        user: Uuid,
-        season: i64,
-        mode: &str,
-    ) -> Result<f64, StoreError> {
-        let row = sqlx::query(
-            "SELECT rating FROM ratings WHERE user_id = $1 AND season = $2 AND mode = $3",
-        )
-        .bind(user.to_string())
-        .bind(season)
-        .bind(mode)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match row {
-            Some(r) => r.try_get("rating")?,
-            None => Rating::default().rating,
-        })
     }
 }

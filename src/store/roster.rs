@@ -83,7 +83,7 @@ impl OwnedRobot {
     }
 }
 
-fn owned_from_row(r: &AnyRow) -> Result<Option<OwnedRobot>, sqlx::Error> {
+pub(super) fn owned_from_row(r: &AnyRow) -> Result<Option<OwnedRobot>, sqlx::Error> {
     let id: String = r.try_get("id")?;
     let user: String = r.try_get("user_id")?;
     let robot: String = r.try_get("robot_id")?;

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod auth;
+mod battle_inputs;
 mod battles;
 mod economy;
 mod economy_admin;

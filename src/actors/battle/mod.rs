@@ -26,6 +26,7 @@ use crate::metrics::METRICS;
 use crate::sim::battle::{Battle, LiveTick, TickEvent, Winner};
 use crate::store::now_ms;
 use crate::store::robot_battles::{self, Finished, NewRobotBattle, Settled};
+use grid::grid_wait;
 
 const MAILBOX: usize = 1024;
 
@@ -205,7 +206,11 @@ impl BattleActor {
         self.phase = Phase::Running;
         // The start instant is the one thing a restart needs besides the stored inputs. It
         // rides the Persister's next group commit, a few ms, well before the first tick is due.
-        let (at, start) = (now_ms(), Instant::now());
+        // On the grid: battles started within one grid step tick at the same instants, so
+        // one timer wake-up (and one wake of the socket thread) serves all of them.
+        let now = now_ms();
+        let wait = grid_wait(now, self.game.tick_grid);
+        let (at, start) = (now + wait.as_millis() as i64, Instant::now() + wait);
         let persister = self.game.persister.clone();
         let id = self.id;
         ctx.spawn(
@@ -425,6 +430,7 @@ impl Actor for BattleActor {
 
 mod call;
 mod fence;
+mod grid;
 mod messages;
 pub(crate) use call::{BattleCall, BattleCallError};
 pub use fence::Fenced;

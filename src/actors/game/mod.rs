@@ -44,6 +44,8 @@ pub struct Game {
     pub(in crate::actors) tick: Duration,
     /// Countdown before the first tick.
     pub(in crate::actors) countdown: Duration,
+    /// Battles start on multiples of this (unix ms); zero: at once.
+    pub(in crate::actors) tick_grid: Duration,
     /// Current season.
     pub(in crate::actors) season: i64,
     /// Offline time before a queued player leaves the queue.
@@ -77,6 +79,8 @@ pub struct GameSettings {
     pub season: i64,
     /// How long a queue entry outlives its last socket.
     pub queue_grace: std::time::Duration,
+    /// Start instants are aligned to this (`WARROOM_TICK_GRID_MS`).
+    pub tick_grid: std::time::Duration,
 }
 
 /// Late-bound access for the Socket.IO handlers (built before the game exists).
@@ -99,6 +103,7 @@ impl Game {
             countdown: config.countdown,
             season: config.season,
             queue_grace: config.queue_grace,
+            tick_grid: config.tick_grid,
             battles: DashMap::new(),
             in_battle: DashMap::new(),
             queued: DashMap::new(),
@@ -167,17 +172,23 @@ impl Game {
         if self.queued.contains_key(&user) {
             return Err(GameError::AlreadyInQueue);
         }
-        let owned = self
+        let inputs = self
             .db
-            .owned_robot(user, req.robot_id)
-            .await?
+            .queue_inputs(
+                user,
+                req.robot_id,
+                req.algorithm_id,
+                self.season,
+                req.mode.as_str(),
+            )
+            .await?;
+        let me = inputs.player.ok_or(GameError::NotFound("user"))?;
+        let owned = inputs
+            .robot
             .ok_or(GameError::NotFound("robot in your roster"))?;
-        let (tree, algorithm) = match req.algorithm_id {
-            Some(id) => {
-                let a = self
-                    .db
-                    .algorithm(id)
-                    .await?
+        let (tree, algorithm) = match (req.algorithm_id, inputs.algorithm) {
+            (Some(_), a) => {
+                let a = a
                     .filter(|a| a.user_id == user)
                     .ok_or(GameError::NotFound("algorithm"))?;
                 let v = rules::validate(&a.rule_tree, None);
@@ -186,26 +197,17 @@ impl Game {
                     .ok_or_else(|| GameError::AlgorithmInvalid(v.errors.join("; ")))?;
                 (tree, Some(a.id))
             }
-            None => match self.db.active_algorithm(user).await? {
-                Some(a) => match rules::validate(&a.rule_tree, None).tree {
-                    Some(t) => (t, Some(a.id)),
-                    None => (ai::default_tree(), None),
-                },
+            // The active one; an active tree that no longer validates plays the default.
+            (None, Some(a)) => match rules::validate(&a.rule_tree, None).tree {
+                Some(t) => (t, Some(a.id)),
                 None => (ai::default_tree(), None),
             },
+            (None, None) => (ai::default_tree(), None),
         };
-        let me = self
-            .db
-            .user_by_id(user)
-            .await?
-            .ok_or(GameError::NotFound("user"))?;
         if me.gmo_balance < req.gmo_wager {
             return Err(GameError::InsufficientGmo);
         }
-        let rating = self
-            .db
-            .current_rating(user, self.season, req.mode.as_str())
-            .await?;
+        let rating = inputs.rating;
         let mut fighter = Fighter::new(owned.robot, tree);
         fighter.upgrades = owned.upgrades;
         // A pilot is optional; a named one must be the caller's (and minted or pending).
