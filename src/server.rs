@@ -258,7 +258,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
             countdown: config.countdown,
             season: config.season,
             queue_grace: config.queue_grace,
-            tick_grid: config.tick_grid,
+            tick_grid: config.tick_grid(),
         },
         cluster.clone(),
     );

@@ -130,14 +130,32 @@ impl V2PageQuery {
     }
 }
 
+/// A v2 page, `{data, has_more, limit, offset, total}`: serialised straight from the rows
+/// (building a `Value` first copied every row once more; on `/v2/battles/live` under load that
+/// copy was a tenth of the server's CPU).
+#[derive(Debug, Serialize)]
+pub(crate) struct V2PageBody<T> {
+    data: Vec<T>,
+    has_more: bool,
+    limit: u32,
+    offset: u32,
+    total: i64,
+}
+
 /// Builds `{data, total, limit, offset, has_more}`.
-pub(crate) fn v2_page<T: Serialize>(rows: Vec<T>, total: i64, page: V2Page) -> Value {
+pub(crate) fn v2_page<T: Serialize>(rows: Vec<T>, total: i64, page: V2Page) -> V2PageBody<T> {
     let has_more = (page.offset as i64 + rows.len() as i64) < total;
-    json!({ "data": rows, "total": total, "limit": page.limit, "offset": page.offset, "has_more": has_more })
+    V2PageBody {
+        data: rows,
+        has_more,
+        limit: page.limit,
+        offset: page.offset,
+        total,
+    }
 }
 
 /// One page of a list held in memory, as [`v2_page`] builds it.
-pub(crate) fn v2_slice<T: Serialize>(rows: Vec<T>, page: V2Page) -> Value {
+pub(crate) fn v2_slice<T: Serialize>(rows: Vec<T>, page: V2Page) -> V2PageBody<T> {
     let total = rows.len() as i64;
     let rows: Vec<T> = rows
         .into_iter()
@@ -224,7 +242,7 @@ mod tests {
             limit: 2,
             offset: 1,
         };
-        let v = v2_slice(vec![1, 2, 3, 4], p);
+        let v = serde_json::to_value(v2_slice(vec![1, 2, 3, 4], p)).unwrap();
         assert_eq!(v["data"], json!([2, 3]));
         assert_eq!(
             (v["total"].as_i64(), v["has_more"].as_bool()),
@@ -238,9 +256,14 @@ mod tests {
             limit: 2,
             offset: 0,
         };
-        assert_eq!(v2_page(vec![1, 2], 5, p)["has_more"], true);
+        let v =
+            |rows: Vec<i32>, total, page| serde_json::to_value(v2_page(rows, total, page)).unwrap();
         assert_eq!(
-            v2_page(
+            v(vec![1, 2], 5, p),
+            json!({"data": [1, 2], "has_more": true, "limit": 2, "offset": 0, "total": 5})
+        );
+        assert_eq!(
+            v(
                 vec![1],
                 3,
                 V2Page {

@@ -117,7 +117,7 @@ async fn a_queue_join_checks_roster_algorithm_and_balance_and_the_battle_plays_t
 async fn a_battle_plays_through_on_the_one_thread_runtime_with_starts_on_the_grid() {
     let app = spawn_app_with(|c| {
         c.runtime = RuntimeFlavor::CurrentThread;
-        c.tick_grid = Duration::from_millis(40);
+        c.tick_grid = Some(Duration::from_millis(40));
         c.tick = Duration::from_millis(40);
         c.countdown = Duration::from_secs(60);
     })

@@ -150,20 +150,41 @@ impl Handler<Emote> for BattleActor {
     }
 }
 
-/// Summary for `GET /battles/live`.
+/// Summary for `GET /battles/live`, as JSON text: written once from the actor's own fields
+/// (`json!` would copy both player snapshots into a new tree for every request).
 #[derive(Message)]
-#[rtype(result = "Value")]
+#[rtype(result = "Option<Box<RawValue>>")]
 pub struct LiveSummary;
+
+/// The summary's fields, in the order `json!` gave them (alphabetical).
+#[derive(Serialize)]
+struct LiveRow<'a> {
+    biome: &'a crate::sim::catalog::Biome,
+    gmo_wagered: i64,
+    id: Uuid,
+    mode: &'a str,
+    player1: &'a Value,
+    player2: &'a Value,
+    status: &'static str,
+    tick: u32,
+}
 
 impl Handler<LiveSummary> for BattleActor {
     type Result = MessageResult<LiveSummary>;
 
     fn handle(&mut self, _: LiveSummary, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(json!({
-            "id": self.id, "mode": self.record.mode, "biome": self.record.inputs.biome,
-            "player1": self.record.p1.snapshot, "player2": self.record.p2.snapshot,
-            "status": self.phase.as_str(),
-            "tick": self.engine.tick(), "gmo_wagered": self.record.wager,
-        }))
+        MessageResult(
+            serde_json::value::to_raw_value(&LiveRow {
+                biome: &self.record.inputs.biome,
+                gmo_wagered: self.record.wager,
+                id: self.id,
+                mode: &self.record.mode,
+                player1: &self.record.p1.snapshot,
+                player2: &self.record.p2.snapshot,
+                status: self.phase.as_str(),
+                tick: self.engine.tick(),
+            })
+            .ok(),
+        )
     }
 }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -22,7 +23,7 @@ impl Game {
         &self,
         offset: usize,
         limit: usize,
-    ) -> Result<(Vec<Value>, i64), StoreError> {
+    ) -> Result<(Vec<Box<RawValue>>, i64), StoreError> {
         let Some(c) = self.owner.cluster() else {
             let all = self.live_battles();
             let total = all.len() as i64;
@@ -36,7 +37,7 @@ impl Game {
             let data = futures_util::future::join_all(asks)
                 .await
                 .into_iter()
-                .filter_map(Result::ok)
+                .filter_map(|r| r.ok().flatten())
                 .collect();
             return Ok((data, total));
         };
@@ -56,7 +57,7 @@ impl Game {
             .unwrap_or_else(|_| vec![None; page.len()]);
         let mut data = Vec::with_capacity(page.len());
         for (id, snap) in page.into_iter().zip(snaps) {
-            match snap.and_then(|s| serde_json::from_str::<Value>(&s).ok()) {
+            match snap.and_then(|s| RawValue::from_string(s).ok()) {
                 Some(v) => data.push(v),
                 // Not snapshotted yet (just created, or its owner is being replaced).
                 None => {
@@ -64,11 +65,12 @@ impl Game {
                         let biome = serde_json::from_str::<Value>(&r.inputs)
                             .map(|i| i["biome"].clone())
                             .unwrap_or(Value::Null);
-                        data.push(json!({
+                        let row = json!({
                             "id": r.id, "mode": r.mode, "biome": biome,
                             "player1": r.json["player1"], "player2": r.json["player2"],
                             "status": r.status, "tick": 0, "gmo_wagered": r.wager,
-                        }));
+                        });
+                        data.extend(serde_json::value::to_raw_value(&row).ok());
                     }
                 }
             }
@@ -97,10 +99,10 @@ impl Game {
                     .unzip();
                 let answers = futures_util::future::join_all(asks).await;
                 for (id, answer) in ids.into_iter().zip(answers) {
-                    if let Ok(v) = answer {
+                    if let Ok(Some(v)) = answer {
                         pipe.cmd("SET")
                             .arg(c.key(&format!("live:{id}")))
-                            .arg(v.to_string())
+                            .arg(v.get())
                             .arg("PX")
                             .arg(SNAPSHOT_TTL_MS)
                             .ignore();
